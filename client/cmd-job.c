@@ -1,0 +1,71 @@
+/* mpctl cancel and forget: one op on one job id. */
+#include <getopt.h>
+#include <stdio.h>
+
+#include "mpctl.h"
+
+static int	cancel_run(int, char **);
+static int	forget_run(int, char **);
+
+const struct cmd cmd_cancel = {
+	"cancel", "ID",
+"Cancel a queued job or map: it ends in state cancelled and never runs.\n"
+"\n"
+"  -h, --help   show this help\n",
+	cancel_run
+};
+
+const struct cmd cmd_forget = {
+	"forget", "ID",
+"Delete an ended job (or map) and its result from the store.\n"
+"\n"
+"  -h, --help   show this help\n",
+	forget_run
+};
+
+/* Sends {"op":op,"job":ID} for the one argument. */
+static int
+job_op(const struct cmd *cmd, const char *op, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct mpc	*c;
+	json_t		*reply;
+	int64_t		 id;
+	int		 ch, rc = EXIT_OK;
+
+	while ((ch = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		if (ch == 'h')
+			return ctl_help(cmd);
+		return ctl_usage(cmd);
+	}
+	if (optind != argc - 1)
+		return ctl_usage(cmd);
+	if ((id = ctl_id(argv[optind])) == -1) {
+		fprintf(stderr, "mpctl: \"%s\" is not a job id\n",
+		    argv[optind]);
+		return EXIT_USAGE;
+	}
+	c = ctl_connect();
+	reply = ctl_call(c, json_pack("{s:s, s:I}", "op", op, "job",
+	    (json_int_t)id));
+	if (!json_is_true(json_object_get(reply, "ok")))
+		rc = ctl_refused(reply);
+	json_decref(reply);
+	mpc_close(c);
+	return rc;
+}
+
+static int
+cancel_run(int argc, char **argv)
+{
+	return job_op(&cmd_cancel, "cancel", argc, argv);
+}
+
+static int
+forget_run(int argc, char **argv)
+{
+	return job_op(&cmd_forget, "forget", argc, argv);
+}

@@ -1,0 +1,186 @@
+/* libmpclient: blocking, pipelining client for the mpd socket protocol. */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "mpclient.h"
+#include "xmalloc.h"
+
+/* Longest reply line accepted: a big map's result is one line. */
+#define MPC_MAX_REPLY	((size_t)1 << 32)
+
+struct mpc_reply {
+	int64_t			 tag;
+	json_t			*reply;
+	struct mpc_reply	*next;
+};
+
+struct mpc {
+	int			 fd;
+	int64_t			 next_tag;
+	struct frame		 in;
+	struct mpc_reply	*kept;
+};
+
+struct mpc *
+mpc_connect(const char *path, char **cause)
+{
+	struct sockaddr_un	 sun;
+	struct mpc		*c;
+	int			 fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		*cause = xasprintf("socket path too long: %s", path);
+		return NULL;
+	}
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		*cause = xasprintf("socket: %s", strerror(errno));
+		return NULL;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
+		*cause = xasprintf("cannot connect to %s: %s", path,
+		    strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	c = xcalloc(1, sizeof *c);
+	c->fd = fd;
+	c->next_tag = 1;
+	frame_init(&c->in, MPC_MAX_REPLY);
+	return c;
+}
+
+void
+mpc_close(struct mpc *c)
+{
+	struct mpc_reply	*r;
+
+	if (c == NULL)
+		return;
+	while ((r = c->kept) != NULL) {
+		c->kept = r->next;
+		json_decref(r->reply);
+		free(r);
+	}
+	frame_free(&c->in);
+	close(c->fd);
+	free(c);
+}
+
+int64_t
+mpc_send(struct mpc *c, json_t *req, char **cause)
+{
+	int64_t	 tag = c->next_tag++;
+	char	*text;
+	size_t	 len;
+	int	 rc;
+
+	json_object_set_new(req, "req", json_integer(tag));
+	text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (text == NULL) {
+		*cause = xstrdup("cannot encode the request");
+		return -1;
+	}
+	len = strlen(text);
+	text[len] = '\n';
+	rc = write_all(c->fd, text, len + 1);
+	free(text);
+	if (rc == -1) {
+		*cause = xasprintf("sending to the daemon: %s",
+		    strerror(errno));
+		return -1;
+	}
+	return tag;
+}
+
+/* Takes a kept reply for tag, or NULL. */
+static json_t *
+mpc_take(struct mpc *c, int64_t tag)
+{
+	struct mpc_reply	**rp, *r;
+	json_t			 *reply;
+
+	for (rp = &c->kept; (r = *rp) != NULL; rp = &r->next) {
+		if (r->tag == tag) {
+			*rp = r->next;
+			reply = r->reply;
+			free(r);
+			return reply;
+		}
+	}
+	return NULL;
+}
+
+json_t *
+mpc_wait(struct mpc *c, int64_t tag, char **cause)
+{
+	struct mpc_reply	*r;
+	json_t			*reply, *t;
+	json_error_t		 jerr;
+	char			*line;
+	size_t			 len;
+	ssize_t			 n;
+	int			 rc;
+
+	if ((reply = mpc_take(c, tag)) != NULL)
+		return reply;
+	for (;;) {
+		while ((rc = frame_next(&c->in, &line, &len)) == 0) {
+			n = frame_fill(&c->in, c->fd);
+			if (n == 0) {
+				*cause = xstrdup("the daemon closed the "
+				    "connection");
+				return NULL;
+			}
+			if (n == -1) {
+				*cause = xasprintf("reading from the daemon: "
+				    "%s", strerror(errno));
+				return NULL;
+			}
+		}
+		if (rc == -1) {
+			*cause = xstrdup("reply line too long");
+			return NULL;
+		}
+		reply = json_loadb(line, len, 0, &jerr);
+		if (reply == NULL || !json_is_object(reply)) {
+			json_decref(reply);
+			*cause = xasprintf("malformed reply from the daemon");
+			return NULL;
+		}
+		t = json_object_get(reply, "req");
+		if (json_is_integer(t) && json_integer_value(t) == tag)
+			return reply;
+		if (!json_is_integer(t)) {
+			/* An untagged error ends the session (line too long). */
+			if (json_is_false(json_object_get(reply, "ok")))
+				return reply;
+			json_decref(reply);
+			continue;
+		}
+		r = xcalloc(1, sizeof *r);
+		r->tag = json_integer_value(t);
+		r->reply = reply;
+		r->next = c->kept;
+		c->kept = r;
+	}
+}
+
+json_t *
+mpc_call(struct mpc *c, json_t *req, char **cause)
+{
+	int64_t	tag;
+
+	if ((tag = mpc_send(c, req, cause)) == -1)
+		return NULL;
+	return mpc_wait(c, tag, cause);
+}

@@ -1,0 +1,33 @@
+/*
+ * libmpclient: talk to mpd over its Unix socket from C. Blocking calls;
+ * requests may be pipelined (send several, then wait for each by tag), and
+ * replies that arrive for other tags are kept until asked for.
+ *
+ *	struct mpc *c = mpc_connect(path, &cause);
+ *	json_t *r = mpc_call(c, json_pack("{s:s}", "op", "hello"), &cause);
+ */
+#ifndef MPCLIENT_H
+#define MPCLIENT_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+struct mpc;
+
+/* Connects; returns NULL and sets *cause (newly allocated) on failure. */
+struct mpc	*mpc_connect(const char *, char **);
+void		 mpc_close(struct mpc *);
+/*
+ * Sends a request (stolen) after setting its "req" tag. Returns the tag,
+ * or -1 with *cause set.
+ */
+int64_t		 mpc_send(struct mpc *, json_t *, char **);
+/*
+ * Waits for the reply with this tag; returns it (new reference), or NULL
+ * with *cause set when the connection fails or closes first.
+ */
+json_t		*mpc_wait(struct mpc *, int64_t, char **);
+/* mpc_send then mpc_wait. */
+json_t		*mpc_call(struct mpc *, json_t *, char **);
+
+#endif

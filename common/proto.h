@@ -1,0 +1,62 @@
+/*
+ * The socket protocol in one place: version, op names, error codes, job
+ * states and default limits. proto/PROTOCOL.md is the human contract; a name
+ * here changes only together with it.
+ */
+#ifndef MPD_PROTO_H
+#define MPD_PROTO_H
+
+#define MPD_VERSION		"0.1.0"
+#define PROTO_VERSION		1
+
+/* Default cap on one request line, in bytes (--max-line). */
+#define PROTO_MAX_LINE		(1024 * 1024)
+/* Default cap on the items of one map (--max-items). */
+#define PROTO_MAX_ITEMS		1000000
+
+/* Error codes: stable strings that programs may test. */
+#define ERR_BAD_JSON		"bad_json"
+#define ERR_BAD_REQUEST		"bad_request"
+#define ERR_UNKNOWN_OP		"unknown_op"
+#define ERR_UNKNOWN_TASK	"unknown_task"
+#define ERR_NOT_FOUND		"not_found"
+#define ERR_BAD_STATE		"bad_state"
+#define ERR_TIMEOUT		"timeout"
+#define ERR_LINE_TOO_LONG	"line_too_long"
+#define ERR_TOO_MANY_ITEMS	"too_many_items"
+#define ERR_UNSUPPORTED		"unsupported_version"
+#define ERR_SHUTTING_DOWN	"shutting_down"
+#define ERR_INTERNAL		"internal"
+
+/* Codes in a job's own error object. */
+#define JOBERR_TASK		"task_error"
+#define JOBERR_WORKER_DIED	"worker_died"
+#define JOBERR_INTERRUPTED	"interrupted"
+#define JOBERR_CANCELLED	"cancelled"
+
+/* Job states, stored as these integers. */
+enum job_state {
+	JOB_QUEUED = 0,
+	JOB_RUNNING,
+	JOB_DONE,
+	JOB_FAILED,
+	JOB_TIMEOUT,
+	JOB_CANCELLED,
+	JOB_NSTATES
+};
+
+/* Kinds of job record: a plain job, a map, or one chunk of a map. */
+enum job_kind {
+	KIND_JOB = 0,
+	KIND_MAP,
+	KIND_CHUNK
+};
+
+/* Returns the state's name ("queued", ...). */
+const char	*job_state_name(int);
+/* Returns the state for a name, or -1. */
+int		 job_state_parse(const char *);
+/* True for states a job never leaves. */
+int		 job_state_final(int);
+
+#endif

@@ -1,0 +1,233 @@
+/* Decoding and checking client requests against the table of ops. */
+#include <stdio.h>
+#include <string.h>
+
+#include "proto.h"
+#include "request.h"
+
+enum field_type {
+	T_TAG,		/* integer or string: the client's req tag */
+	T_ID,		/* integer >= 1 */
+	T_COUNT,	/* integer >= 1 */
+	T_INT,		/* any integer */
+	T_SECONDS,	/* number >= 0 */
+	T_STRING,	/* non-empty string */
+	T_ARRAY,
+	T_OBJECT,
+	T_STATE,	/* a job state's name */
+	T_MODE,		/* a shutdown mode */
+};
+
+struct field {
+	const char	*name;
+	enum field_type	 type;
+	int		 required;
+};
+
+struct op_spec {
+	const char		*op;
+	const struct field	*fields;
+};
+
+#define COMMON_FIELDS { "op", T_STRING, 1 }, { "req", T_TAG, 0 }
+
+static const struct field hello_fields[] = {
+	COMMON_FIELDS, { "version", T_INT, 0 }, { "client", T_STRING, 0 },
+	{ NULL, 0, 0 }
+};
+static const struct field submit_fields[] = {
+	COMMON_FIELDS, { "task", T_STRING, 1 }, { "args", T_ARRAY, 0 },
+	{ "kwargs", T_OBJECT, 0 }, { "name", T_STRING, 0 },
+	{ "priority", T_INT, 0 }, { "max_attempts", T_COUNT, 0 },
+	{ NULL, 0, 0 }
+};
+static const struct field map_fields[] = {
+	COMMON_FIELDS, { "task", T_STRING, 1 }, { "items", T_ARRAY, 1 },
+	{ "kwargs", T_OBJECT, 0 }, { "chunksize", T_COUNT, 0 },
+	{ "name", T_STRING, 0 }, { "priority", T_INT, 0 },
+	{ NULL, 0, 0 }
+};
+static const struct field get_fields[] = {
+	COMMON_FIELDS, { "job", T_ID, 1 }, { "timeout", T_SECONDS, 0 },
+	{ NULL, 0, 0 }
+};
+static const struct field status_fields[] = {
+	COMMON_FIELDS, { "job", T_ID, 0 }, { NULL, 0, 0 }
+};
+static const struct field list_fields[] = {
+	COMMON_FIELDS, { "state", T_STATE, 0 }, { "limit", T_COUNT, 0 },
+	{ NULL, 0, 0 }
+};
+static const struct field job_fields[] = {
+	COMMON_FIELDS, { "job", T_ID, 1 }, { NULL, 0, 0 }
+};
+static const struct field shutdown_fields[] = {
+	COMMON_FIELDS, { "mode", T_MODE, 0 }, { NULL, 0, 0 }
+};
+
+static const struct op_spec ops[] = {
+	{ "hello", hello_fields },
+	{ "submit", submit_fields },
+	{ "map", map_fields },
+	{ "get", get_fields },
+	{ "status", status_fields },
+	{ "list", list_fields },
+	{ "cancel", job_fields },
+	{ "forget", job_fields },
+	{ "shutdown", shutdown_fields },
+};
+
+json_t *
+request_decode(const char *line, size_t len, struct req_error *err)
+{
+	json_t		*req;
+	json_error_t	 jerr;
+
+	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (req == NULL) {
+		err->code = ERR_BAD_JSON;
+		snprintf(err->message, sizeof err->message,
+		    "malformed JSON at line %d column %d: %s",
+		    jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(req)) {
+		json_decref(req);
+		err->code = ERR_BAD_REQUEST;
+		snprintf(err->message, sizeof err->message,
+		    "a request must be a JSON object");
+		return NULL;
+	}
+	return req;
+}
+
+/* Returns a phrase naming what a field of this type must be. */
+static const char *
+field_want(enum field_type type)
+{
+	switch (type) {
+	case T_TAG:
+		return "an integer or a string";
+	case T_ID:
+		return "a positive integer (a job id)";
+	case T_COUNT:
+		return "a positive integer";
+	case T_INT:
+		return "an integer";
+	case T_SECONDS:
+		return "a number of seconds, zero or more";
+	case T_STRING:
+		return "a non-empty string";
+	case T_ARRAY:
+		return "an array";
+	case T_OBJECT:
+		return "an object";
+	case T_STATE:
+		return "one of queued, running, done, failed, timeout, "
+		    "cancelled";
+	case T_MODE:
+		return "one of graceful, drain, now";
+	}
+	return "?";
+}
+
+/* True when v is a valid value for a field of this type. */
+static int
+field_ok(enum field_type type, json_t *v)
+{
+	const char	*s;
+
+	switch (type) {
+	case T_TAG:
+		return json_is_integer(v) || json_is_string(v);
+	case T_ID:
+	case T_COUNT:
+		return json_is_integer(v) && json_integer_value(v) >= 1;
+	case T_INT:
+		return json_is_integer(v);
+	case T_SECONDS:
+		return json_is_number(v) && json_number_value(v) >= 0;
+	case T_STRING:
+		return json_is_string(v) && json_string_length(v) > 0;
+	case T_ARRAY:
+		return json_is_array(v);
+	case T_OBJECT:
+		return json_is_object(v);
+	case T_STATE:
+		return json_is_string(v) &&
+		    job_state_parse(json_string_value(v)) != -1;
+	case T_MODE:
+		if (!json_is_string(v))
+			return 0;
+		s = json_string_value(v);
+		return strcmp(s, "graceful") == 0 || strcmp(s, "drain") == 0 ||
+		    strcmp(s, "now") == 0;
+	}
+	return 0;
+}
+
+/* Finds a field by name in an op's list, or NULL. */
+static const struct field *
+field_find(const struct field *fields, const char *name)
+{
+	for (; fields->name != NULL; fields++) {
+		if (strcmp(fields->name, name) == 0)
+			return fields;
+	}
+	return NULL;
+}
+
+const char *
+request_check(json_t *req, struct req_error *err)
+{
+	const struct op_spec	*spec = NULL;
+	const struct field	*f;
+	json_t			*op, *v;
+	const char		*key;
+	size_t			 i;
+
+	op = json_object_get(req, "op");
+	if (op == NULL || !json_is_string(op)) {
+		err->code = ERR_BAD_REQUEST;
+		snprintf(err->message, sizeof err->message,
+		    "the request has no \"op\" string");
+		return NULL;
+	}
+	for (i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+		if (strcmp(ops[i].op, json_string_value(op)) == 0) {
+			spec = &ops[i];
+			break;
+		}
+	}
+	if (spec == NULL) {
+		err->code = ERR_UNKNOWN_OP;
+		snprintf(err->message, sizeof err->message,
+		    "unknown op \"%.64s\"", json_string_value(op));
+		return NULL;
+	}
+	json_object_foreach(req, key, v) {
+		if ((f = field_find(spec->fields, key)) == NULL) {
+			err->code = ERR_BAD_REQUEST;
+			snprintf(err->message, sizeof err->message,
+			    "op \"%s\" has no field \"%.64s\"", spec->op, key);
+			return NULL;
+		}
+		if (!field_ok(f->type, v)) {
+			err->code = ERR_BAD_REQUEST;
+			snprintf(err->message, sizeof err->message,
+			    "field \"%s\" of op \"%s\" must be %s", key,
+			    spec->op, field_want(f->type));
+			return NULL;
+		}
+	}
+	for (f = spec->fields; f->name != NULL; f++) {
+		if (f->required && json_object_get(req, f->name) == NULL) {
+			err->code = ERR_BAD_REQUEST;
+			snprintf(err->message, sizeof err->message,
+			    "op \"%s\" needs field \"%s\" (%s)", spec->op,
+			    f->name, field_want(f->type));
+			return NULL;
+		}
+	}
+	return spec->op;
+}

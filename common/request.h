@@ -1,0 +1,26 @@
+/*
+ * Request validation: every op's fields, their types and which are required,
+ * in one table. The daemon checks each request here before acting on it.
+ */
+#ifndef MPD_REQUEST_H
+#define MPD_REQUEST_H
+
+#include <jansson.h>
+
+struct req_error {
+	const char	*code;		/* one of the ERR_* strings */
+	char		 message[256];
+};
+
+/*
+ * Decodes one request line. Returns a new reference to the object, or NULL
+ * with err filled in (malformed JSON, duplicate keys, not an object).
+ */
+json_t	*request_decode(const char *, size_t, struct req_error *);
+/*
+ * Checks a decoded request against the op table. Returns the op name
+ * (borrowed from the table) or NULL with err filled in.
+ */
+const char *request_check(json_t *, struct req_error *);
+
+#endif

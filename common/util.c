@@ -1,0 +1,116 @@
+/* Clocks, time formatting, default paths and directory creation. */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "xmalloc.h"
+
+double
+time_now(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double
+time_mono(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void
+time_iso8601(double t, char *buf, size_t len)
+{
+	struct tm	tm;
+	time_t		secs = (time_t)t;
+	int		ms = (int)((t - (double)secs) * 1000.0);
+	char		base[32];
+
+	if (ms < 0)
+		ms = 0;
+	if (ms > 999)
+		ms = 999;
+	gmtime_r(&secs, &tm);
+	strftime(base, sizeof base, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03dZ", base, ms);
+}
+
+/* Non-empty value of an environment variable, or NULL. */
+static const char *
+env_get(const char *name)
+{
+	const char	*v = getenv(name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
+char *
+path_default_socket(void)
+{
+	const char	*v;
+
+	if ((v = env_get("MPD_SOCKET")) != NULL)
+		return xstrdup(v);
+	if ((v = env_get("XDG_RUNTIME_DIR")) != NULL)
+		return xasprintf("%s/mpd/mpd.sock", v);
+	if (geteuid() == 0)
+		return xstrdup("/run/mpd/mpd.sock");
+	return xasprintf("/tmp/mpd-%ld/mpd.sock", (long)geteuid());
+}
+
+char *
+path_default_db(void)
+{
+	const char	*v;
+	struct passwd	*pw;
+
+	if ((v = env_get("XDG_STATE_HOME")) != NULL)
+		return xasprintf("%s/mpd/mpd.db", v);
+	if (geteuid() == 0)
+		return xstrdup("/var/lib/mpd/mpd.db");
+	if ((v = env_get("HOME")) == NULL) {
+		if ((pw = getpwuid(geteuid())) == NULL)
+			return xstrdup("mpd.db");
+		v = pw->pw_dir;
+	}
+	return xasprintf("%s/.local/state/mpd/mpd.db", v);
+}
+
+int
+mkdir_parents(const char *path, mode_t mode)
+{
+	char	*copy, *p;
+	int	 rc = 0;
+
+	copy = xstrdup(path);
+	if ((p = strrchr(copy, '/')) == NULL || p == copy) {
+		free(copy);
+		return 0;
+	}
+	*p = '\0';
+	for (p = copy + 1; rc == 0; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(copy, mode) == -1 && errno != EEXIST)
+			rc = -1;
+		*p = saved;
+		if (saved == '\0')
+			break;
+	}
+	free(copy);
+	return rc;
+}

@@ -1,0 +1,32 @@
+/* Small helpers: clocks, time formatting, default paths, directories. */
+#ifndef MPD_UTIL_H
+#define MPD_UTIL_H
+
+#include <sys/types.h>
+#include <stddef.h>
+
+/* Seconds since the epoch, with sub-second precision. */
+double	 time_now(void);
+/* Seconds on the monotonic clock. */
+double	 time_mono(void);
+/* Formats epoch seconds as ISO 8601 UTC with milliseconds into buf. */
+void	 time_iso8601(double, char *, size_t);
+/*
+ * Default socket path: $MPD_SOCKET, else $XDG_RUNTIME_DIR/mpd/mpd.sock,
+ * else /run/mpd/mpd.sock as root, else /tmp/mpd-UID/mpd.sock. Newly
+ * allocated.
+ */
+char	*path_default_socket(void);
+/*
+ * Default database path: $XDG_STATE_HOME/mpd/mpd.db, else
+ * ~/.local/state/mpd/mpd.db, else /var/lib/mpd/mpd.db as root. Newly
+ * allocated.
+ */
+char	*path_default_db(void);
+/*
+ * Creates the directories leading to a file path, each missing one with the
+ * given mode. Returns 0, or -1 with errno set.
+ */
+int	 mkdir_parents(const char *, mode_t);
+
+#endif

@@ -1,0 +1,188 @@
+/*
+ * mpd: the daemon's shared declarations, one section per file. The parent
+ * is one thread and one libevent loop; workers are forked children that
+ * see none of this state after worker_main starts.
+ */
+#ifndef MPD_H
+#define MPD_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <event2/event.h>
+#include <event2/bufferevent.h>
+#include <event2/buffer.h>
+#include <jansson.h>
+#include <stdint.h>
+
+struct store;
+
+/* main.c */
+struct config {
+	char		*socket_path;
+	char		*db_path;
+	int		 workers;
+	int		 test_tasks;
+	size_t		 max_line;
+	int64_t		 max_items;
+	double		 grace;		/* seconds a graceful stop waits */
+	int		 sync_full;
+};
+
+enum stop_mode {
+	STOP_NONE,
+	STOP_GRACEFUL,	/* finish running jobs within the grace period */
+	STOP_DRAIN,	/* run the whole queue, then stop (Pool close+join) */
+	STOP_NOW,	/* requeue running jobs at once (Pool terminate) */
+};
+
+extern struct config		 cfg;
+extern struct event_base	*ev_base;
+extern struct store		*store;
+extern double			 start_time;
+extern enum stop_mode		 stop_mode;
+
+/* Begins a stop in the given mode; a harsher mode may follow a milder. */
+void	mpd_stop(enum stop_mode);
+/* Ends the loop once a stop has started and every worker is reaped. */
+void	mpd_check_stopped(void);
+
+/* server.c */
+#define CLIENT_DEAD	0x1	/* to be freed at the end of the tick */
+#define CLIENT_CLOSING	0x2	/* no more input; close once output drains */
+#define CLIENT_HELD	0x4	/* on the held list */
+
+struct waiter;
+
+struct client {
+	uint64_t		 id;
+	struct bufferevent	*bev;
+	uid_t			 uid;
+	gid_t			 gid;
+	pid_t			 pid;
+	int			 flags;
+	struct evbuffer		*held;	/* replies waiting for the commit */
+	LIST_HEAD(, waiter)	 waiters;
+	TAILQ_ENTRY(client)	 entry;
+	TAILQ_ENTRY(client)	 held_entry;
+};
+
+/* Binds and listens; returns 0 or -1 with *cause set. */
+int	server_listen(const char *, char **);
+/* Stops accepting and removes the socket file. */
+void	server_close_listener(void);
+/* Queues a reply line (text without newline) until the next commit. */
+void	server_reply_text(struct client *, const char *, size_t);
+/* Queues a reply object (stolen). */
+void	server_reply(struct client *, json_t *);
+/* After a commit: sends held replies and frees dead clients. */
+void	server_flush(void);
+/* Closes every client. */
+void	server_free_all(void);
+/* True for root and the daemon's own user: they see every job. */
+int	client_privileged(struct client *);
+/* True when the client may see jobs of this owner. */
+int	client_may_see(struct client *, uid_t);
+
+/* ops.c */
+/* A new reply object {"req":tag,"ok":ok}. */
+json_t	*reply_new(json_t *, int);
+/* Python Pool.map's default chunk size for items over workers. */
+int64_t	 map_chunksize(int64_t, int);
+/* Runs one checked request. */
+void	ops_dispatch(struct client *, json_t *, const char *);
+/* Replies ok with the fields of body (stolen, may be NULL). */
+void	reply_ok(struct client *, json_t *, json_t *);
+/* Replies ok:false with an error code and message. */
+void	reply_error(struct client *, json_t *, const char *, const char *, ...)
+	    __attribute__((format(printf, 4, 5)));
+/* Replies to a get: the job's state and its result or error. */
+void	reply_job(struct client *, json_t *, int64_t);
+
+/* waiter.c */
+/* Waits for a job to end; timeout < 0 waits for ever. */
+void	waiter_add(struct client *, json_t *, int64_t, double);
+/* A job reached a final state: answers and frees its waiters. */
+void	waiter_wake(int64_t);
+/* Frees the waiters of a client that is going away. */
+void	waiter_drop_client(struct client *);
+/* Number of waiters in all. */
+size_t	waiter_count(void);
+
+/* pool.c */
+enum worker_state {
+	W_DOWN,		/* no process: waiting to be spawned */
+	W_IDLE,
+	W_BUSY,
+	W_EXITING,	/* told to stop, or dying */
+};
+
+struct worker {
+	int			 slot;		/* 1..N */
+	char			 name[24];	/* "worker-N" */
+	pid_t			 pid;
+	struct bufferevent	*bev;
+	enum worker_state	 state;
+	int64_t			 job;		/* running job, or 0 */
+	int			 requeue;	/* on death, requeue the job */
+	int			 eof;		/* socket reached end of file */
+	int			 reaped;	/* process collected */
+	int			 status;	/* from waitpid */
+	int64_t			 jobs_done;
+	int			 fails;		/* deaths in a row before a job */
+	double			 started;
+	struct event		*respawn;
+};
+
+extern struct worker	*workers;
+extern int		 nworkers;
+
+/* Forks the pool; returns 0 or -1. */
+int	pool_start(int);
+/* Returns an idle worker or NULL. */
+struct worker *pool_idle(void);
+/* Number of idle workers. */
+int	pool_nidle(void);
+/* Number of busy workers. */
+int	pool_nbusy(void);
+/* Number of worker processes not yet reaped. */
+int	pool_alive(void);
+/* Sends one frame line to a worker. */
+void	pool_send(struct worker *, const char *, size_t);
+/* Collects every exited child (SIGCHLD). */
+void	pool_reap(void);
+/* Stops idle workers; with kill, also kills busy ones and requeues. */
+void	pool_stop(int);
+/* Kills a worker that broke the worker protocol. */
+void	pool_kill(struct worker *, const char *);
+/* The workers array for a status reply (new reference). */
+json_t	*pool_status(void);
+/* Frees the pool's memory at exit. */
+void	pool_free(void);
+
+/* worker.c */
+/* The child's loop: read a job frame, run it, write the result. */
+void	worker_main(int) __attribute__((noreturn));
+
+/* sched.c */
+void	sched_init(void);
+void	sched_free(void);
+/* Asks for a tick (dispatch, commit, flush) at the end of this iteration. */
+void	sched_kick(void);
+/* A worker reported the end of its job. */
+void	sched_result(struct worker *, json_t *);
+/* A worker died with a job: error is the job's error object (stolen). */
+void	sched_lost(struct worker *, int64_t, json_t *);
+/* Cancels a queued job or map; returns 0, or -1 with *why set. */
+int	sched_cancel(int64_t, uid_t, const char **);
+
+/* proctitle.c */
+void	proctitle_init(int, char **);
+void	proctitle_set(const char *);
+
+/* notify.c */
+void	notify_ready(void);
+void	notify_stopping(void);
+void	notify_status(const char *, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

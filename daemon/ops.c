@@ -1,0 +1,525 @@
+/*
+ * The protocol ops, one function each, found through a table keyed by op
+ * name. Requests arrive already checked against common/request.c's table,
+ * so handlers read fields without re-checking their types.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mpd.h"
+#include "proto.h"
+#include "store.h"
+#include "tasks/task.h"
+#include "util.h"
+#include "xmalloc.h"
+
+json_t *
+reply_new(json_t *tag, int ok)
+{
+	json_t	*r = json_object();
+
+	if (tag != NULL)
+		json_object_set(r, "req", tag);
+	json_object_set_new(r, "ok", json_boolean(ok));
+	return r;
+}
+
+void
+reply_ok(struct client *c, json_t *tag, json_t *body)
+{
+	json_t	*r = reply_new(tag, 1);
+
+	if (body != NULL) {
+		json_object_update(r, body);
+		json_decref(body);
+	}
+	server_reply(c, r);
+}
+
+void
+reply_error(struct client *c, json_t *tag, const char *code, const char *fmt,
+    ...)
+{
+	json_t	*r = reply_new(tag, 0);
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	json_object_set_new(r, "error", json_pack("{s:s, s:s}", "code", code,
+	    "message", msg));
+	free(msg);
+	server_reply(c, r);
+}
+
+/* Dumps an object and splices raw JSON text in as its last member. */
+static void
+reply_splice(struct client *c, json_t *r, const char *key, const char *raw)
+{
+	char	*head, *line;
+	size_t	 hlen;
+
+	head = json_dumps(r, JSON_COMPACT);
+	if (head == NULL)
+		fatalx("cannot encode a reply");
+	hlen = strlen(head);
+	head[hlen - 1] = '\0';	/* drop the closing brace */
+	line = xasprintf("%s,\"%s\":%s}", head, key, raw);
+	server_reply_text(c, line, strlen(line));
+	free(line);
+	free(head);
+}
+
+void
+reply_job(struct client *c, json_t *tag, int64_t id)
+{
+	struct job	 j;
+	json_t		*r;
+
+	if (store_get(store, id, &j) != 1) {
+		reply_error(c, tag, ERR_NOT_FOUND, "job %lld does not exist",
+		    (long long)id);
+		return;
+	}
+	r = reply_new(tag, 1);
+	json_object_set_new(r, "job", json_integer(id));
+	json_object_set_new(r, "state", json_string(job_state_name(j.state)));
+	if (j.result != NULL)
+		reply_splice(c, r, "result", j.result);
+	else if (j.error != NULL)
+		reply_splice(c, r, "error", j.error);
+	else
+		server_reply(c, json_incref(r));
+	json_decref(r);
+	job_clear(&j);
+}
+
+/*
+ * Loads a job the client may see; chunks and other users' jobs do not
+ * exist as far as the client knows. Returns 1, or 0 after replying.
+ */
+static int
+ops_load(struct client *c, json_t *tag, int64_t id, struct job *j)
+{
+	int	rc = store_get(store, id, j);
+
+	if (rc == -1) {
+		reply_error(c, tag, ERR_INTERNAL, "the store failed: %s",
+		    store_errmsg(store));
+		return 0;
+	}
+	if (rc == 0 || j->kind == KIND_CHUNK || !client_may_see(c, j->owner)) {
+		if (rc == 1)
+			job_clear(j);
+		reply_error(c, tag, ERR_NOT_FOUND, "job %lld does not exist",
+		    (long long)id);
+		return 0;
+	}
+	return 1;
+}
+
+/* Refuses new work once a stop has begun; returns 1 after replying. */
+static int
+ops_refuse_stopping(struct client *c, json_t *tag)
+{
+	if (stop_mode == STOP_NONE)
+		return 0;
+	reply_error(c, tag, ERR_SHUTTING_DOWN,
+	    "the daemon is shutting down and takes no new jobs");
+	return 1;
+}
+
+/* Checks a task name; returns 1, or 0 after replying. */
+static int
+ops_task(struct client *c, json_t *tag, const char *name)
+{
+	if (task_find(name) != NULL)
+		return 1;
+	reply_error(c, tag, ERR_UNKNOWN_TASK, "no task named \"%.64s\" "
+	    "(\"hello\" lists the tasks)", name);
+	return 0;
+}
+
+/* Text of an optional JSON field, or a default (newly allocated). */
+static char *
+ops_text(json_t *req, const char *key, const char *dflt)
+{
+	json_t	*v = json_object_get(req, key);
+	char	*s;
+
+	if (v == NULL)
+		return xstrdup(dflt);
+	if ((s = json_dumps(v, JSON_COMPACT)) == NULL)
+		fatalx("cannot encode %s", key);
+	return s;
+}
+
+/* Fills the fields shared by submit and map. */
+static void
+ops_job_init(struct client *c, json_t *req, struct job *j)
+{
+	json_t	*v;
+
+	memset(j, 0, sizeof *j);
+	j->task = xstrdup(json_string_value(json_object_get(req, "task")));
+	j->kwargs = ops_text(req, "kwargs", "{}");
+	if ((v = json_object_get(req, "name")) != NULL)
+		j->name = xstrdup(json_string_value(v));
+	j->owner = c->uid;
+	j->priority = (int)json_integer_value(json_object_get(req,
+	    "priority"));
+	j->state = JOB_QUEUED;
+	j->max_attempts = 1;
+	if ((v = json_object_get(req, "max_attempts")) != NULL)
+		j->max_attempts = (int)json_integer_value(v);
+	j->created = time_now();
+}
+
+static void
+op_hello(struct client *c, json_t *req, json_t *tag)
+{
+	json_t	*v = json_object_get(req, "version");
+
+	if (v != NULL && json_integer_value(v) != PROTO_VERSION) {
+		reply_error(c, tag, ERR_UNSUPPORTED, "this daemon speaks "
+		    "protocol version %d, not %lld", PROTO_VERSION,
+		    (long long)json_integer_value(v));
+		return;
+	}
+	reply_ok(c, tag, json_pack("{s:s, s:s, s:i, s:I, s:i, s:o, s:I}",
+	    "server", "mpd", "version", MPD_VERSION, "protocol", PROTO_VERSION,
+	    "pid", (json_int_t)getpid(), "workers", nworkers, "tasks",
+	    task_names(), "max_line", (json_int_t)cfg.max_line));
+}
+
+static void
+op_submit(struct client *c, json_t *req, json_t *tag)
+{
+	struct job	 j;
+	int64_t		 id;
+
+	if (ops_refuse_stopping(c, tag) ||
+	    !ops_task(c, tag, json_string_value(json_object_get(req, "task"))))
+		return;
+	ops_job_init(c, req, &j);
+	j.kind = KIND_JOB;
+	j.args = ops_text(req, "args", "[]");
+	id = store_insert(store, &j);
+	job_clear(&j);
+	if (id == -1) {
+		reply_error(c, tag, ERR_INTERNAL, "the store failed: %s",
+		    store_errmsg(store));
+		return;
+	}
+	reply_ok(c, tag, json_pack("{s:I}", "job", (json_int_t)id));
+	sched_kick();
+}
+
+/* Python's Pool.map default: ceil(items / (workers * 4)). */
+int64_t
+map_chunksize(int64_t nitems, int nworkers_)
+{
+	int64_t	per = (int64_t)(nworkers_ > 0 ? nworkers_ : 1) * 4;
+	int64_t	size;
+
+	if (nitems <= 0)
+		return 0;
+	size = nitems / per;
+	if (nitems % per != 0)
+		size++;
+	return size;
+}
+
+static void
+op_map(struct client *c, json_t *req, json_t *tag)
+{
+	struct job	 map, chunk;
+	json_t		*items, *slice, *v;
+	int64_t		 n, size, i, k, id;
+
+	if (ops_refuse_stopping(c, tag) ||
+	    !ops_task(c, tag, json_string_value(json_object_get(req, "task"))))
+		return;
+	items = json_object_get(req, "items");
+	n = (int64_t)json_array_size(items);
+	if (n > cfg.max_items) {
+		reply_error(c, tag, ERR_TOO_MANY_ITEMS, "a map may have at most "
+		    "%lld items; this one has %lld", (long long)cfg.max_items,
+		    (long long)n);
+		return;
+	}
+	v = json_object_get(req, "chunksize");
+	size = v != NULL ? json_integer_value(v) : map_chunksize(n, nworkers);
+
+	ops_job_init(c, req, &map);
+	map.kind = KIND_MAP;
+	map.args = xstrdup("[]");
+	map.nitems = n;
+	map.chunksize = size;
+	if (n == 0) {
+		map.state = JOB_DONE;
+		map.finished = map.created;
+	}
+	if ((id = store_insert(store, &map)) == -1)
+		goto fail;
+	if (n == 0 && store_set_final(store, id, JOB_DONE, "[]", NULL,
+	    map.created) == -1)
+		goto fail;
+	chunk = map;
+	chunk.kind = KIND_CHUNK;
+	chunk.parent = id;
+	chunk.state = JOB_QUEUED;
+	chunk.name = NULL;
+	for (i = 0; i < n; i += size) {
+		slice = json_array();
+		for (k = i; k < i + size && k < n; k++)
+			json_array_append(slice, json_array_get(items,
+			    (size_t)k));
+		chunk.seq = i;
+		chunk.nitems = k - i;
+		chunk.args = json_dumps(slice, JSON_COMPACT);
+		json_decref(slice);
+		if (chunk.args == NULL)
+			fatalx("cannot encode a chunk");
+		if (store_insert(store, &chunk) == -1) {
+			free(chunk.args);
+			goto fail;
+		}
+		free(chunk.args);
+	}
+	job_clear(&map);
+	reply_ok(c, tag, json_pack("{s:I, s:I, s:I}", "job", (json_int_t)id,
+	    "items", (json_int_t)n, "chunksize", (json_int_t)size));
+	sched_kick();
+	return;
+fail:
+	/*
+	 * A half-inserted map must never be committed: stop before the
+	 * tick commits it. Nothing of this transaction was acknowledged.
+	 */
+	fatalx("store: inserting map: %s", store_errmsg(store));
+}
+
+static void
+op_get(struct client *c, json_t *req, json_t *tag)
+{
+	struct job	 j;
+	json_t		*t = json_object_get(req, "timeout");
+	int64_t		 id = json_integer_value(json_object_get(req, "job"));
+
+	if (!ops_load(c, tag, id, &j))
+		return;
+	if (job_state_final(j.state))
+		reply_job(c, tag, id);
+	else
+		waiter_add(c, tag, id, t != NULL ? json_number_value(t) : -1);
+	job_clear(&j);
+}
+
+/* Adds an ISO 8601 time field when t is set. */
+static void
+set_time(json_t *o, const char *key, double t)
+{
+	char	buf[64];
+
+	if (t <= 0) {
+		json_object_set_new(o, key, json_null());
+		return;
+	}
+	time_iso8601(t, buf, sizeof buf);
+	json_object_set_new(o, key, json_string(buf));
+}
+
+/* The summary of a job for status and list (new reference). */
+static json_t *
+job_summary(const struct job *j)
+{
+	static const char	*kinds[] = { "job", "map", "chunk" };
+	json_t			*o;
+
+	o = json_pack("{s:I, s:s, s:s, s:s, s:I, s:i}", "id", (json_int_t)j->id,
+	    "kind", kinds[j->kind], "task", j->task, "state",
+	    job_state_name(j->state), "owner", (json_int_t)j->owner,
+	    "priority", j->priority);
+	json_object_set_new(o, "name", j->name != NULL ?
+	    json_string(j->name) : json_null());
+	set_time(o, "created", j->created);
+	set_time(o, "started", j->started);
+	set_time(o, "finished", j->finished);
+	return o;
+}
+
+static void
+op_status(struct client *c, json_t *req, json_t *tag)
+{
+	struct job	 j;
+	json_t		*o, *v, *counts;
+	int64_t		 n[JOB_NSTATES];
+	int		 i;
+
+	if ((v = json_object_get(req, "job")) != NULL) {
+		if (!ops_load(c, tag, json_integer_value(v), &j))
+			return;
+		o = job_summary(&j);
+		json_object_set_new(o, "attempts", json_integer(j.attempts));
+		json_object_set_new(o, "max_attempts",
+		    json_integer(j.max_attempts));
+		json_object_set_new(o, "worker_pid", j.pid != 0 ?
+		    json_integer(j.pid) : json_null());
+		if (j.kind == KIND_MAP) {
+			json_object_set_new(o, "progress", json_pack(
+			    "{s:I, s:I}", "done", (json_int_t)j.ndone,
+			    "total", (json_int_t)j.nitems));
+			json_object_set_new(o, "chunksize",
+			    json_integer(j.chunksize));
+		} else
+			json_object_set_new(o, "args", json_loads(j.args,
+			    JSON_DECODE_ANY, NULL));
+		json_object_set_new(o, "kwargs", json_loads(j.kwargs,
+		    JSON_DECODE_ANY, NULL));
+		if (j.error != NULL)
+			json_object_set_new(o, "error", json_loads(j.error,
+			    JSON_DECODE_ANY, NULL));
+		job_clear(&j);
+		reply_ok(c, tag, json_pack("{s:o}", "job", o));
+		return;
+	}
+	if (store_counts(store, n) == -1) {
+		reply_error(c, tag, ERR_INTERNAL, "the store failed: %s",
+		    store_errmsg(store));
+		return;
+	}
+	counts = json_object();
+	for (i = 0; i < JOB_NSTATES; i++)
+		json_object_set_new(counts, job_state_name(i),
+		    json_integer(n[i]));
+	reply_ok(c, tag, json_pack("{s:s, s:I, s:f, s:o, s:o, s:I, s:s}",
+	    "version", MPD_VERSION, "pid", (json_int_t)getpid(), "uptime",
+	    time_mono() - start_time, "workers", pool_status(), "jobs", counts,
+	    "waiters", (json_int_t)waiter_count(), "state",
+	    stop_mode == STOP_NONE ? "running" : "stopping"));
+}
+
+/* store_list callback: appends a summary. */
+static void
+list_one(const struct job *j, void *arg)
+{
+	json_array_append_new(arg, job_summary(j));
+}
+
+static void
+op_list(struct client *c, json_t *req, json_t *tag)
+{
+	json_t	*v, *jobs;
+	int	 state = -1, limit = 1000;
+	uid_t	 owner = client_privileged(c) ? (uid_t)-1 : c->uid;
+
+	if ((v = json_object_get(req, "state")) != NULL)
+		state = job_state_parse(json_string_value(v));
+	if ((v = json_object_get(req, "limit")) != NULL)
+		limit = json_integer_value(v) > 1000000 ? 1000000 :
+		    (int)json_integer_value(v);
+	jobs = json_array();
+	if (store_list(store, state, owner, limit, list_one, jobs) == -1) {
+		json_decref(jobs);
+		reply_error(c, tag, ERR_INTERNAL, "the store failed: %s",
+		    store_errmsg(store));
+		return;
+	}
+	reply_ok(c, tag, json_pack("{s:o}", "jobs", jobs));
+}
+
+static void
+op_cancel(struct client *c, json_t *req, json_t *tag)
+{
+	struct job	 j;
+	const char	*why;
+	int64_t		 id = json_integer_value(json_object_get(req, "job"));
+
+	if (!ops_load(c, tag, id, &j))
+		return;
+	job_clear(&j);
+	if (sched_cancel(id, c->uid, &why) == -1) {
+		reply_error(c, tag, ERR_BAD_STATE, "cannot cancel job %lld: %s",
+		    (long long)id, why);
+		return;
+	}
+	reply_ok(c, tag, json_pack("{s:I, s:s}", "job", (json_int_t)id,
+	    "state", "cancelled"));
+}
+
+static void
+op_forget(struct client *c, json_t *req, json_t *tag)
+{
+	struct job	 j;
+	int64_t		 id = json_integer_value(json_object_get(req, "job"));
+
+	if (!ops_load(c, tag, id, &j))
+		return;
+	if (!job_state_final(j.state)) {
+		reply_error(c, tag, ERR_BAD_STATE, "job %lld is %s; cancel it "
+		    "or wait for it to end first", (long long)id,
+		    job_state_name(j.state));
+	} else if (store_forget(store, id) == -1) {
+		reply_error(c, tag, ERR_INTERNAL, "the store failed: %s",
+		    store_errmsg(store));
+	} else
+		reply_ok(c, tag, json_pack("{s:I}", "job", (json_int_t)id));
+	job_clear(&j);
+}
+
+static void
+op_shutdown(struct client *c, json_t *req, json_t *tag)
+{
+	json_t		*v = json_object_get(req, "mode");
+	const char	*mode = v != NULL ? json_string_value(v) : "graceful";
+
+	if (!client_privileged(c)) {
+		reply_error(c, tag, ERR_NOT_FOUND, "only root or the daemon's "
+		    "own user may stop it");
+		return;
+	}
+	reply_ok(c, tag, json_pack("{s:s}", "mode", mode));
+	if (strcmp(mode, "now") == 0)
+		mpd_stop(STOP_NOW);
+	else if (strcmp(mode, "drain") == 0)
+		mpd_stop(STOP_DRAIN);
+	else
+		mpd_stop(STOP_GRACEFUL);
+}
+
+static const struct {
+	const char	*op;
+	void		(*fn)(struct client *, json_t *, json_t *);
+} op_table[] = {
+	{ "hello", op_hello },
+	{ "submit", op_submit },
+	{ "map", op_map },
+	{ "get", op_get },
+	{ "status", op_status },
+	{ "list", op_list },
+	{ "cancel", op_cancel },
+	{ "forget", op_forget },
+	{ "shutdown", op_shutdown },
+};
+
+void
+ops_dispatch(struct client *c, json_t *req, const char *op)
+{
+	json_t	*tag = json_object_get(req, "req");
+	size_t	 i;
+
+	for (i = 0; i < sizeof op_table / sizeof op_table[0]; i++) {
+		if (strcmp(op_table[i].op, op) == 0) {
+			op_table[i].fn(c, req, tag);
+			return;
+		}
+	}
+	reply_error(c, tag, ERR_UNKNOWN_OP, "op \"%s\" is not implemented", op);
+}

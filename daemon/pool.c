@@ -1,0 +1,444 @@
+/*
+ * The worker pool: N slots, each holding at most one forked worker. A slot
+ * is recycled only when both its socket reached end of file and its process
+ * was reaped, so no result frame is lost and no zombie is left. A worker
+ * that dies before finishing any job is respawned with a growing delay.
+ */
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mpd.h"
+#include "proto.h"
+#include "store.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define RESPAWN_FIRST	0.1	/* seconds before the first delayed respawn */
+#define RESPAWN_MAX	10.0
+#define RESPAWN_GIVE_UP	12	/* deaths in a row before a job: fatal */
+
+struct worker	*workers;
+int		 nworkers;
+
+static void	pool_spawn(struct worker *);
+
+/* Turns a wait status into words: "exited with 3", "killed by signal 9". */
+static char *
+pool_cause(int status)
+{
+	if (WIFEXITED(status))
+		return xasprintf("exited with status %d", WEXITSTATUS(status));
+	if (WIFSIGNALED(status))
+		return xasprintf("was killed by signal %d (%s)",
+		    WTERMSIG(status), strsignal(WTERMSIG(status)));
+	return xasprintf("ended with wait status %d", status);
+}
+
+/* Both halves of a worker's end happened: settle its job, respawn. */
+static void
+pool_slot_dead(struct worker *w)
+{
+	struct timeval	 tv;
+	json_t		*error;
+	char		*cause;
+	double		 delay;
+	int64_t		 job = w->job;
+
+	cause = pool_cause(w->status);
+	if (job != 0 && w->requeue) {
+		log_info("%s (pid %ld) stopped; job %lld goes back to the "
+		    "queue", w->name, (long)w->pid, (long long)job);
+		if (store_requeue(store, job) == -1)
+			log_warnx("cannot requeue job %lld", (long long)job);
+	} else if (job != 0) {
+		log_warnx("%s (pid %ld) %s while running job %lld", w->name,
+		    (long)w->pid, cause, (long long)job);
+		error = json_object();
+		json_object_set_new(error, "code",
+		    json_string(JOBERR_WORKER_DIED));
+		json_object_set_new(error, "message", json_sprintf(
+		    "%s (pid %ld) %s while running the job", w->name,
+		    (long)w->pid, cause));
+		json_object_set_new(error, "pid", json_integer(w->pid));
+		if (WIFSIGNALED(w->status))
+			json_object_set_new(error, "signal",
+			    json_integer(WTERMSIG(w->status)));
+		else if (WIFEXITED(w->status))
+			json_object_set_new(error, "exit_code",
+			    json_integer(WEXITSTATUS(w->status)));
+		sched_lost(w, job, error);
+	} else if (w->state != W_EXITING)
+		log_warnx("%s (pid %ld) %s while idle", w->name, (long)w->pid,
+		    cause);
+	free(cause);
+
+	if (w->bev != NULL) {
+		bufferevent_free(w->bev);
+		w->bev = NULL;
+	}
+	if (job == 0 && w->jobs_done == 0 && w->state != W_EXITING)
+		w->fails++;
+	else
+		w->fails = 0;
+	w->state = W_DOWN;
+	w->job = 0;
+	w->pid = 0;
+	w->requeue = 0;
+	sched_kick();
+	if (stop_mode != STOP_NONE && stop_mode != STOP_DRAIN)
+		return;
+	if (w->fails >= RESPAWN_GIVE_UP)
+		fatalx("%s died %d times in a row before running any job; "
+		    "giving up", w->name, w->fails);
+	delay = 0;
+	if (w->fails > 0) {
+		delay = RESPAWN_FIRST;
+		for (int i = 1; i < w->fails && delay < RESPAWN_MAX; i++)
+			delay *= 2;
+		if (delay > RESPAWN_MAX)
+			delay = RESPAWN_MAX;
+		log_warnx("respawning %s in %.1f s", w->name, delay);
+	}
+	tv.tv_sec = (time_t)delay;
+	tv.tv_usec = (suseconds_t)((delay - (double)tv.tv_sec) * 1e6);
+	evtimer_add(w->respawn, &tv);
+}
+
+/* Respawn timer. */
+static void
+pool_respawn_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)fd;
+	(void)events;
+	if (w->state == W_DOWN && (stop_mode == STOP_NONE ||
+	    stop_mode == STOP_DRAIN))
+		pool_spawn(w);
+}
+
+/* Reads result frames from a worker. */
+static void
+pool_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct worker	*w = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	json_t		*frame;
+	json_error_t	 jerr;
+	char		*line;
+	size_t		 len;
+
+	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
+		frame = json_loadb(line, len, 0, &jerr);
+		free(line);
+		if (frame == NULL || !json_is_object(frame)) {
+			json_decref(frame);
+			pool_kill(w, "sent a malformed frame");
+			return;
+		}
+		sched_result(w, frame);
+		json_decref(frame);
+		if (w->state == W_EXITING)
+			return;
+	}
+}
+
+/* End of file or error on a worker's socket. */
+static void
+pool_event_cb(struct bufferevent *bev, short events, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)bev;
+	if (!(events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	bufferevent_disable(w->bev, EV_READ | EV_WRITE);
+	w->eof = 1;
+	if (w->state != W_EXITING)
+		w->state = W_EXITING;
+	if (w->reaped)
+		pool_slot_dead(w);
+}
+
+/* In the child: reset what the parent set up, then become a worker. */
+static void
+pool_child(struct worker *w, int fd, pid_t parent)
+{
+	static const int	 sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP,
+				     SIGPIPE, SIGUSR1, SIGUSR2 };
+	sigset_t		 none;
+	size_t			 i;
+	int			 null;
+	char			 tag[32];
+
+	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		signal(sigs[i], SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	log_set_exit(_exit);
+	snprintf(tag, sizeof tag, "mpd[%s]", w->name);
+	log_set_tag(tag);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+		_exit(0);
+	prctl(PR_SET_NAME, w->name);
+	proctitle_set(w->name);
+
+	/* Only the parent's socket survives, as fd 3; stdin is /dev/null. */
+	if (fd != 3 && dup2(fd, 3) == -1)
+		fatal("dup2");
+	if (close_range(4, ~0U, 0) == -1)
+		fatal("close_range");
+	if ((null = open("/dev/null", O_RDONLY)) != -1) {
+		dup2(null, STDIN_FILENO);
+		if (null != STDIN_FILENO)
+			close(null);
+	}
+	worker_main(3);
+}
+
+/* Forks a worker into an empty slot. */
+static void
+pool_spawn(struct worker *w)
+{
+	sigset_t	 all, old;
+	pid_t		 pid, parent = getpid();
+	int		 sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		log_warn("socketpair for %s", w->name);
+		w->fails++;
+		pool_slot_dead(w);
+		return;
+	}
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		pool_child(w, sv[1], parent);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	close(sv[1]);
+	if (pid == -1) {
+		log_warn("fork for %s", w->name);
+		close(sv[0]);
+		w->fails++;
+		w->status = 0;
+		pool_slot_dead(w);
+		return;
+	}
+	evutil_make_socket_nonblocking(sv[0]);
+	w->pid = pid;
+	w->bev = bufferevent_socket_new(ev_base, sv[0], BEV_OPT_CLOSE_ON_FREE);
+	if (w->bev == NULL)
+		fatalx("bufferevent for %s", w->name);
+	bufferevent_setcb(w->bev, pool_read_cb, NULL, pool_event_cb, w);
+	bufferevent_enable(w->bev, EV_READ | EV_WRITE);
+	w->state = W_IDLE;
+	w->job = 0;
+	w->eof = 0;
+	w->reaped = 0;
+	w->status = 0;
+	w->started = time_now();
+	log_debug("%s started as pid %ld", w->name, (long)pid);
+	sched_kick();
+}
+
+int
+pool_start(int n)
+{
+	int	i;
+
+	nworkers = n;
+	workers = xcalloc((size_t)n, sizeof *workers);
+	for (i = 0; i < n; i++) {
+		workers[i].slot = i + 1;
+		snprintf(workers[i].name, sizeof workers[i].name, "worker-%d",
+		    i + 1);
+		workers[i].respawn = evtimer_new(ev_base, pool_respawn_cb,
+		    &workers[i]);
+		if (workers[i].respawn == NULL)
+			return -1;
+		pool_spawn(&workers[i]);
+	}
+	return 0;
+}
+
+struct worker *
+pool_idle(void)
+{
+	int	i;
+
+	for (i = 0; i < nworkers; i++) {
+		if (workers[i].state == W_IDLE)
+			return &workers[i];
+	}
+	return NULL;
+}
+
+/* Counts workers in a state. */
+static int
+pool_count(enum worker_state state)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < nworkers; i++) {
+		if (workers[i].state == state)
+			n++;
+	}
+	return n;
+}
+
+int
+pool_nidle(void)
+{
+	return pool_count(W_IDLE);
+}
+
+int
+pool_nbusy(void)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < nworkers; i++) {
+		if (workers[i].job != 0)
+			n++;
+	}
+	return n;
+}
+
+int
+pool_alive(void)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < nworkers; i++) {
+		if (workers[i].pid != 0)
+			n++;
+	}
+	return n;
+}
+
+void
+pool_send(struct worker *w, const char *frame, size_t len)
+{
+	if (bufferevent_write(w->bev, frame, len) == -1 ||
+	    bufferevent_write(w->bev, "\n", 1) == -1)
+		pool_kill(w, "could not be written to");
+}
+
+void
+pool_reap(void)
+{
+	struct worker	*w;
+	pid_t		 pid;
+	int		 status, i;
+
+	for (;;) {
+		pid = waitpid(-1, &status, WNOHANG);
+		if (pid == 0)
+			break;
+		if (pid == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != ECHILD)
+				log_warn("waitpid");
+			break;
+		}
+		w = NULL;
+		for (i = 0; i < nworkers; i++) {
+			if (workers[i].pid == pid && !workers[i].reaped) {
+				w = &workers[i];
+				break;
+			}
+		}
+		if (w == NULL) {
+			log_debug("reaped orphan pid %ld", (long)pid);
+			continue;
+		}
+		w->reaped = 1;
+		w->status = status;
+		if (w->eof)
+			pool_slot_dead(w);
+	}
+}
+
+void
+pool_kill(struct worker *w, const char *why)
+{
+	if (w->pid == 0 || w->reaped)
+		return;
+	log_warnx("%s (pid %ld) %s; killing it", w->name, (long)w->pid, why);
+	w->state = W_EXITING;
+	kill(w->pid, SIGKILL);
+}
+
+void
+pool_stop(int now)
+{
+	struct worker	*w;
+	int		 i;
+
+	for (i = 0; i < nworkers; i++) {
+		w = &workers[i];
+		evtimer_del(w->respawn);
+		if (w->pid == 0 || w->reaped)
+			continue;
+		if (w->state == W_IDLE) {
+			/* End of file on its socket makes it exit. */
+			w->state = W_EXITING;
+			shutdown(bufferevent_getfd(w->bev), SHUT_WR);
+		} else if (w->job != 0 && now) {
+			w->requeue = 1;
+			kill(w->pid, SIGKILL);
+		}
+	}
+}
+
+json_t *
+pool_status(void)
+{
+	struct worker	*w;
+	json_t		*a, *o;
+	static const char *names[] = { "down", "idle", "busy", "exiting" };
+	int		 i;
+
+	a = json_array();
+	for (i = 0; i < nworkers; i++) {
+		w = &workers[i];
+		o = json_pack("{s:s, s:I, s:s, s:I}", "name", w->name,
+		    "pid", (json_int_t)w->pid, "state", names[w->state],
+		    "jobs_done", (json_int_t)w->jobs_done);
+		if (w->job != 0)
+			json_object_set_new(o, "job", json_integer(w->job));
+		else
+			json_object_set_new(o, "job", json_null());
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+void
+pool_free(void)
+{
+	int	i;
+
+	for (i = 0; i < nworkers; i++) {
+		if (workers[i].bev != NULL)
+			bufferevent_free(workers[i].bev);
+		if (workers[i].respawn != NULL)
+			event_free(workers[i].respawn);
+	}
+	free(workers);
+	workers = NULL;
+	nworkers = 0;
+}

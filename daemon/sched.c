@@ -1,0 +1,299 @@
+/*
+ * The scheduler: hands queued jobs to idle workers, records what workers
+ * report, and runs the tick. The tick is one event activated at most once
+ * per loop iteration, after the iteration's other callbacks: it dispatches,
+ * commits the iteration's transaction (group commit), and only then lets
+ * the held replies go out, so nothing is acknowledged before it is durable.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "mpd.h"
+#include "proto.h"
+#include "store.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define DISPATCH_BATCH	64
+
+static struct event	*tick_ev;
+
+static char	*dump(json_t *);
+
+/* A string as JSON text (newly allocated). */
+static char *
+dump_string(const char *s)
+{
+	json_t	*v = json_string(s);
+	char	*text;
+
+	if (v == NULL)
+		fatalx("task name is not UTF-8");
+	text = dump(v);
+	json_decref(v);
+	return text;
+}
+
+/* The tick: dispatch, commit, release replies, check for the end. */
+static void
+sched_tick(evutil_socket_t fd, short events, void *arg)
+{
+	int64_t		 ids[DISPATCH_BATCH];
+	int		 n, i, idle;
+	struct worker	*w;
+	struct job	 j;
+	char		*task, *frame;
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+
+	while (stop_mode != STOP_GRACEFUL && stop_mode != STOP_NOW &&
+	    (idle = pool_nidle()) > 0) {
+		n = store_next(store, ids, idle < DISPATCH_BATCH ? idle :
+		    DISPATCH_BATCH);
+		if (n <= 0)
+			break;
+		for (i = 0; i < n; i++) {
+			w = pool_idle();
+			if (store_get(store, ids[i], &j) != 1)
+				fatalx("queued job %lld vanished from the "
+				    "store", (long long)ids[i]);
+			if (store_set_running(store, j.id, w->pid,
+			    time_now()) == -1 ||
+			    (j.kind == KIND_CHUNK && store_map_started(store,
+			    j.parent, time_now()) == -1))
+				fatalx("cannot mark job %lld running: %s",
+				    (long long)j.id, store_errmsg(store));
+			task = dump_string(j.task);
+			frame = xasprintf("{\"job\":%lld,\"task\":%s,\"%s\":%s,"
+			    "\"kwargs\":%s}", (long long)j.id, task,
+			    j.kind == KIND_CHUNK ? "items" : "args", j.args,
+			    j.kwargs);
+			w->state = W_BUSY;
+			w->job = j.id;
+			pool_send(w, frame, strlen(frame));
+			log_debug("job %lld (%s) to %s", (long long)j.id,
+			    j.task, w->name);
+			free(frame);
+			free(task);
+			job_clear(&j);
+		}
+	}
+	if (store_commit(store) == -1) {
+		/*
+		 * Nothing of this transaction was acknowledged: its replies are
+		 * still held. Stop so the service manager restarts mpd and
+		 * recovery runs from what is durable.
+		 */
+		fatalx("store: commit failed: %s", store_errmsg(store));
+	}
+	server_flush();
+	mpd_check_stopped();
+}
+
+void
+sched_init(void)
+{
+	if ((tick_ev = event_new(ev_base, -1, 0, sched_tick, NULL)) == NULL)
+		fatalx("event_new");
+}
+
+void
+sched_free(void)
+{
+	if (tick_ev != NULL)
+		event_free(tick_ev);
+	tick_ev = NULL;
+}
+
+void
+sched_kick(void)
+{
+	if (tick_ev != NULL && !event_pending(tick_ev, EV_TIMEOUT, NULL))
+		event_active(tick_ev, EV_TIMEOUT, 0);
+}
+
+/* Dumps a JSON value as compact text (newly allocated). */
+static char *
+dump(json_t *v)
+{
+	char	*s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	if (s == NULL)
+		fatalx("cannot encode JSON");
+	return s;
+}
+
+/* Ends a job (not a chunk) and answers its waiters. */
+static void
+sched_final(int64_t id, int state, const char *result, const char *error)
+{
+	if (store_set_final(store, id, state, result, error, time_now()) == -1)
+		fatalx("cannot record the end of job %lld: %s", (long long)id,
+		    store_errmsg(store));
+	waiter_wake(id);
+}
+
+/* A chunk ended badly: the map fails with the chunk's error. */
+static void
+sched_map_fail(int64_t map, json_t *error)
+{
+	char	*text = dump(error);
+	char	*cancel;
+
+	cancel = xstrdup("{\"code\":\"cancelled\",\"message\":\"another item "
+	    "of the map failed\"}");
+	if (store_cancel_chunks(store, map, cancel, time_now()) == -1)
+		fatalx("cannot cancel the chunks of map %lld",
+		    (long long)map);
+	sched_final(map, JOB_FAILED, NULL, text);
+	free(cancel);
+	free(text);
+}
+
+/* Records the end of a chunk and, when it was the last, of its map. */
+static void
+sched_chunk_end(struct job *chunk, int state, const char *result,
+    json_t *error)
+{
+	struct job	 map;
+	char		*text, *msg;
+	json_t		*index;
+
+	text = error != NULL ? dump(error) : NULL;
+	if (store_set_final(store, chunk->id, state, result, text,
+	    time_now()) == -1)
+		fatalx("cannot record chunk %lld", (long long)chunk->id);
+	free(text);
+	if (store_get(store, chunk->parent, &map) != 1)
+		fatalx("chunk %lld has no map", (long long)chunk->id);
+	if (job_state_final(map.state)) {
+		job_clear(&map);
+		return;
+	}
+	if (state != JOB_DONE) {
+		/* Item indexes in the error are the map's, not the chunk's. */
+		index = json_object_get(error, "index");
+		if (json_is_integer(index)) {
+			json_integer_set(index, json_integer_value(index) +
+			    chunk->seq);
+			msg = xasprintf("item %lld: %s",
+			    (long long)json_integer_value(index),
+			    json_string_value(json_object_get(error,
+			    "message")));
+		} else
+			msg = xasprintf("items %lld to %lld: %s",
+			    (long long)chunk->seq,
+			    (long long)(chunk->seq + chunk->nitems - 1),
+			    json_string_value(json_object_get(error,
+			    "message")));
+		json_object_set_new(error, "message", json_string(msg));
+		free(msg);
+		sched_map_fail(map.id, error);
+	} else {
+		if (store_map_progress(store, map.id, chunk->nitems) == -1)
+			fatalx("cannot record map progress");
+		if (map.ndone + chunk->nitems >= map.nitems) {
+			if ((text = store_map_result(store, map.id)) == NULL)
+				fatalx("cannot join the results of map %lld",
+				    (long long)map.id);
+			sched_final(map.id, JOB_DONE, text, NULL);
+			free(text);
+		}
+	}
+	job_clear(&map);
+}
+
+/* Records a job's end: result (text) or error (object). */
+static void
+sched_end(int64_t id, int state, const char *result, json_t *error)
+{
+	struct job	 j;
+	char		*text;
+
+	if (store_get(store, id, &j) != 1)
+		fatalx("running job %lld vanished from the store",
+		    (long long)id);
+	if (j.kind == KIND_CHUNK)
+		sched_chunk_end(&j, state, result, error);
+	else if (job_state_final(j.state)) {
+		/* Cancelled while running: the job keeps its final state. */
+	} else {
+		text = error != NULL ? dump(error) : NULL;
+		sched_final(id, state, result, text);
+		free(text);
+	}
+	job_clear(&j);
+}
+
+void
+sched_result(struct worker *w, json_t *frame)
+{
+	json_t	*id, *result, *error;
+	char	*text;
+
+	id = json_object_get(frame, "job");
+	result = json_object_get(frame, "result");
+	error = json_object_get(frame, "error");
+	if (w->job == 0 || !json_is_integer(id) ||
+	    json_integer_value(id) != w->job ||
+	    (result == NULL) == (error == NULL) ||
+	    (error != NULL && (!json_is_object(error) ||
+	    !json_is_string(json_object_get(error, "message"))))) {
+		pool_kill(w, "sent a frame that does not answer its job");
+		return;
+	}
+	if (result != NULL) {
+		text = dump(result);
+		sched_end(w->job, JOB_DONE, text, NULL);
+		free(text);
+	} else
+		sched_end(w->job, JOB_FAILED, NULL, error);
+	w->job = 0;
+	w->jobs_done++;
+	w->fails = 0;
+	if (w->state == W_BUSY)
+		w->state = W_IDLE;
+	sched_kick();
+}
+
+void
+sched_lost(struct worker *w, int64_t id, json_t *error)
+{
+	(void)w;
+	sched_end(id, JOB_FAILED, NULL, error);
+	json_decref(error);
+}
+
+int
+sched_cancel(int64_t id, uid_t by, const char **why)
+{
+	struct job	 j;
+	char		*error;
+	int		 rc = -1;
+
+	if (store_get(store, id, &j) != 1) {
+		*why = "not found";
+		return -1;
+	}
+	if (job_state_final(j.state))
+		*why = "the job has already ended";
+	else if (j.kind == KIND_JOB && j.state == JOB_RUNNING)
+		*why = "the job is running; only queued jobs can be cancelled";
+	else {
+		error = xasprintf("{\"code\":\"cancelled\",\"message\":"
+		    "\"cancelled by uid %ld\"}", (long)by);
+		if (j.kind == KIND_MAP && store_cancel_chunks(store, id, error,
+		    time_now()) == -1)
+			fatalx("cannot cancel the chunks of map %lld",
+			    (long long)id);
+		sched_final(id, JOB_CANCELLED, NULL, error);
+		free(error);
+		rc = 0;
+	}
+	job_clear(&j);
+	return rc;
+}

@@ -1,0 +1,346 @@
+/*
+ * The listener and client connections. Each client is a bufferevent with a
+ * cap on line length; each line is decoded, checked and dispatched. Replies
+ * are held per client until the tick has committed, then sent in order.
+ * A client is never freed inside its own callback: it is marked dead and
+ * freed by server_flush.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/listener.h>
+
+#include "log.h"
+#include "mpd.h"
+#include "proto.h"
+#include "request.h"
+#include "xmalloc.h"
+
+TAILQ_HEAD(client_list, client);
+
+static struct evconnlistener	*listener;
+static char			*listen_path;
+static struct client_list	 clients = TAILQ_HEAD_INITIALIZER(clients);
+static struct client_list	 held = TAILQ_HEAD_INITIALIZER(held);
+static uint64_t			 next_client_id = 1;
+
+int
+client_privileged(struct client *c)
+{
+	return c->uid == 0 || c->uid == geteuid();
+}
+
+int
+client_may_see(struct client *c, uid_t owner)
+{
+	return client_privileged(c) || c->uid == owner;
+}
+
+/* Marks a client dead; server_flush frees it. */
+static void
+client_kill(struct client *c)
+{
+	if (c->flags & CLIENT_DEAD)
+		return;
+	c->flags |= CLIENT_DEAD;
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	waiter_drop_client(c);
+	sched_kick();
+}
+
+/* Frees a dead client. */
+static void
+client_free(struct client *c)
+{
+	TAILQ_REMOVE(&clients, c, entry);
+	if (c->flags & CLIENT_HELD)
+		TAILQ_REMOVE(&held, c, held_entry);
+	waiter_drop_client(c);
+	bufferevent_free(c->bev);
+	evbuffer_free(c->held);
+	log_debug("client %llu freed", (unsigned long long)c->id);
+	free(c);
+}
+
+void
+server_reply_text(struct client *c, const char *text, size_t len)
+{
+	if (c->flags & CLIENT_DEAD)
+		return;
+	if (evbuffer_add(c->held, text, len) == -1 ||
+	    evbuffer_add(c->held, "\n", 1) == -1)
+		fatalx("evbuffer_add");
+	if (!(c->flags & CLIENT_HELD)) {
+		c->flags |= CLIENT_HELD;
+		TAILQ_INSERT_TAIL(&held, c, held_entry);
+	}
+	sched_kick();
+}
+
+void
+server_reply(struct client *c, json_t *reply)
+{
+	char	*text;
+
+	text = json_dumps(reply, JSON_COMPACT);
+	json_decref(reply);
+	if (text == NULL)
+		fatalx("cannot encode a reply");
+	server_reply_text(c, text, strlen(text));
+	free(text);
+}
+
+/* Answers a line that cannot be framed, then closes once it is sent. */
+static void
+client_refuse(struct client *c, const char *code, const char *msg)
+{
+	json_t	*r;
+
+	r = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code,
+	    "message", msg);
+	server_reply(c, r);
+	c->flags |= CLIENT_CLOSING;
+	bufferevent_disable(c->bev, EV_READ);
+}
+
+/* Decodes, checks and runs one request line. */
+static void
+client_line(struct client *c, const char *line, size_t len)
+{
+	struct req_error	 err;
+	json_t			*req, *tag;
+	const char		*op;
+
+	if ((req = request_decode(line, len, &err)) == NULL) {
+		reply_error(c, NULL, err.code, "%s", err.message);
+		return;
+	}
+	if ((op = request_check(req, &err)) == NULL) {
+		/* Echo the tag when it is usable, so pipelines can match. */
+		tag = json_object_get(req, "req");
+		if (tag != NULL && !json_is_integer(tag) && !json_is_string(tag))
+			tag = NULL;
+		reply_error(c, tag, err.code, "%s", err.message);
+	} else
+		ops_dispatch(c, req, op);
+	json_decref(req);
+}
+
+/* Input from a client: every whole line, within the cap. */
+static void
+client_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct client	*c = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	struct evbuffer_ptr p;
+	char		*line;
+	size_t		 len;
+
+	while (!(c->flags & (CLIENT_DEAD | CLIENT_CLOSING))) {
+		p = evbuffer_search_eol(in, NULL, &len, EVBUFFER_EOL_LF);
+		if (p.pos == -1) {
+			if (evbuffer_get_length(in) > cfg.max_line)
+				client_refuse(c, ERR_LINE_TOO_LONG,
+				    "request line longer than the limit; "
+				    "closing the connection");
+			return;
+		}
+		if ((size_t)p.pos > cfg.max_line) {
+			client_refuse(c, ERR_LINE_TOO_LONG, "request line "
+			    "longer than the limit; closing the connection");
+			return;
+		}
+		line = xmalloc((size_t)p.pos + 1);
+		evbuffer_remove(in, line, (size_t)p.pos);
+		evbuffer_drain(in, 1);
+		line[p.pos] = '\0';
+		if (p.pos > 0)
+			client_line(c, line, (size_t)p.pos);
+		free(line);
+	}
+}
+
+/* Output drained: a closing client can go now. */
+static void
+client_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct client	*c = arg;
+
+	(void)bev;
+	if ((c->flags & CLIENT_CLOSING) && !(c->flags & CLIENT_HELD))
+		client_kill(c);
+}
+
+/* End of file or error: the client is gone. */
+static void
+client_event_cb(struct bufferevent *bev, short events, void *arg)
+{
+	struct client	*c = arg;
+
+	(void)bev;
+	if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		log_debug("client %llu %s", (unsigned long long)c->id,
+		    (events & BEV_EVENT_EOF) ? "closed" : "failed");
+		client_kill(c);
+	}
+}
+
+/* A new connection: record its credentials and start reading. */
+static void
+server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct client	*c;
+	struct ucred	 cred;
+	socklen_t	 len = sizeof cred;
+
+	(void)l;
+	(void)sa;
+	(void)salen;
+	(void)arg;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("SO_PEERCRED");
+		close(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof *c);
+	c->id = next_client_id++;
+	c->uid = cred.uid;
+	c->gid = cred.gid;
+	c->pid = cred.pid;
+	LIST_INIT(&c->waiters);
+	if ((c->held = evbuffer_new()) == NULL)
+		fatalx("evbuffer_new");
+	c->bev = bufferevent_socket_new(ev_base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL)
+		fatalx("bufferevent_socket_new");
+	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
+	    client_event_cb, c);
+	/* Stop reading at the cap so a newline-less flood cannot grow. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, cfg.max_line + 2);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&clients, c, entry);
+	log_debug("client %llu connected: uid %ld pid %ld",
+	    (unsigned long long)c->id, (long)c->uid, (long)c->pid);
+}
+
+/* Accept failed (descriptors exhausted, say): log and go on. */
+static void
+server_accept_error_cb(struct evconnlistener *l, void *arg)
+{
+	(void)l;
+	(void)arg;
+	log_warn("accept");
+}
+
+int
+server_listen(const char *path, char **cause)
+{
+	struct sockaddr_un	 sun;
+	mode_t			 old;
+	int			 fd;
+
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		*cause = xasprintf("socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+
+	/* A socket that answers belongs to a running mpd: leave it. */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		*cause = xasprintf("socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0) {
+		close(fd);
+		*cause = xasprintf("another mpd is already listening on %s",
+		    path);
+		return -1;
+	}
+	close(fd);
+	if (unlink(path) == -1 && errno != ENOENT) {
+		*cause = xasprintf("cannot remove stale socket %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+
+	old = umask(0177);
+	listener = evconnlistener_new_bind(ev_base, server_accept_cb, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128,
+	    (struct sockaddr *)&sun, sizeof sun);
+	umask(old);
+	if (listener == NULL) {
+		*cause = xasprintf("cannot listen on %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	evconnlistener_set_error_cb(listener, server_accept_error_cb);
+	listen_path = xstrdup(path);
+	return 0;
+}
+
+void
+server_close_listener(void)
+{
+	if (listener == NULL)
+		return;
+	evconnlistener_free(listener);
+	listener = NULL;
+	if (unlink(listen_path) == -1 && errno != ENOENT)
+		log_warn("unlink %s", listen_path);
+	free(listen_path);
+	listen_path = NULL;
+}
+
+void
+server_flush(void)
+{
+	struct client	*c, *next;
+
+	while ((c = TAILQ_FIRST(&held)) != NULL) {
+		TAILQ_REMOVE(&held, c, held_entry);
+		c->flags &= ~CLIENT_HELD;
+		if (c->flags & CLIENT_DEAD)
+			continue;
+		if (bufferevent_write_buffer(c->bev, c->held) == -1)
+			client_kill(c);
+	}
+	for (c = TAILQ_FIRST(&clients); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, entry);
+		if (c->flags & CLIENT_DEAD)
+			client_free(c);
+	}
+}
+
+void
+server_free_all(void)
+{
+	struct client	*c;
+	struct evbuffer	*out;
+	int		 tries;
+
+	server_close_listener();
+	/* Best effort: let replies already due (to "shutdown") reach. */
+	server_flush();
+	TAILQ_FOREACH(c, &clients, entry) {
+		out = bufferevent_get_output(c->bev);
+		for (tries = 0; tries < 100 && evbuffer_get_length(out) > 0;
+		    tries++) {
+			if (evbuffer_write(out, bufferevent_getfd(c->bev)) ==
+			    -1 && errno != EAGAIN && errno != EINTR)
+				break;
+		}
+	}
+	while ((c = TAILQ_FIRST(&clients)) != NULL) {
+		c->flags |= CLIENT_DEAD;
+		client_free(c);
+	}
+}

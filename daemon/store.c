@@ -1,0 +1,668 @@
+/*
+ * SQLite job store. WAL mode, prepared statements, schema version in
+ * PRAGMA user_version. The queue is the partial index jobs_queue: the
+ * scheduler asks it for the next runnable rows instead of holding the queue
+ * in memory.
+ */
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "proto.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define SCHEMA_VERSION	1
+
+enum {
+	S_INSERT,
+	S_GET,
+	S_NEXT,
+	S_RUNNING,
+	S_MAP_STARTED,
+	S_FINAL,
+	S_REQUEUE,
+	S_PROGRESS,
+	S_CHUNK_RESULTS,
+	S_CANCEL_CHUNKS,
+	S_FORGET,
+	S_COUNTS,
+	S_BEGIN,
+	S_COMMIT,
+	S_NSTMTS
+};
+
+#define JOB_COLUMNS \
+	"id, kind, parent, seq, task, args, kwargs, name, owner, priority, " \
+	"state, attempts, max_attempts, nitems, ndone, chunksize, created, " \
+	"started, finished, worker_pid, result, error"
+
+static const char *stmt_sql[S_NSTMTS] = {
+	[S_INSERT] = "INSERT INTO jobs (kind, parent, seq, task, args, kwargs, "
+	    "name, owner, priority, state, max_attempts, nitems, chunksize, "
+	    "created) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[S_GET] = "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?",
+	[S_NEXT] = "SELECT id FROM jobs WHERE state = 0 AND kind != 1 "
+	    "ORDER BY priority DESC, id LIMIT ?",
+	[S_RUNNING] = "UPDATE jobs SET state = 1, attempts = attempts + 1, "
+	    "started = ?, worker_pid = ? WHERE id = ?",
+	[S_MAP_STARTED] = "UPDATE jobs SET state = 1, started = ? "
+	    "WHERE id = ? AND state = 0",
+	[S_FINAL] = "UPDATE jobs SET state = ?, result = ?, error = ?, "
+	    "finished = ?, worker_pid = NULL WHERE id = ?",
+	[S_REQUEUE] = "UPDATE jobs SET state = 0, attempts = attempts - 1, "
+	    "started = NULL, worker_pid = NULL WHERE id = ?",
+	[S_PROGRESS] = "UPDATE jobs SET ndone = ndone + ? WHERE id = ?",
+	[S_CHUNK_RESULTS] = "SELECT result FROM jobs WHERE parent = ? "
+	    "ORDER BY seq",
+	[S_CANCEL_CHUNKS] = "UPDATE jobs SET state = 5, error = ?, "
+	    "finished = ? WHERE parent = ? AND state = 0",
+	[S_FORGET] = "DELETE FROM jobs WHERE id = ?1 OR parent = ?1",
+	[S_COUNTS] = "SELECT state, count(*) FROM jobs WHERE kind != 2 "
+	    "GROUP BY state",
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+};
+
+static const char schema_v1[] =
+	"CREATE TABLE jobs ("
+	" id INTEGER PRIMARY KEY,"
+	" kind INTEGER NOT NULL,"
+	" parent INTEGER,"
+	" seq INTEGER NOT NULL DEFAULT 0,"
+	" task TEXT NOT NULL,"
+	" args TEXT NOT NULL,"
+	" kwargs TEXT NOT NULL,"
+	" name TEXT,"
+	" owner INTEGER NOT NULL,"
+	" priority INTEGER NOT NULL DEFAULT 0,"
+	" state INTEGER NOT NULL,"
+	" attempts INTEGER NOT NULL DEFAULT 0,"
+	" max_attempts INTEGER NOT NULL DEFAULT 1,"
+	" nitems INTEGER NOT NULL DEFAULT 0,"
+	" ndone INTEGER NOT NULL DEFAULT 0,"
+	" chunksize INTEGER NOT NULL DEFAULT 0,"
+	" created REAL NOT NULL,"
+	" started REAL,"
+	" finished REAL,"
+	" worker_pid INTEGER,"
+	" result TEXT,"
+	" error TEXT);"
+	"CREATE INDEX jobs_queue ON jobs (priority DESC, id)"
+	" WHERE state = 0 AND kind != 1;"
+	"CREATE INDEX jobs_parent ON jobs (parent, seq)"
+	" WHERE parent IS NOT NULL;"
+	"CREATE INDEX jobs_state ON jobs (state, id);";
+
+struct store {
+	sqlite3		*db;
+	sqlite3_stmt	*stmt[S_NSTMTS];
+	int		 in_txn;
+};
+
+void
+job_clear(struct job *j)
+{
+	free(j->task);
+	free(j->args);
+	free(j->kwargs);
+	free(j->name);
+	free(j->result);
+	free(j->error);
+	memset(j, 0, sizeof *j);
+}
+
+const char *
+store_errmsg(struct store *s)
+{
+	return sqlite3_errmsg(s->db);
+}
+
+/* Runs SQL text with no results; returns 0 or -1 with *cause set. */
+static int
+store_exec(struct store *s, const char *sql, char **cause)
+{
+	char	*msg = NULL;
+
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		*cause = xasprintf("%s", msg != NULL ? msg :
+		    sqlite3_errmsg(s->db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads PRAGMA user_version; returns it or -1. */
+static int
+store_user_version(struct store *s)
+{
+	sqlite3_stmt	*st;
+	int		 v = -1;
+
+	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st,
+	    NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+/*
+ * Brings the schema to SCHEMA_VERSION. A new migration is one more step
+ * here: "if (v < N) { run the change; v = N; }", all in one transaction.
+ */
+static int
+store_migrate(struct store *s, char **cause)
+{
+	int	 v;
+	char	*sql;
+
+	if ((v = store_user_version(s)) == -1) {
+		*cause = xasprintf("reading schema version: %s",
+		    sqlite3_errmsg(s->db));
+		return -1;
+	}
+	if (v > SCHEMA_VERSION) {
+		*cause = xasprintf("database schema version %d is newer than "
+		    "this mpd understands (%d)", v, SCHEMA_VERSION);
+		return -1;
+	}
+	if (v == SCHEMA_VERSION)
+		return 0;
+	if (store_exec(s, "BEGIN IMMEDIATE", cause) == -1)
+		return -1;
+	if (v < 1) {
+		if (store_exec(s, schema_v1, cause) == -1)
+			goto fail;
+		v = 1;
+	}
+	sql = xasprintf("PRAGMA user_version = %d", v);
+	if (store_exec(s, sql, cause) == -1) {
+		free(sql);
+		goto fail;
+	}
+	free(sql);
+	return store_exec(s, "COMMIT", cause);
+fail:
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return -1;
+}
+
+struct store *
+store_open(const char *path, int sync_full, char **cause)
+{
+	struct store	*s;
+	int		 i;
+
+	s = xcalloc(1, sizeof *s);
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		*cause = xasprintf("%s: %s", path, s->db != NULL ?
+		    sqlite3_errmsg(s->db) : "out of memory");
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	if (store_exec(s, "PRAGMA journal_mode = WAL", cause) == -1)
+		goto fail;
+	if (store_exec(s, sync_full ? "PRAGMA synchronous = FULL" :
+	    "PRAGMA synchronous = NORMAL", cause) == -1)
+		goto fail;
+	if (store_migrate(s, cause) == -1)
+		goto fail;
+	for (i = 0; i < S_NSTMTS; i++) {
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL) !=
+		    SQLITE_OK) {
+			*cause = xasprintf("preparing \"%s\": %s", stmt_sql[i],
+			    sqlite3_errmsg(s->db));
+			goto fail;
+		}
+	}
+	return s;
+fail:
+	store_close(s);
+	return NULL;
+}
+
+void
+store_close(struct store *s)
+{
+	int	i;
+
+	if (s == NULL)
+		return;
+	if (s->in_txn && store_commit(s) == -1)
+		log_warnx("store: final commit: %s", sqlite3_errmsg(s->db));
+	for (i = 0; i < S_NSTMTS; i++)
+		sqlite3_finalize(s->stmt[i]);
+	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
+		log_warnx("store: close: %s", sqlite3_errmsg(s->db));
+	free(s);
+}
+
+/* Returns a reset statement ready for binding. */
+static sqlite3_stmt *
+store_stmt(struct store *s, int which)
+{
+	sqlite3_stmt	*st = s->stmt[which];
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return st;
+}
+
+/* Opens the loop iteration's transaction if none is open. */
+static int
+store_begin(struct store *s)
+{
+	sqlite3_stmt	*st;
+
+	if (s->in_txn)
+		return 0;
+	st = store_stmt(s, S_BEGIN);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		log_warnx("store: begin: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	s->in_txn = 1;
+	return 0;
+}
+
+/* Steps a write statement inside the transaction; returns 0 or -1. */
+static int
+store_write(struct store *s, sqlite3_stmt *st, const char *what)
+{
+	int	rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("store: %s: %s", what, sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_dirty(struct store *s)
+{
+	return s->in_txn;
+}
+
+int
+store_commit(struct store *s)
+{
+	sqlite3_stmt	*st;
+
+	if (!s->in_txn)
+		return 0;
+	st = store_stmt(s, S_COMMIT);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	s->in_txn = 0;
+	return 0;
+}
+
+int
+store_recover(struct store *s, int64_t *requeued, int64_t *failed)
+{
+	static const char requeue_sql[] =
+	    "UPDATE jobs SET state = 0, worker_pid = NULL, started = NULL "
+	    "WHERE state = 1 AND kind != 1 AND attempts < max_attempts";
+	static const char fail_sql[] =
+	    "UPDATE jobs SET state = 3, worker_pid = NULL, finished = ?, "
+	    "error = json_object('code', 'interrupted', 'message', "
+	    "'the daemon stopped while the job was running and no attempts "
+	    "remain') WHERE state = 1 AND kind != 1";
+	static const char maps_sql[] =
+	    "UPDATE jobs SET state = 3, finished = ?, error = json_object("
+	    "'code', 'interrupted', 'message', 'a chunk of this map was "
+	    "interrupted by a daemon stop and no attempts remain') "
+	    "WHERE kind = 1 AND state IN (0, 1) AND EXISTS (SELECT 1 FROM "
+	    "jobs c WHERE c.parent = jobs.id AND c.state = 3)";
+	static const char orphans_sql[] =
+	    "UPDATE jobs SET state = 5, finished = ?, error = json_object("
+	    "'code', 'cancelled', 'message', 'the map this chunk belongs to "
+	    "has ended') WHERE kind = 2 AND state = 0 AND parent IN (SELECT "
+	    "id FROM jobs WHERE kind = 1 AND state >= 2)";
+	static const char *steps[] = { fail_sql, maps_sql, orphans_sql };
+	sqlite3_stmt	*st;
+	size_t		 i;
+	double		 now = (double)time(NULL);
+
+	if (store_begin(s) == -1)
+		return -1;
+	if (sqlite3_exec(s->db, requeue_sql, NULL, NULL, NULL) != SQLITE_OK)
+		goto fail;
+	*requeued = sqlite3_changes64(s->db);
+	for (i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+		if (sqlite3_prepare_v2(s->db, steps[i], -1, &st, NULL) !=
+		    SQLITE_OK)
+			goto fail;
+		sqlite3_bind_double(st, 1, now);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			sqlite3_finalize(st);
+			goto fail;
+		}
+		if (i == 0)
+			*failed = sqlite3_changes64(s->db);
+		sqlite3_finalize(st);
+	}
+	return store_commit(s);
+fail:
+	log_warnx("store: recovery: %s", sqlite3_errmsg(s->db));
+	return -1;
+}
+
+/* Binds text or NULL. */
+static void
+bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+}
+
+int64_t
+store_insert(struct store *s, const struct job *j)
+{
+	sqlite3_stmt	*st;
+
+	if (store_begin(s) == -1)
+		return -1;
+	st = store_stmt(s, S_INSERT);
+	sqlite3_bind_int(st, 1, j->kind);
+	if (j->parent != 0)
+		sqlite3_bind_int64(st, 2, j->parent);
+	sqlite3_bind_int64(st, 3, j->seq);
+	bind_text(st, 4, j->task);
+	bind_text(st, 5, j->args);
+	bind_text(st, 6, j->kwargs);
+	bind_text(st, 7, j->name);
+	sqlite3_bind_int64(st, 8, (int64_t)j->owner);
+	sqlite3_bind_int(st, 9, j->priority);
+	sqlite3_bind_int(st, 10, j->state);
+	sqlite3_bind_int(st, 11, j->max_attempts);
+	sqlite3_bind_int64(st, 12, j->nitems);
+	sqlite3_bind_int64(st, 13, j->chunksize);
+	sqlite3_bind_double(st, 14, j->created);
+	if (store_write(s, st, "insert") == -1)
+		return -1;
+	return sqlite3_last_insert_rowid(s->db);
+}
+
+/* Copies a text column, or NULL. */
+static char *
+column_text(sqlite3_stmt *st, int i)
+{
+	const unsigned char	*v = sqlite3_column_text(st, i);
+
+	return v == NULL ? NULL : xstrdup((const char *)v);
+}
+
+/* Fills j from a row of JOB_COLUMNS. */
+static void
+job_from_row(sqlite3_stmt *st, struct job *j)
+{
+	memset(j, 0, sizeof *j);
+	j->id = sqlite3_column_int64(st, 0);
+	j->kind = sqlite3_column_int(st, 1);
+	j->parent = sqlite3_column_int64(st, 2);
+	j->seq = sqlite3_column_int64(st, 3);
+	j->task = column_text(st, 4);
+	j->args = column_text(st, 5);
+	j->kwargs = column_text(st, 6);
+	j->name = column_text(st, 7);
+	j->owner = (uid_t)sqlite3_column_int64(st, 8);
+	j->priority = sqlite3_column_int(st, 9);
+	j->state = sqlite3_column_int(st, 10);
+	j->attempts = sqlite3_column_int(st, 11);
+	j->max_attempts = sqlite3_column_int(st, 12);
+	j->nitems = sqlite3_column_int64(st, 13);
+	j->ndone = sqlite3_column_int64(st, 14);
+	j->chunksize = sqlite3_column_int64(st, 15);
+	j->created = sqlite3_column_double(st, 16);
+	j->started = sqlite3_column_double(st, 17);
+	j->finished = sqlite3_column_double(st, 18);
+	j->pid = (pid_t)sqlite3_column_int64(st, 19);
+	j->result = column_text(st, 20);
+	j->error = column_text(st, 21);
+}
+
+int
+store_get(struct store *s, int64_t id, struct job *j)
+{
+	sqlite3_stmt	*st = store_stmt(s, S_GET);
+	int		 rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		job_from_row(st, j);
+		sqlite3_reset(st);
+		return 1;
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	log_warnx("store: get %lld: %s", (long long)id, sqlite3_errmsg(s->db));
+	return -1;
+}
+
+int
+store_next(struct store *s, int64_t *ids, int max)
+{
+	sqlite3_stmt	*st = store_stmt(s, S_NEXT);
+	int		 n = 0, rc;
+
+	sqlite3_bind_int(st, 1, max);
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		ids[n++] = sqlite3_column_int64(st, 0);
+	if (n < max && rc != SQLITE_DONE) {
+		log_warnx("store: next: %s", sqlite3_errmsg(s->db));
+		n = -1;
+	}
+	sqlite3_reset(st);
+	return n;
+}
+
+int
+store_set_running(struct store *s, int64_t id, pid_t pid, double t)
+{
+	sqlite3_stmt	*st;
+
+	if (store_begin(s) == -1)
+		return -1;
+	st = store_stmt(s, S_RUNNING);
+	sqlite3_bind_double(st, 1, t);
+	sqlite3_bind_int64(st, 2, pid);
+	sqlite3_bind_int64(st, 3, id);
+	return store_write(s, st, "set running");
+}
+
+int
+store_map_started(struct store *s, int64_t id, double t)
+{
+	sqlite3_stmt	*st;
+
+	if (store_begin(s) == -1)
+		return -1;
+	st = store_stmt(s, S_MAP_STARTED);
+	sqlite3_bind_double(st, 1, t);
+	sqlite3_bind_int64(st, 2, id);
+	return store_write(s, st, "map started");
+}
+
+int
+store_set_final(struct store *s, int64_t id, int state, const char *result,
+    const char *error, double t)
+{
+	sqlite3_stmt	*st;
+
+	if (store_begin(s) == -1)
+		return -1;
+	st = store_stmt(s, S_FINAL);
+	sqlite3_bind_int(st, 1, state);
+	bind_text(st, 2, result);
+	bind_text(st, 3, error);
+	sqlite3_bind_double(st, 4, t);
+	sqlite3_bind_int64(st, 5, id);
+	return store_write(s, st, "set final");
+}
+
+int
+store_requeue(struct store *s, int64_t id)
+{
+	sqlite3_stmt	*st;
+
+	if (store_begin(s) == -1)
+		return -1;
+	st = store_stmt(s, S_REQUEUE);
+	sqlite3_bind_int64(st, 1, id);
+	return store_write(s, st, "requeue");
+}
+
+int
+store_map_progress(struct store *s, int64_t id, int64_t n)
+{
+	sqlite3_stmt	*st;
+
+	if (store_begin(s) == -1)
+		return -1;
+	st = store_stmt(s, S_PROGRESS);
+	sqlite3_bind_int64(st, 1, n);
+	sqlite3_bind_int64(st, 2, id);
+	return store_write(s, st, "map progress");
+}
+
+char *
+store_map_result(struct store *s, int64_t id)
+{
+	sqlite3_stmt	*st = store_stmt(s, S_CHUNK_RESULTS);
+	const char	*r;
+	char		*out;
+	size_t		 len = 1, cap = 256, n;
+	int		 rc;
+
+	out = xmalloc(cap);
+	out[0] = '[';
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		r = (const char *)sqlite3_column_text(st, 0);
+		n = (size_t)sqlite3_column_bytes(st, 0);
+		/* Each chunk's result is a JSON array: keep what is inside. */
+		if (r == NULL || n < 2 || r[0] != '[' || r[n - 1] != ']') {
+			log_warnx("store: map %lld has a chunk without a "
+			    "result array", (long long)id);
+			goto fail;
+		}
+		r++;
+		n -= 2;
+		if (n == 0)
+			continue;
+		while (len + n + 3 > cap)
+			cap *= 2;
+		out = xreallocarray(out, cap, 1);
+		if (len > 1)
+			out[len++] = ',';
+		memcpy(out + len, r, n);
+		len += n;
+	}
+	if (rc != SQLITE_DONE) {
+		log_warnx("store: map result: %s", sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	sqlite3_reset(st);
+	out[len++] = ']';
+	out[len] = '\0';
+	return out;
+fail:
+	sqlite3_reset(st);
+	free(out);
+	return NULL;
+}
+
+int
+store_cancel_chunks(struct store *s, int64_t id, const char *error, double t)
+{
+	sqlite3_stmt	*st;
+
+	if (store_begin(s) == -1)
+		return -1;
+	st = store_stmt(s, S_CANCEL_CHUNKS);
+	bind_text(st, 1, error);
+	sqlite3_bind_double(st, 2, t);
+	sqlite3_bind_int64(st, 3, id);
+	return store_write(s, st, "cancel chunks");
+}
+
+int
+store_forget(struct store *s, int64_t id)
+{
+	sqlite3_stmt	*st;
+
+	if (store_begin(s) == -1)
+		return -1;
+	st = store_stmt(s, S_FORGET);
+	sqlite3_bind_int64(st, 1, id);
+	return store_write(s, st, "forget");
+}
+
+int
+store_counts(struct store *s, int64_t *counts)
+{
+	sqlite3_stmt	*st = store_stmt(s, S_COUNTS);
+	int		 rc, state;
+
+	memset(counts, 0, JOB_NSTATES * sizeof *counts);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		state = sqlite3_column_int(st, 0);
+		if (state >= 0 && state < JOB_NSTATES)
+			counts[state] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("store: counts: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+store_list(struct store *s, int state, uid_t owner, int limit,
+    void (*fn)(const struct job *, void *), void *arg)
+{
+	static const char sql[] =
+	    "SELECT * FROM (SELECT " JOB_COLUMNS " FROM jobs WHERE kind != 2 "
+	    "AND (?1 < 0 OR state = ?1) AND (?2 < 0 OR owner = ?2) "
+	    "ORDER BY id DESC LIMIT ?3) ORDER BY id";
+	sqlite3_stmt	*st;
+	struct job	 j;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		log_warnx("store: list: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	sqlite3_bind_int(st, 1, state);
+	sqlite3_bind_int64(st, 2, owner == (uid_t)-1 ? -1 : (int64_t)owner);
+	sqlite3_bind_int(st, 3, limit);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		job_from_row(st, &j);
+		fn(&j, arg);
+		job_clear(&j);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("store: list: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,162 @@
+/*
+ * Built-in function tasks: echo, square, sleep and fail for the seeds'
+ * examples, crash (test-only) to prove a dead worker is handled.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "task.h"
+#include "util.h"
+#include "xmalloc.h"
+
+/* A JSON type's name, for error messages. */
+static const char *
+json_type_name(json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a real number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	case JSON_NULL:
+		return "null";
+	}
+	return "unknown";
+}
+
+/* echo(args...) -> the args as an array. */
+static json_t *
+echo_run(json_t *args, json_t *kwargs, char **cause)
+{
+	(void)kwargs;
+	(void)cause;
+	return json_incref(args);
+}
+
+/* square(n) -> n*n; an integer result outside int64 is an error. */
+static json_t *
+square_run(json_t *args, json_t *kwargs, char **cause)
+{
+	json_t		*n;
+	json_int_t	 i, r;
+	double		 d;
+
+	(void)kwargs;
+	if (json_array_size(args) != 1) {
+		*cause = xasprintf("square takes one number, got %zu "
+		    "arguments", json_array_size(args));
+		return NULL;
+	}
+	n = json_array_get(args, 0);
+	if (json_is_integer(n)) {
+		i = json_integer_value(n);
+		if (__builtin_mul_overflow(i, i, &r)) {
+			*cause = xasprintf("square of %lld does not fit in a "
+			    "64-bit integer", (long long)i);
+			return NULL;
+		}
+		return json_integer(r);
+	}
+	if (json_is_real(n)) {
+		d = json_real_value(n) * json_real_value(n);
+		if (!isfinite(d)) {
+			*cause = xasprintf("square of %g is not a finite "
+			    "number", json_real_value(n));
+			return NULL;
+		}
+		return json_real(d);
+	}
+	*cause = xasprintf("square takes a number, got %s", json_type_name(n));
+	return NULL;
+}
+
+/* sleep(seconds[, value]) -> value, or the finish time in ISO 8601. */
+static json_t *
+sleep_run(json_t *args, json_t *kwargs, char **cause)
+{
+	struct timespec	 ts, rem;
+	json_t		*secs;
+	double		 d;
+	char		 when[64];
+
+	(void)kwargs;
+	if (json_array_size(args) < 1 || json_array_size(args) > 2) {
+		*cause = xasprintf("sleep takes seconds and an optional value, "
+		    "got %zu arguments", json_array_size(args));
+		return NULL;
+	}
+	secs = json_array_get(args, 0);
+	if (!json_is_number(secs) || (d = json_number_value(secs)) < 0 ||
+	    d > 1e9) {
+		*cause = xasprintf("sleep takes a number of seconds from 0 to "
+		    "1e9, got %s", json_type_name(secs));
+		return NULL;
+	}
+	ts.tv_sec = (time_t)d;
+	ts.tv_nsec = (long)((d - (double)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &rem) == -1 && errno == EINTR)
+		ts = rem;
+	if (json_array_size(args) == 2)
+		return json_incref(json_array_get(args, 1));
+	time_iso8601(time_now(), when, sizeof when);
+	return json_string(when);
+}
+
+/* fail(message) -> the job fails with that message. */
+static json_t *
+fail_run(json_t *args, json_t *kwargs, char **cause)
+{
+	json_t	*m = json_array_get(args, 0);
+
+	(void)kwargs;
+	if (json_is_string(m))
+		*cause = xstrdup(json_string_value(m));
+	else
+		*cause = xstrdup("failed on request");
+	return NULL;
+}
+
+/* crash([signal]) -> the worker kills itself (SIGKILL by default). */
+static json_t *
+crash_run(json_t *args, json_t *kwargs, char **cause)
+{
+	json_t	*s = json_array_get(args, 0);
+	int	 sig = SIGKILL;
+
+	(void)kwargs;
+	if (json_is_integer(s) && json_integer_value(s) > 0 &&
+	    json_integer_value(s) < NSIG)
+		sig = (int)json_integer_value(s);
+	signal(sig, SIG_DFL);
+	kill(getpid(), sig);
+	*cause = xasprintf("signal %d did not end the worker", sig);
+	return NULL;
+}
+
+const struct task task_echo = {
+	"echo", "return the arguments as an array", 0, echo_run
+};
+const struct task task_square = {
+	"square", "n -> n*n (integers and reals)", 0, square_run
+};
+const struct task task_sleep = {
+	"sleep", "seconds[, value] -> value or the finish time", 0, sleep_run
+};
+const struct task task_fail = {
+	"fail", "message -> the job fails with it", 0, fail_run
+};
+const struct task task_crash = {
+	"crash", "[signal] -> the worker dies by that signal", 1, crash_run
+};

@@ -1,0 +1,123 @@
+/*
+ * Waiters: clients blocked in "get". Each waits on one job, indexed by job
+ * id in a hash table, and on an optional timer. Completion of the job or
+ * the timer answers it; nothing polls.
+ */
+#include <stdlib.h>
+
+#include "log.h"
+#include "mpd.h"
+#include "proto.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define WAITER_BUCKETS	4096
+
+struct waiter {
+	struct client		*client;
+	json_t			*tag;
+	int64_t			 job;
+	struct event		*timer;
+	LIST_ENTRY(waiter)	 by_job;
+	LIST_ENTRY(waiter)	 by_client;
+};
+
+LIST_HEAD(waiter_list, waiter);
+static struct waiter_list	 buckets[WAITER_BUCKETS];
+static size_t			 nwaiters;
+
+/* The bucket of a job id. */
+static struct waiter_list *
+waiter_bucket(int64_t job)
+{
+	return &buckets[(uint64_t)job % WAITER_BUCKETS];
+}
+
+/* Unlinks and frees a waiter. */
+static void
+waiter_free(struct waiter *wt)
+{
+	LIST_REMOVE(wt, by_job);
+	LIST_REMOVE(wt, by_client);
+	if (wt->timer != NULL)
+		event_free(wt->timer);
+	json_decref(wt->tag);
+	free(wt);
+	nwaiters--;
+}
+
+/* The wait ran out: answer with the job's current state. */
+static void
+waiter_timeout(evutil_socket_t fd, short events, void *arg)
+{
+	struct waiter	*wt = arg;
+	struct job	 j;
+	json_t		*reply;
+
+	(void)fd;
+	(void)events;
+	reply = reply_new(wt->tag, 0);
+	json_object_set_new(reply, "job", json_integer(wt->job));
+	if (store_get(store, wt->job, &j) == 1) {
+		json_object_set_new(reply, "state",
+		    json_string(job_state_name(j.state)));
+		job_clear(&j);
+	}
+	json_object_set_new(reply, "error", json_pack("{s:s, s:s}", "code",
+	    ERR_TIMEOUT, "message", "the job did not end within the timeout"));
+	server_reply(wt->client, reply);
+	waiter_free(wt);
+}
+
+void
+waiter_add(struct client *c, json_t *tag, int64_t job, double timeout)
+{
+	struct waiter	*wt;
+	struct timeval	 tv;
+
+	wt = xcalloc(1, sizeof *wt);
+	wt->client = c;
+	wt->tag = tag != NULL ? json_incref(tag) : NULL;
+	wt->job = job;
+	if (timeout >= 0) {
+		wt->timer = evtimer_new(ev_base, waiter_timeout, wt);
+		if (wt->timer == NULL)
+			fatalx("evtimer_new");
+		if (timeout > 1e9)
+			timeout = 1e9;
+		tv.tv_sec = (time_t)timeout;
+		tv.tv_usec = (suseconds_t)((timeout - (double)tv.tv_sec) * 1e6);
+		evtimer_add(wt->timer, &tv);
+	}
+	LIST_INSERT_HEAD(waiter_bucket(job), wt, by_job);
+	LIST_INSERT_HEAD(&c->waiters, wt, by_client);
+	nwaiters++;
+}
+
+void
+waiter_wake(int64_t job)
+{
+	struct waiter_list	*b = waiter_bucket(job);
+	struct waiter		*wt, *next;
+
+	for (wt = LIST_FIRST(b); wt != NULL; wt = next) {
+		next = LIST_NEXT(wt, by_job);
+		if (wt->job != job)
+			continue;
+		reply_job(wt->client, wt->tag, job);
+		waiter_free(wt);
+	}
+}
+
+void
+waiter_drop_client(struct client *c)
+{
+	while (!LIST_EMPTY(&c->waiters))
+		waiter_free(LIST_FIRST(&c->waiters));
+}
+
+size_t
+waiter_count(void)
+{
+	return nwaiters;
+}
