@@ -1,0 +1,187 @@
+"""mpctl end to end: output, argument parsing, exit codes, --help."""
+import json
+import os
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mpdtest import (EXIT_JOB_FAILED, EXIT_NOT_FOUND, EXIT_REFUSED,  # noqa
+                     EXIT_TIMEOUT, EXIT_UNREACHABLE, EXIT_USAGE, MPCTL,
+                     MpdTestCase, main, wait_for)
+import subprocess  # noqa: E402
+
+COMMANDS = ["submit", "get", "map", "status", "list", "cancel", "forget",
+            "shutdown"]
+
+
+class Cli(MpdTestCase):
+    def test_submit_prints_id_alone_and_args_are_json_or_strings(self):
+        r = self.d.mpctl("submit", "echo", "hello", "3", "[1,2]", "{x")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"^[0-9]+\n$")
+        g = self.d.mpctl("get", r.stdout.strip())
+        self.assertEqual(json.loads(g.stdout), ["hello", 3, [1, 2], "{x"])
+
+    def test_submit_name_priority_kwargs(self):
+        r = self.d.mpctl("submit", "--name", "n1", "--priority", "5",
+                         "--kwargs", '{"k":1}', "square", "2")
+        job = int(r.stdout)
+        st = self.d.call({"op": "status", "job": job})["job"]
+        self.assertEqual((st["name"], st["priority"], st["kwargs"]),
+                         ("n1", 5, {"k": 1}))
+        bad = self.d.mpctl("submit", "--kwargs", "[1]", "square", "2")
+        self.assertEqual(bad.returncode, EXIT_USAGE)
+
+    def test_failed_job_exit_code_and_stderr(self):
+        job = self.d.mpctl("submit", "fail", "it broke").stdout.strip()
+        r = self.d.mpctl("get", job)
+        self.assertEqual(r.returncode, EXIT_JOB_FAILED)
+        self.assertEqual(r.stdout, "")
+        self.assertIn("it broke", r.stderr)
+
+    def test_square_overflow_is_an_error_not_a_wrapped_number(self):
+        job = self.d.mpctl("submit", "square", "4294967296").stdout.strip()
+        r = self.d.mpctl("get", job)
+        self.assertEqual(r.returncode, EXIT_JOB_FAILED, r.stdout)
+        self.assertIn("64-bit", r.stderr)
+        job = self.d.mpctl("submit", "square", "3037000499").stdout.strip()
+        self.assertEqual(self.d.mpctl("get", job).stdout,
+                         "9223372030926249001\n")
+        job = self.d.mpctl("submit", "square", "1.5").stdout.strip()
+        self.assertEqual(json.loads(self.d.mpctl("get", job).stdout), 2.25)
+
+    def test_get_timeout_exit_code(self):
+        job = self.d.mpctl("submit", "sleep", "30").stdout.strip()
+        r = self.d.mpctl("get", "--timeout", "0.2", job)
+        self.assertEqual(r.returncode, EXIT_TIMEOUT, r.stderr)
+        self.assertIn("timeout", r.stderr)
+
+    def test_not_found_and_unknown_task(self):
+        r = self.d.mpctl("get", "999999")
+        self.assertEqual(r.returncode, EXIT_NOT_FOUND)
+        self.assertIn("999999", r.stderr)
+        for cmd in ("status", "cancel", "forget"):
+            self.assertEqual(self.d.mpctl(cmd, "999999").returncode,
+                             EXIT_NOT_FOUND, cmd)
+        r = self.d.mpctl("submit", "no-such-task")
+        self.assertEqual(r.returncode, EXIT_REFUSED)
+        self.assertIn("no-such-task", r.stderr)
+
+    def test_usage_errors(self):
+        for args in (["get"], ["get", "abc"], ["get", "0"], ["submit"],
+                     ["map"], ["list", "--state", "bogus"], ["frobnicate"],
+                     ["get", "--timeout", "-1", "3"], []):
+            r = self.d.mpctl(*args)
+            self.assertEqual(r.returncode, EXIT_USAGE, args)
+            self.assertTrue(r.stderr, args)
+
+    def test_help_everywhere(self):
+        for args in (["--help"], ["help"]):
+            r = self.d.mpctl(*args)
+            self.assertEqual(r.returncode, 0)
+            for c in COMMANDS:
+                self.assertIn(c, r.stdout)
+        for c in COMMANDS:
+            for args in ([c, "--help"], ["help", c]):
+                r = self.d.mpctl(*args)
+                self.assertEqual(r.returncode, 0, args)
+                self.assertIn("usage: mpctl " + c, r.stdout)
+
+    def test_unreachable(self):
+        sock = os.path.join(tempfile.mkdtemp(), "none.sock")
+        r = subprocess.run([MPCTL, "--socket", sock, "status"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, EXIT_UNREACHABLE)
+        self.assertIn("none.sock", r.stderr)
+
+    def test_status_pool_json_and_text(self):
+        r = self.d.mpctl("status", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        st = json.loads(r.stdout)
+        self.assertEqual(len(st["workers"]), 2)
+        for w in st["workers"]:
+            self.assertIn(w["state"], ("idle", "busy"))
+            self.assertTrue(w["name"].startswith("worker-"))
+            self.assertIn(w["pid"], self.d.worker_pids())
+        self.assertIn("queued", st["jobs"])
+        text = self.d.mpctl("status").stdout
+        self.assertIn("worker-1", text)
+        self.assertIn("worker-2", text)
+
+    def test_status_shows_busy_worker_and_job(self):
+        job = int(self.d.mpctl("submit", "sleep", "30").stdout)
+        wait_for(lambda: any(w["job"] == job and w["state"] == "busy"
+                             for w in self.d.status()["workers"]),
+                 10, "a busy worker running the job")
+        st = json.loads(self.d.mpctl("status", "--json", job).stdout)
+        self.assertEqual(st["state"], "running")
+        self.assertIn(st["worker_pid"], self.d.worker_pids())
+        self.assertIn("running", self.d.mpctl("status", job).stdout)
+
+    def test_list_and_state_filter(self):
+        a = int(self.d.mpctl("submit", "square", "2").stdout)
+        b = int(self.d.mpctl("submit", "fail", "x").stdout)
+        self.d.mpctl("get", a)
+        self.d.mpctl("get", b)
+        jobs = json.loads(self.d.mpctl("list", "--json").stdout)
+        self.assertEqual([j["id"] for j in jobs], [a, b])
+        failed = json.loads(self.d.mpctl("list", "--json", "--state",
+                                         "failed").stdout)
+        self.assertEqual([j["id"] for j in failed], [b])
+        text = self.d.mpctl("list").stdout
+        self.assertIn("square", text)
+        self.assertIn("failed", text)
+
+    def test_cancel_queued_and_forget(self):
+        workers = [int(self.d.mpctl("submit", "sleep", "30").stdout)
+                   for _ in range(2)]
+        queued = int(self.d.mpctl("submit", "square", "3").stdout)
+        self.assertEqual(self.d.mpctl("cancel", queued).returncode, 0)
+        r = self.d.mpctl("get", queued)
+        self.assertEqual(r.returncode, EXIT_JOB_FAILED)
+        self.assertIn("cancelled", r.stderr)
+        # Running jobs cannot be cancelled yet: a clear refusal.
+        wait_for(lambda: self.d.call({"op": "status", "job": workers[0]})
+                 ["job"]["state"] == "running", 10, "the sleep to run")
+        r = self.d.mpctl("cancel", workers[0])
+        self.assertEqual(r.returncode, EXIT_REFUSED)
+        self.assertIn("running", r.stderr)
+        # Forget: refused while running, done after the end.
+        self.assertEqual(self.d.mpctl("forget", workers[0]).returncode,
+                         EXIT_REFUSED)
+        self.assertEqual(self.d.mpctl("forget", queued).returncode, 0)
+        self.assertEqual(self.d.mpctl("get", queued).returncode,
+                         EXIT_NOT_FOUND)
+
+    def test_map_from_stdin_async_and_chunksize(self):
+        r = self.d.mpctl("map", "square", "-", input="1\n2\n\n3\n")
+        self.assertEqual(r.stdout, "[1,4,9]\n")
+        r = self.d.mpctl("map", "--async", "--chunksize", "2", "square",
+                         *range(10))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        job = int(r.stdout)
+        self.assertEqual(json.loads(self.d.mpctl("get", job).stdout),
+                         [i * i for i in range(10)])
+        st = self.d.call({"op": "status", "job": job})["job"]
+        self.assertEqual(st["chunksize"], 2)
+        self.assertEqual(st["progress"], {"done": 10, "total": 10})
+        self.assertEqual(self.d.mpctl("map", "square").stdout, "[]\n")
+
+    def test_map_failed_item_reports_index(self):
+        r = self.d.mpctl("map", "--chunksize", "2", "square", "1", "2", "x",
+                         "4")
+        self.assertEqual(r.returncode, EXIT_JOB_FAILED)
+        self.assertIn("item 2", r.stderr)
+        job = json.loads(self.d.mpctl("list", "--json").stdout)[-1]["id"]
+        g = self.get(job)
+        self.assertEqual(g["state"], "failed")
+        self.assertEqual(g["error"]["index"], 2)
+
+    def test_shutdown_wait(self):
+        r = self.d.mpctl("shutdown", "--wait")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.d.wait_exit(), 0)
+
+
+if __name__ == "__main__":
+    main()
