@@ -83,7 +83,8 @@ request_decode(const char *line, size_t len, struct req_error *err)
 	json_t		*req;
 	json_error_t	 jerr;
 
-	req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	req = json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
+	    &jerr);
 	if (req == NULL) {
 		err->code = ERR_BAD_JSON;
 		snprintf(err->message, sizeof err->message,

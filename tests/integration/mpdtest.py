@@ -95,7 +95,11 @@ class RawClient:
     def read_line(self):
         """The next raw reply line (bytes), or None at end of file."""
         while b"\n" not in self.buf:
-            chunk = self.sock.recv(65536)
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError:
+                # A daemon that closes with our input unread resets.
+                return None
             if not chunk:
                 return None
             self.buf += chunk
