@@ -139,10 +139,17 @@ ops_refuse_stopping(struct client *c, json_t *tag)
 static int
 ops_task(struct client *c, json_t *tag, const char *name)
 {
+	json_t	*names;
+	char	*list;
+
 	if (task_find(name) != NULL)
 		return 1;
-	reply_error(c, tag, ERR_UNKNOWN_TASK, "no task named \"%.64s\" "
-	    "(\"hello\" lists the tasks)", name);
+	names = task_names();
+	list = json_dumps(names, JSON_COMPACT);
+	json_decref(names);
+	reply_error(c, tag, ERR_UNKNOWN_TASK, "no task named \"%.64s\"; the "
+	    "tasks are %s", name, list != NULL ? list : "?");
+	free(list);
 	return 0;
 }
 

@@ -1,0 +1,78 @@
+"""A daemon session under valgrind: no invalid access, no definite leak.
+
+Skipped (with a message) in sanitizer builds, where valgrind cannot run,
+and when valgrind is not installed.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mpdtest import MPD, Daemon, main, wait_for  # noqa: E402
+
+VALGRIND = shutil.which("valgrind")
+
+
+@unittest.skipIf(os.environ.get("MPD_SANITIZE") == "1",
+                 "sanitizer build: valgrind cannot run it")
+@unittest.skipIf(VALGRIND is None, "valgrind is not installed")
+class Valgrind(unittest.TestCase):
+    def test_session_is_clean(self):
+        d = Daemon(2)
+        self.addCleanup(d.cleanup)
+        vlog = os.path.join(d.tmp, "valgrind.log")
+        cmd = [VALGRIND, "--leak-check=full", "--show-leak-kinds=definite",
+               "--errors-for-leak-kinds=definite", "--error-exitcode=99",
+               "--child-silent-after-fork=yes", "--log-file=" + vlog,
+               MPD, "--socket", d.socket, "--db", d.db, "--workers", "2",
+               "--test-tasks", "--grace", "1"]
+        log = open(os.path.join(d.tmp, "mpd.log"), "ab")
+        d.proc = subprocess.Popen(cmd, stdout=log, stderr=log,
+                                  stdin=subprocess.DEVNULL)
+        log.close()
+        # Under valgrind the workers are children of the valgrind process.
+        def ready():
+            try:
+                return d.call({"op": "hello"})["ok"]
+            except OSError:
+                return False
+        wait_for(ready, 60, "mpd under valgrind to answer")
+
+        c = d.client()
+        j = c.call({"op": "submit", "task": "square", "args": [3]})["job"]
+        self.assertEqual(c.call({"op": "get", "job": j})["result"], 9)
+        m = c.call({"op": "map", "task": "square",
+                    "items": list(range(50))})["job"]
+        self.assertEqual(len(c.call({"op": "get", "job": m})["result"]), 50)
+        j = c.call({"op": "submit", "task": "crash"})["job"]
+        self.assertEqual(c.call({"op": "get", "job": j})["state"], "failed")
+        j = c.call({"op": "submit", "task": "sleep", "args": [30]})["job"]
+        r = c.call({"op": "get", "job": j, "timeout": 0.1})
+        self.assertEqual(r["error"]["code"], "timeout")
+        c.send_raw(b"{broken\n[1]\n")
+        c.recv()
+        c.recv()
+        q = c.call({"op": "submit", "task": "square", "args": [1]})["job"]
+        c.call({"op": "cancel", "job": q})
+        c.call({"op": "forget", "job": q})
+        c.call({"op": "status"})
+        c.call({"op": "list"})
+        c.send({"op": "get", "job": j})     # a waiter left at exit
+        d.proc.send_signal(signal.SIGTERM)
+        rc = d.proc.wait(120)
+        c.close()
+        with open(vlog) as f:
+            report = f.read()
+        if rc != 0:
+            sys.stderr.write(report)
+        self.assertEqual(rc, 0, "valgrind found errors (exit 99) or mpd "
+                         "failed")
+        self.assertIn("ERROR SUMMARY: 0 errors", report)
+        print(report.strip().splitlines()[-1])
+
+
+if __name__ == "__main__":
+    main()
