@@ -125,6 +125,7 @@ struct worker {
 	enum worker_state	 state;
 	int64_t			 job;		/* running job, or 0 */
 	int			 requeue;	/* on death, requeue the job */
+	int			 stopping;	/* we ended it: not a failure */
 	int			 eof;		/* socket reached end of file */
 	int			 reaped;	/* process collected */
 	int			 status;	/* from waitpid */

@@ -76,7 +76,7 @@ pool_slot_dead(struct worker *w)
 			json_object_set_new(error, "exit_code",
 			    json_integer(WEXITSTATUS(w->status)));
 		sched_lost(w, job, error);
-	} else if (w->state != W_EXITING)
+	} else if (!w->stopping)
 		log_warnx("%s (pid %ld) %s while idle", w->name, (long)w->pid,
 		    cause);
 	free(cause);
@@ -85,7 +85,7 @@ pool_slot_dead(struct worker *w)
 		bufferevent_free(w->bev);
 		w->bev = NULL;
 	}
-	if (job == 0 && w->jobs_done == 0 && w->state != W_EXITING)
+	if (job == 0 && w->jobs_done == 0 && !w->stopping)
 		w->fails++;
 	else
 		w->fails = 0;
@@ -93,6 +93,7 @@ pool_slot_dead(struct worker *w)
 	w->job = 0;
 	w->pid = 0;
 	w->requeue = 0;
+	w->stopping = 0;
 	sched_kick();
 	if (stop_mode != STOP_NONE && stop_mode != STOP_DRAIN)
 		return;
@@ -163,8 +164,7 @@ pool_event_cb(struct bufferevent *bev, short events, void *arg)
 		return;
 	bufferevent_disable(w->bev, EV_READ | EV_WRITE);
 	w->eof = 1;
-	if (w->state != W_EXITING)
-		w->state = W_EXITING;
+	w->state = W_EXITING;	/* never handed a job again */
 	if (w->reaped)
 		pool_slot_dead(w);
 }
@@ -379,6 +379,7 @@ pool_kill(struct worker *w, const char *why)
 		return;
 	log_warnx("%s (pid %ld) %s; killing it", w->name, (long)w->pid, why);
 	w->state = W_EXITING;
+	w->stopping = 1;
 	kill(w->pid, SIGKILL);
 }
 
@@ -396,9 +397,11 @@ pool_stop(int now)
 		if (w->state == W_IDLE) {
 			/* End of file on its socket makes it exit. */
 			w->state = W_EXITING;
+			w->stopping = 1;
 			shutdown(bufferevent_getfd(w->bev), SHUT_WR);
 		} else if (w->job != 0 && now) {
 			w->requeue = 1;
+			w->stopping = 1;
 			kill(w->pid, SIGKILL);
 		}
 	}
