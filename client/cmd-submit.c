@@ -52,6 +52,7 @@ submit_run(int argc, char **argv)
 				fprintf(stderr, "mpctl: --%s takes a whole "
 				    "number\n", ch == 'p' ? "priority" :
 				    "max-attempts");
+				json_decref(req);
 				return EXIT_USAGE;
 			}
 			json_object_set_new(req, ch == 'p' ? "priority" :
@@ -63,6 +64,7 @@ submit_run(int argc, char **argv)
 				json_decref(v);
 				fprintf(stderr, "mpctl: --kwargs takes a JSON "
 				    "object\n");
+				json_decref(req);
 				return EXIT_USAGE;
 			}
 			json_object_set_new(req, "kwargs", v);

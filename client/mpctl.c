@@ -16,7 +16,7 @@ static const struct cmd *cmds[] = {
 	&cmd_cancel, &cmd_forget, &cmd_shutdown,
 };
 
-static char	*socket_path;
+static const char	*socket_path;
 
 static void
 usage(FILE *f)
@@ -219,14 +219,14 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const struct cmd	*cmd = NULL;
+	char			*default_path = NULL;
 	size_t			 i;
 	int			 ch, rc, want_help = 0;
 
 	while ((ch = getopt_long(argc, argv, "+s:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':
-			free(socket_path);
-			socket_path = xstrdup(optarg);
+			socket_path = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -267,9 +267,9 @@ main(int argc, char **argv)
 	if (want_help)
 		return ctl_help(cmd);
 	if (socket_path == NULL)
-		socket_path = path_default_socket();
+		socket_path = default_path = path_default_socket();
 	optind = 0;
 	rc = cmd->run(argc, argv);
-	free(socket_path);
+	free(default_path);
 	return rc;
 }
