@@ -56,6 +56,8 @@ usage(FILE *f)
 "                        they are stopped and requeued (default: 10)\n"
 "      --max-line BYTES  longest request line accepted (default: %d)\n"
 "      --max-items N     most items in one map (default: %d)\n"
+"      --socket-mode M   the socket's permissions, octal (default: 0600;\n"
+"                        0660 lets the socket's group in)\n"
 "      --sync MODE       normal (survives an mpd crash; default) or full\n"
 "                        (survives power loss)\n"
 "      --test-tasks      enable test-only tasks (crash)\n"
@@ -215,6 +217,7 @@ main(int argc, char **argv)
 		{ "max-line", required_argument, NULL, 'L' },
 		{ "max-items", required_argument, NULL, 'I' },
 		{ "sync", required_argument, NULL, 'S' },
+		{ "socket-mode", required_argument, NULL, 'M' },
 		{ "test-tasks", no_argument, NULL, 'T' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
@@ -227,12 +230,14 @@ main(int argc, char **argv)
 	size_t		 i;
 	long		 ncpu;
 	int64_t		 requeued = 0, failed = 0;
-	char		*cause;
+	char		*cause, *end;
+	long		 mode;
 
 	proctitle_init(argc, argv);
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	cfg.workers = ncpu > 0 ? (int)ncpu : 1;
 	cfg.grace = 10;
+	cfg.socket_mode = 0600;
 	cfg.max_line = PROTO_MAX_LINE;
 	cfg.max_items = PROTO_MAX_ITEMS;
 
@@ -270,6 +275,17 @@ main(int argc, char **argv)
 				exit(2);
 			}
 			cfg.sync_full = strcmp(optarg, "full") == 0;
+			break;
+		case 'M':
+			mode = strtol(optarg, &end, 8);
+			if (*optarg == '\0' || *end != '\0' || mode < 0 ||
+			    mode > 0777) {
+				fprintf(stderr, "mpd: --socket-mode takes "
+				    "octal permissions such as 0660, not "
+				    "\"%s\"\n", optarg);
+				exit(2);
+			}
+			cfg.socket_mode = (mode_t)mode;
 			break;
 		case 'T':
 			cfg.test_tasks = 1;

@@ -27,6 +27,7 @@ struct config {
 	int64_t		 max_items;
 	double		 grace;		/* seconds a graceful stop waits */
 	int		 sync_full;
+	mode_t		 socket_mode;	/* 0600; 0660 for a system daemon */
 };
 
 enum stop_mode {

@@ -282,6 +282,12 @@ server_listen(const char *path, char **cause)
 		    strerror(errno));
 		return -1;
 	}
+	if (chmod(path, cfg.socket_mode) == -1) {
+		*cause = xasprintf("chmod %s: %s", path, strerror(errno));
+		evconnlistener_free(listener);
+		listener = NULL;
+		return -1;
+	}
 	evconnlistener_set_error_cb(listener, server_accept_error_cb);
 	listen_path = xstrdup(path);
 	return 0;

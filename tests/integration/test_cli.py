@@ -183,5 +183,41 @@ class Cli(MpdTestCase):
         self.assertEqual(self.d.wait_exit(), 0)
 
 
+
+class Paths(MpdTestCase):
+    def test_socket_is_private_by_default(self):
+        import stat
+        self.assertEqual(stat.S_IMODE(os.stat(self.d.socket).st_mode), 0o600)
+
+    def test_socket_mode_and_directories_created(self):
+        from mpdtest import Daemon
+        d = Daemon(1, ["--socket-mode", "0660"])
+        self.addCleanup(d.cleanup)
+        d.socket = os.path.join(d.tmp, "run", "deep", "mpd.sock")
+        d.db = os.path.join(d.tmp, "state", "mpd.db")
+        d.start()
+        import stat
+        self.assertEqual(stat.S_IMODE(os.stat(d.socket).st_mode), 0o660)
+        self.assertEqual(stat.S_IMODE(os.stat(os.path.dirname(d.db))
+                                      .st_mode), 0o700)
+        self.assertEqual(d.stop(), 0)
+
+    def test_mpd_usage_errors(self):
+        from mpdtest import MPD
+        for args in (["--workers", "0"], ["--socket-mode", "999"],
+                     ["--log-level", "loud"], ["--sync", "maybe"],
+                     ["extra"]):
+            r = subprocess.run([MPD] + args, capture_output=True, text=True,
+                               timeout=30)
+            self.assertEqual(r.returncode, 2, args)
+            self.assertIn("mpd", r.stderr)
+        r = subprocess.run([MPD, "--help"], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 0)
+        self.assertIn("--workers", r.stdout)
+        r = subprocess.run([MPD, "--version"], capture_output=True,
+                           text=True)
+        self.assertIn("SQLite", r.stdout)
+
+
 if __name__ == "__main__":
     main()
