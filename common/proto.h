@@ -26,6 +26,7 @@
 #define ERR_TOO_MANY_ITEMS	"too_many_items"
 #define ERR_UNSUPPORTED		"unsupported_version"
 #define ERR_SHUTTING_DOWN	"shutting_down"
+#define ERR_PERMISSION		"permission_denied"
 #define ERR_INTERNAL		"internal"
 
 /* Codes in a job's own error object. */

@@ -148,7 +148,7 @@ mpd_stop(enum stop_mode mode)
 {
 	struct timeval	tv;
 
-	if (stop_mode == STOP_NOW || mode == stop_mode)
+	if (mode <= stop_mode)
 		return;
 	if (stop_mode == STOP_NONE) {
 		log_info("stopping (%s)", mode == STOP_NOW ? "now" :
@@ -156,8 +156,6 @@ mpd_stop(enum stop_mode mode)
 		notify_stopping();
 		server_close_listener();
 	}
-	if (mode == STOP_GRACEFUL && stop_mode == STOP_DRAIN)
-		mode = STOP_GRACEFUL;
 	stop_mode = mode;
 	if (mode == STOP_GRACEFUL) {
 		tv.tv_sec = (time_t)cfg.grace;
@@ -198,7 +196,7 @@ signal_cb(evutil_socket_t sig, short events, void *arg)
 		break;
 	case SIGTERM:
 	case SIGINT:
-		mpd_stop(stop_mode == STOP_NONE ? STOP_GRACEFUL : STOP_NOW);
+		mpd_stop(stop_mode < STOP_GRACEFUL ? STOP_GRACEFUL : STOP_NOW);
 		break;
 	case SIGHUP:
 		log_info("SIGHUP: nothing to reload");

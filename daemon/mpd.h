@@ -30,10 +30,11 @@ struct config {
 	mode_t		 socket_mode;	/* 0600; 0660 for a system daemon */
 };
 
+/* Stop modes, mildest first: a stop may only move to a harsher one. */
 enum stop_mode {
 	STOP_NONE,
-	STOP_GRACEFUL,	/* finish running jobs within the grace period */
 	STOP_DRAIN,	/* run the whole queue, then stop (Pool close+join) */
+	STOP_GRACEFUL,	/* finish running jobs within the grace period */
 	STOP_NOW,	/* requeue running jobs at once (Pool terminate) */
 };
 

@@ -488,7 +488,7 @@ op_shutdown(struct client *c, json_t *req, json_t *tag)
 	const char	*mode = v != NULL ? json_string_value(v) : "graceful";
 
 	if (!client_privileged(c)) {
-		reply_error(c, tag, ERR_NOT_FOUND, "only root or the daemon's "
+		reply_error(c, tag, ERR_PERMISSION, "only root or the daemon's "
 		    "own user may stop it");
 		return;
 	}

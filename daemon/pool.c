@@ -57,7 +57,7 @@ pool_slot_dead(struct worker *w)
 	if (job != 0 && w->requeue) {
 		log_info("%s (pid %ld) stopped; job %lld goes back to the "
 		    "queue", w->name, (long)w->pid, (long long)job);
-		if (store_requeue(store, job) == -1)
+		if (store_requeue(store, job, 1) == -1)
 			log_warnx("cannot requeue job %lld", (long long)job);
 	} else if (job != 0) {
 		log_warnx("%s (pid %ld) %s while running job %lld", w->name,
@@ -95,7 +95,7 @@ pool_slot_dead(struct worker *w)
 	w->requeue = 0;
 	w->stopping = 0;
 	sched_kick();
-	if (stop_mode != STOP_NONE && stop_mode != STOP_DRAIN)
+	if (stop_mode > STOP_DRAIN)
 		return;
 	if (w->fails >= RESPAWN_GIVE_UP)
 		fatalx("%s died %d times in a row before running any job; "
@@ -122,8 +122,7 @@ pool_respawn_cb(evutil_socket_t fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
-	if (w->state == W_DOWN && (stop_mode == STOP_NONE ||
-	    stop_mode == STOP_DRAIN))
+	if (w->state == W_DOWN && stop_mode <= STOP_DRAIN)
 		pool_spawn(w);
 }
 
@@ -418,9 +417,10 @@ pool_status(void)
 	a = json_array();
 	for (i = 0; i < nworkers; i++) {
 		w = &workers[i];
-		o = json_pack("{s:s, s:I, s:s, s:I}", "name", w->name,
-		    "pid", (json_int_t)w->pid, "state", names[w->state],
-		    "jobs_done", (json_int_t)w->jobs_done);
+		o = json_pack("{s:s, s:o, s:s, s:I}", "name", w->name,
+		    "pid", w->pid != 0 ? json_integer(w->pid) : json_null(),
+		    "state", names[w->state], "jobs_done",
+		    (json_int_t)w->jobs_done);
 		if (w->job != 0)
 			json_object_set_new(o, "job", json_integer(w->job));
 		else

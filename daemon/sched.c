@@ -50,8 +50,7 @@ sched_tick(evutil_socket_t fd, short events, void *arg)
 	(void)events;
 	(void)arg;
 
-	while (stop_mode != STOP_GRACEFUL && stop_mode != STOP_NOW &&
-	    (idle = pool_nidle()) > 0) {
+	while (stop_mode <= STOP_DRAIN && (idle = pool_nidle()) > 0) {
 		n = store_next(store, ids, idle < DISPATCH_BATCH ? idle :
 		    DISPATCH_BATCH);
 		if (n <= 0)
@@ -214,9 +213,16 @@ sched_end(int64_t id, int state, const char *result, json_t *error)
 	struct job	 j;
 	char		*text;
 
-	if (store_get(store, id, &j) != 1)
-		fatalx("running job %lld vanished from the store",
+	switch (store_get(store, id, &j)) {
+	case -1:
+		fatalx("cannot load job %lld: %s", (long long)id,
+		    store_errmsg(store));
+	case 0:
+		/* Its map ended and was forgotten while it ran. */
+		log_debug("job %lld ended after it was forgotten",
 		    (long long)id);
+		return;
+	}
 	if (j.kind == KIND_CHUNK)
 		sched_chunk_end(&j, state, result, error);
 	else if (job_state_final(j.state)) {
@@ -263,8 +269,25 @@ sched_result(struct worker *w, json_t *frame)
 void
 sched_lost(struct worker *w, int64_t id, json_t *error)
 {
+	struct job	j;
+	int		rc;
+
 	(void)w;
-	sched_end(id, JOB_FAILED, NULL, error);
+	rc = store_get(store, id, &j);
+	if (rc == 1 && !job_state_final(j.state) &&
+	    j.attempts < j.max_attempts) {
+		log_info("job %lld: attempt %d of %d lost; queued again",
+		    (long long)id, j.attempts, j.max_attempts);
+		if (store_requeue(store, id, 0) == -1)
+			fatalx("cannot requeue job %lld: %s", (long long)id,
+			    store_errmsg(store));
+	} else if (rc != -1)
+		sched_end(id, JOB_FAILED, NULL, error);
+	else
+		fatalx("cannot load job %lld: %s", (long long)id,
+		    store_errmsg(store));
+	if (rc == 1)
+		job_clear(&j);
 	json_decref(error);
 }
 

@@ -52,7 +52,7 @@ static const char *stmt_sql[S_NSTMTS] = {
 	    "WHERE id = ? AND state = 0",
 	[S_FINAL] = "UPDATE jobs SET state = ?, result = ?, error = ?, "
 	    "finished = ?, worker_pid = NULL WHERE id = ?",
-	[S_REQUEUE] = "UPDATE jobs SET state = 0, attempts = attempts - 1, "
+	[S_REQUEUE] = "UPDATE jobs SET state = 0, attempts = attempts - ?, "
 	    "started = NULL, worker_pid = NULL WHERE id = ?",
 	[S_PROGRESS] = "UPDATE jobs SET ndone = ndone + ? WHERE id = ?",
 	[S_CHUNK_RESULTS] = "SELECT result FROM jobs WHERE parent = ? "
@@ -518,14 +518,15 @@ store_set_final(struct store *s, int64_t id, int state, const char *result,
 }
 
 int
-store_requeue(struct store *s, int64_t id)
+store_requeue(struct store *s, int64_t id, int refund)
 {
 	sqlite3_stmt	*st;
 
 	if (store_begin(s) == -1)
 		return -1;
 	st = store_stmt(s, S_REQUEUE);
-	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 1, refund ? 1 : 0);
+	sqlite3_bind_int64(st, 2, id);
 	return store_write(s, st, "requeue");
 }
 

@@ -72,8 +72,11 @@ int		 store_map_started(struct store *, int64_t, double);
 /* Ends a job in a final state with a result or an error (either NULL). */
 int		 store_set_final(struct store *, int64_t, int, const char *,
 		     const char *, double);
-/* Puts a running job back in the queue without counting the attempt. */
-int		 store_requeue(struct store *, int64_t);
+/*
+ * Puts a running job back in the queue; with refund, the attempt it was
+ * on does not count (a stop of mpd's own, not a failure).
+ */
+int		 store_requeue(struct store *, int64_t, int);
 /* Adds n finished items to a map. */
 int		 store_map_progress(struct store *, int64_t, int64_t);
 /* Joins a map's chunk results in item order; newly allocated, or NULL. */

@@ -100,8 +100,12 @@ sleep_run(json_t *args, json_t *kwargs, char **cause)
 	secs = json_array_get(args, 0);
 	if (!json_is_number(secs) || (d = json_number_value(secs)) < 0 ||
 	    d > 1e9) {
-		*cause = xasprintf("sleep takes a number of seconds from 0 to "
-		    "1e9, got %s", json_type_name(secs));
+		if (json_is_number(secs))
+			*cause = xasprintf("sleep takes a number of seconds "
+			    "from 0 to 1e9, got %g", json_number_value(secs));
+		else
+			*cause = xasprintf("sleep takes a number of seconds "
+			    "from 0 to 1e9, got %s", json_type_name(secs));
 		return NULL;
 	}
 	ts.tv_sec = (time_t)d;

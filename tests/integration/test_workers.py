@@ -49,6 +49,28 @@ class Deaths(MpdTestCase):
         # The pool still works.
         self.assertEqual(self.get(self.submit("square", 9))["result"], 81)
 
+    def test_lost_attempts_are_retried_up_to_max_attempts(self):
+        job = self.submit("crash", max_attempts=3)
+        r = self.get(job)
+        self.assertEqual((r["state"], r["error"]["code"]),
+                         ("failed", "worker_died"))
+        st = self.d.call({"op": "status", "job": job})["job"]
+        self.assertEqual((st["attempts"], st["max_attempts"]), (3, 3))
+        self.assertEqual(self.d.log().count("lost; queued again"), 2)
+
+    def test_forgetting_an_ended_map_while_a_chunk_runs(self):
+        r = self.d.call({"op": "map", "task": "sleep",
+                         "items": ["bad", 0.5], "chunksize": 1})
+        g = self.get(r["job"])
+        self.assertEqual(g["state"], "failed")
+        f = self.d.call({"op": "forget", "job": r["job"]})
+        self.assertTrue(f["ok"], f)
+        # The chunk still running ends after its map is gone: no harm.
+        wait_for(lambda: all(w["state"] == "idle"
+                             for w in self.d.status()["workers"]),
+                 10, "the chunk to end")
+        self.assertEqual(self.get(self.submit("square", 3))["result"], 9)
+
     def test_crash_by_other_signal(self):
         r = self.get(self.submit("crash", 15))
         self.assertEqual(r["error"]["signal"], 15)
@@ -165,6 +187,19 @@ class Stops(MpdTestCase):
                              (j,)).fetchone()[0] for j in jobs]
         db.close()
         self.assertEqual(states, [2] * 5)
+
+    def test_sigterm_during_drain_turns_graceful(self):
+        self.submit("sleep", 60)
+        for i in range(3):
+            self.submit("square", i)
+        c = self.d.client()
+        self.assertTrue(c.call({"op": "shutdown", "mode": "drain"})["ok"])
+        self.d.send_signal(signal.SIGTERM)
+        # Graceful now: the harness's 1 s grace, then the sleep is requeued.
+        self.assertEqual(self.d.wait_exit(20), 0)
+        c.close()
+        self.assertIn("stopping (drain)", self.d.log())
+        self.assertIn("goes back to the queue", self.d.log())
 
     def test_shutdown_refuses_new_work_while_stopping(self):
         job = self.submit("sleep", 0.5)

@@ -357,7 +357,10 @@ test_next_empty(void **state)
 	assert_int_equal(store_next(fx->s, ids, 4), 0);
 }
 
-/* store_set_running counts attempts; store_requeue takes one back. */
+/*
+ * store_set_running counts attempts; store_requeue with refund takes one
+ * back, without refund keeps it (a retry after a lost attempt).
+ */
 static void
 test_running_requeue(void **state)
 {
@@ -376,10 +379,16 @@ test_running_requeue(void **state)
 	job_clear(&g);
 	assert_int_equal(store_next(s, ids, 4), 0);
 
-	assert_int_equal(store_requeue(s, id), 0);
+	assert_int_equal(store_requeue(s, id, 0), 0);
 	assert_int_equal(store_get(s, id, &g), 1);
 	assert_int_equal(g.state, JOB_QUEUED);
-	assert_int_equal(g.attempts, 0);
+	assert_int_equal(g.attempts, 1);
+	job_clear(&g);
+	assert_int_equal(store_set_running(s, id, 4242, 100.5), 0);
+	assert_int_equal(store_requeue(s, id, 1), 0);
+	assert_int_equal(store_get(s, id, &g), 1);
+	assert_int_equal(g.state, JOB_QUEUED);
+	assert_int_equal(g.attempts, 1);
 	assert_int_equal(g.pid, 0);
 	assert_true(g.started == 0);
 	job_clear(&g);
@@ -391,7 +400,7 @@ test_running_requeue(void **state)
 	    "{\"code\":\"worker_died\",\"message\":\"x\"}", 102.0), 0);
 	assert_int_equal(store_set_running(s, id, 2, 103.0), 0);
 	assert_int_equal(store_get(s, id, &g), 1);
-	assert_int_equal(g.attempts, 2);
+	assert_int_equal(g.attempts, 3);
 	assert_int_equal(g.pid, 2);
 	job_clear(&g);
 }
