@@ -75,6 +75,33 @@ mpc_close(struct mpc *c)
 	free(c);
 }
 
+/*
+ * The daemon closed while we wrote: it may have said why (a line over its
+ * cap) before closing. Returns a newly allocated cause.
+ */
+static char *
+mpc_why_closed(struct mpc *c, const char *err)
+{
+	json_t		*r;
+	const char	*msg;
+	char		*line, *cause;
+	size_t		 len;
+
+	while (frame_next(&c->in, &line, &len) == 0) {
+		if (frame_fill(&c->in, c->fd) <= 0)
+			return xasprintf("sending to the daemon: %s", err);
+	}
+	r = json_loadb(line, len, 0, NULL);
+	msg = json_string_value(json_object_get(json_object_get(r, "error"),
+	    "message"));
+	if (msg != NULL)
+		cause = xasprintf("the daemon refused the request: %s", msg);
+	else
+		cause = xasprintf("sending to the daemon: %s", err);
+	json_decref(r);
+	return cause;
+}
+
 int64_t
 mpc_send(struct mpc *c, json_t *req, char **cause)
 {
@@ -95,8 +122,7 @@ mpc_send(struct mpc *c, json_t *req, char **cause)
 	rc = write_all(c->fd, text, len + 1);
 	free(text);
 	if (rc == -1) {
-		*cause = xasprintf("sending to the daemon: %s",
-		    strerror(errno));
+		*cause = mpc_why_closed(c, strerror(errno));
 		return -1;
 	}
 	return tag;

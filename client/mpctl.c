@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,7 +120,13 @@ ctl_value(const char *arg)
 	json_t	*v;
 
 	v = json_loads(arg, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
-	return v != NULL ? v : json_string(arg);
+	if (v == NULL && (v = json_string(arg)) == NULL) {
+		/* Dropping it would shift every later item's position. */
+		fprintf(stderr, "mpctl: argument is not valid UTF-8: \"%s\"\n",
+		    arg);
+		exit(EXIT_USAGE);
+	}
+	return v;
 }
 
 int64_t
@@ -223,6 +230,8 @@ main(int argc, char **argv)
 	size_t			 i;
 	int			 ch, rc, want_help = 0;
 
+	/* A daemon that closes on us is an error to report, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
 	while ((ch = getopt_long(argc, argv, "+s:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's':

@@ -1,4 +1,5 @@
 /* Decoding and checking client requests against the table of ops. */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -112,9 +113,9 @@ field_want(enum field_type type)
 	case T_ID:
 		return "a positive integer (a job id)";
 	case T_COUNT:
-		return "a positive integer";
+		return "an integer from 1 to 2147483647";
 	case T_INT:
-		return "an integer";
+		return "an integer from -2147483648 to 2147483647";
 	case T_SECONDS:
 		return "a number of seconds, zero or more";
 	case T_STRING:
@@ -142,10 +143,13 @@ field_ok(enum field_type type, json_t *v)
 	case T_TAG:
 		return json_is_integer(v) || json_is_string(v);
 	case T_ID:
-	case T_COUNT:
 		return json_is_integer(v) && json_integer_value(v) >= 1;
+	case T_COUNT:
+		return json_is_integer(v) && json_integer_value(v) >= 1 &&
+		    json_integer_value(v) <= INT32_MAX;
 	case T_INT:
-		return json_is_integer(v);
+		return json_is_integer(v) && json_integer_value(v) >= INT32_MIN &&
+		    json_integer_value(v) <= INT32_MAX;
 	case T_SECONDS:
 		return json_is_number(v) && json_number_value(v) >= 0;
 	case T_STRING:

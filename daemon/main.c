@@ -363,9 +363,9 @@ main(int argc, char **argv)
 	if (event_base_dispatch(ev_base) == -1)
 		fatalx("event loop failed");
 
-	server_free_all();
 	if (store_commit(store) == -1)
-		log_warnx("store: final commit: %s", store_errmsg(store));
+		fatalx("store: final commit: %s", store_errmsg(store));
+	server_free_all();
 	store_close(store);
 	pool_free();
 	sched_free();

@@ -53,6 +53,7 @@ void	mpd_check_stopped(void);
 #define CLIENT_DEAD	0x1	/* to be freed at the end of the tick */
 #define CLIENT_CLOSING	0x2	/* no more input; close once output drains */
 #define CLIENT_HELD	0x4	/* on the held list */
+#define CLIENT_EOF	0x8	/* stopped writing; waits are still answered */
 
 struct waiter;
 
@@ -81,6 +82,8 @@ void	server_reply(struct client *, json_t *);
 void	server_flush(void);
 /* Closes every client. */
 void	server_free_all(void);
+/* A client's waiter was answered: a half-closed client may now close. */
+void	client_waiters_done(struct client *);
 /* True for root and the daemon's own user: they see every job. */
 int	client_privileged(struct client *);
 /* True when the client may see jobs of this owner. */
@@ -131,7 +134,8 @@ struct worker {
 	int			 eof;		/* socket reached end of file */
 	int			 reaped;	/* process collected */
 	int			 status;	/* from waitpid */
-	int64_t			 jobs_done;
+	int64_t			 jobs_done;	/* by this slot, ever */
+	int64_t			 ran;		/* by its current process */
 	int			 fails;		/* deaths in a row before a job */
 	double			 started;
 	struct event		*respawn;

@@ -76,7 +76,7 @@ pool_slot_dead(struct worker *w)
 			json_object_set_new(error, "exit_code",
 			    json_integer(WEXITSTATUS(w->status)));
 		sched_lost(w, job, error);
-	} else if (!w->stopping)
+	} else if (!w->stopping && w->pid != 0)
 		log_warnx("%s (pid %ld) %s while idle", w->name, (long)w->pid,
 		    cause);
 	free(cause);
@@ -85,7 +85,7 @@ pool_slot_dead(struct worker *w)
 		bufferevent_free(w->bev);
 		w->bev = NULL;
 	}
-	if (job == 0 && w->jobs_done == 0 && !w->stopping)
+	if (job == 0 && w->ran == 0 && !w->stopping)
 		w->fails++;
 	else
 		w->fails = 0;
@@ -194,6 +194,9 @@ pool_child(struct worker *w, int fd, pid_t parent)
 	/* Only the parent's socket survives, as fd 3; stdin is /dev/null. */
 	if (fd != 3 && dup2(fd, 3) == -1)
 		fatal("dup2");
+	/* Commands a worker runs must not hold its end of the socket. */
+	if (fcntl(3, F_SETFD, FD_CLOEXEC) == -1)
+		fatal("fcntl");
 	if (close_range(4, ~0U, 0) == -1)
 		fatal("close_range");
 	if ((null = open("/dev/null", O_RDONLY)) != -1) {
@@ -214,7 +217,7 @@ pool_spawn(struct worker *w)
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
 		log_warn("socketpair for %s", w->name);
-		w->fails++;
+		w->status = 0;
 		pool_slot_dead(w);
 		return;
 	}
@@ -230,7 +233,6 @@ pool_spawn(struct worker *w)
 	if (pid == -1) {
 		log_warn("fork for %s", w->name);
 		close(sv[0]);
-		w->fails++;
 		w->status = 0;
 		pool_slot_dead(w);
 		return;
@@ -243,6 +245,7 @@ pool_spawn(struct worker *w)
 	bufferevent_setcb(w->bev, pool_read_cb, NULL, pool_event_cb, w);
 	bufferevent_enable(w->bev, EV_READ | EV_WRITE);
 	w->state = W_IDLE;
+	w->ran = 0;
 	w->job = 0;
 	w->eof = 0;
 	w->reaped = 0;
@@ -278,7 +281,7 @@ pool_idle(void)
 	int	i;
 
 	for (i = 0; i < nworkers; i++) {
-		if (workers[i].state == W_IDLE)
+		if (workers[i].state == W_IDLE && !workers[i].reaped)
 			return &workers[i];
 	}
 	return NULL;
@@ -366,6 +369,8 @@ pool_reap(void)
 		}
 		w->reaped = 1;
 		w->status = status;
+		if (w->state == W_IDLE)
+			w->state = W_EXITING;
 		if (w->eof)
 			pool_slot_dead(w);
 	}
@@ -398,7 +403,8 @@ pool_stop(int now)
 			w->state = W_EXITING;
 			w->stopping = 1;
 			shutdown(bufferevent_getfd(w->bev), SHUT_WR);
-		} else if (w->job != 0 && now) {
+		} else if (w->state == W_BUSY && !w->eof && !w->stopping &&
+		    now) {
 			w->requeue = 1;
 			w->stopping = 1;
 			kill(w->pid, SIGKILL);

@@ -206,9 +206,14 @@ sched_chunk_end(struct job *chunk, int state, const char *result,
 	job_clear(&map);
 }
 
-/* Records a job's end: result (text) or error (object). */
+/*
+ * Records the end of a job that worker pid ran: result (text) or error
+ * (object). An outcome for a row that is no longer that worker's running
+ * job (forgotten, or ended some other way) is dropped.
+ */
 static void
-sched_end(int64_t id, int state, const char *result, json_t *error)
+sched_end(int64_t id, pid_t pid, int state, const char *result,
+    json_t *error)
 {
 	struct job	 j;
 	char		*text;
@@ -223,11 +228,15 @@ sched_end(int64_t id, int state, const char *result, json_t *error)
 		    (long long)id);
 		return;
 	}
+	if (j.state != JOB_RUNNING || j.pid != pid) {
+		log_debug("job %lld: dropping an outcome from pid %ld",
+		    (long long)id, (long)pid);
+		job_clear(&j);
+		return;
+	}
 	if (j.kind == KIND_CHUNK)
 		sched_chunk_end(&j, state, result, error);
-	else if (job_state_final(j.state)) {
-		/* Cancelled while running: the job keeps its final state. */
-	} else {
+	else {
 		text = error != NULL ? dump(error) : NULL;
 		sched_final(id, state, result, text);
 		free(text);
@@ -254,12 +263,13 @@ sched_result(struct worker *w, json_t *frame)
 	}
 	if (result != NULL) {
 		text = dump(result);
-		sched_end(w->job, JOB_DONE, text, NULL);
+		sched_end(w->job, w->pid, JOB_DONE, text, NULL);
 		free(text);
 	} else
-		sched_end(w->job, JOB_FAILED, NULL, error);
+		sched_end(w->job, w->pid, JOB_FAILED, NULL, error);
 	w->job = 0;
 	w->jobs_done++;
+	w->ran++;
 	w->fails = 0;
 	if (w->state == W_BUSY)
 		w->state = W_IDLE;
@@ -269,20 +279,27 @@ sched_result(struct worker *w, json_t *frame)
 void
 sched_lost(struct worker *w, int64_t id, json_t *error)
 {
-	struct job	j;
-	int		rc;
+	struct job	j, map;
+	int		rc, map_over = 0;
 
-	(void)w;
+	memset(&map, 0, sizeof map);
 	rc = store_get(store, id, &j);
-	if (rc == 1 && !job_state_final(j.state) &&
-	    j.attempts < j.max_attempts) {
+	if (rc == 1 && j.kind == KIND_CHUNK) {
+		/* A chunk of an ended map is not worth another attempt. */
+		if (store_get(store, j.parent, &map) != 1 ||
+		    job_state_final(map.state))
+			map_over = 1;
+		job_clear(&map);
+	}
+	if (rc == 1 && j.state == JOB_RUNNING && j.pid == w->pid &&
+	    !map_over && j.attempts < j.max_attempts) {
 		log_info("job %lld: attempt %d of %d lost; queued again",
 		    (long long)id, j.attempts, j.max_attempts);
 		if (store_requeue(store, id, 0) == -1)
 			fatalx("cannot requeue job %lld: %s", (long long)id,
 			    store_errmsg(store));
 	} else if (rc != -1)
-		sched_end(id, JOB_FAILED, NULL, error);
+		sched_end(id, w->pid, JOB_FAILED, NULL, error);
 	else
 		fatalx("cannot load job %lld: %s", (long long)id,
 		    store_errmsg(store));

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@
 TAILQ_HEAD(client_list, client);
 
 static struct evconnlistener	*listener;
+static struct event		*accept_pause;
 static char			*listen_path;
 static struct client_list	 clients = TAILQ_HEAD_INITIALIZER(clients);
 static struct client_list	 held = TAILQ_HEAD_INITIALIZER(held);
@@ -177,18 +179,60 @@ client_write_cb(struct bufferevent *bev, void *arg)
 		client_kill(c);
 }
 
-/* End of file or error: the client is gone. */
+/*
+ * True when the peer closed both directions. A peer that only shut down
+ * its writing side (as "nc -N" does) still reads: POLLHUP tells them apart.
+ */
+static int
+client_gone(struct client *c)
+{
+	struct pollfd	pfd;
+
+	pfd.fd = bufferevent_getfd(c->bev);
+	pfd.events = 0;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, 0) == -1)
+		return 1;
+	return (pfd.revents & (POLLHUP | POLLERR)) != 0;
+}
+
+void
+client_waiters_done(struct client *c)
+{
+	if ((c->flags & CLIENT_EOF) && LIST_EMPTY(&c->waiters))
+		c->flags |= CLIENT_CLOSING;
+}
+
+/*
+ * End of file or error. A client gone both ways is dropped with its
+ * waiters; one that only stopped writing keeps its pending gets and is
+ * closed once they are answered and sent.
+ */
 static void
 client_event_cb(struct bufferevent *bev, short events, void *arg)
 {
 	struct client	*c = arg;
 
 	(void)bev;
-	if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+	if (!(events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+		return;
+	if ((events & BEV_EVENT_ERROR) || client_gone(c) ||
+	    LIST_EMPTY(&c->waiters)) {
 		log_debug("client %llu %s", (unsigned long long)c->id,
 		    (events & BEV_EVENT_EOF) ? "closed" : "failed");
+		if (LIST_EMPTY(&c->waiters) && (c->flags & CLIENT_HELD)) {
+			/* Replies of its last requests still go out. */
+			c->flags |= CLIENT_CLOSING | CLIENT_EOF;
+			bufferevent_disable(c->bev, EV_READ);
+			return;
+		}
 		client_kill(c);
+		return;
 	}
+	log_debug("client %llu stopped writing; %s", (unsigned long long)c->id,
+	    "keeping its waits");
+	c->flags |= CLIENT_EOF;
+	bufferevent_disable(c->bev, EV_READ);
 }
 
 /* A new connection: record its credentials and start reading. */
@@ -230,13 +274,30 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	    (unsigned long long)c->id, (long)c->uid, (long)c->pid);
 }
 
-/* Accept failed (descriptors exhausted, say): log and go on. */
+/* The pause after a failed accept is over: listen again. */
+static void
+server_resume_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	if (listener != NULL)
+		evconnlistener_enable(listener);
+}
+
+/*
+ * Accept failed (descriptors exhausted, say). The pending connection stays
+ * pending, so listening on would spin: pause for a moment instead.
+ */
 static void
 server_accept_error_cb(struct evconnlistener *l, void *arg)
 {
-	(void)l;
+	struct timeval	tv = { 0, 100000 };
+
 	(void)arg;
-	log_warn("accept");
+	log_warn("accept (pausing new connections for 100 ms)");
+	evconnlistener_disable(l);
+	evtimer_add(accept_pause, &tv);
 }
 
 int
@@ -289,6 +350,9 @@ server_listen(const char *path, char **cause)
 		return -1;
 	}
 	evconnlistener_set_error_cb(listener, server_accept_error_cb);
+	if ((accept_pause = evtimer_new(ev_base, server_resume_cb, NULL)) ==
+	    NULL)
+		fatalx("evtimer_new");
 	listen_path = xstrdup(path);
 	return 0;
 }
@@ -300,6 +364,8 @@ server_close_listener(void)
 		return;
 	evconnlistener_free(listener);
 	listener = NULL;
+	event_free(accept_pause);
+	accept_pause = NULL;
 	if (unlink(listen_path) == -1 && errno != ENOENT)
 		log_warn("unlink %s", listen_path);
 	free(listen_path);

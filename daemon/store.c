@@ -2,7 +2,9 @@
  * SQLite job store. WAL mode, prepared statements, schema version in
  * PRAGMA user_version. The queue is the partial index jobs_queue: the
  * scheduler asks it for the next runnable rows instead of holding the queue
- * in memory.
+ * in memory (INDEXED BY, so the planner cannot pick a full sort instead).
+ * Ids are AUTOINCREMENT: a forgotten job's id is never handed out again,
+ * so an old handle can never name someone else's job.
  */
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -44,8 +46,8 @@ static const char *stmt_sql[S_NSTMTS] = {
 	    "name, owner, priority, state, max_attempts, nitems, chunksize, "
 	    "created) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[S_GET] = "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?",
-	[S_NEXT] = "SELECT id FROM jobs WHERE state = 0 AND kind != 1 "
-	    "ORDER BY priority DESC, id LIMIT ?",
+	[S_NEXT] = "SELECT id FROM jobs INDEXED BY jobs_queue "
+	    "WHERE state = 0 AND kind != 1 ORDER BY priority DESC, id LIMIT ?",
 	[S_RUNNING] = "UPDATE jobs SET state = 1, attempts = attempts + 1, "
 	    "started = ?, worker_pid = ? WHERE id = ?",
 	[S_MAP_STARTED] = "UPDATE jobs SET state = 1, started = ? "
@@ -68,7 +70,7 @@ static const char *stmt_sql[S_NSTMTS] = {
 
 static const char schema_v1[] =
 	"CREATE TABLE jobs ("
-	" id INTEGER PRIMARY KEY,"
+	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
 	" kind INTEGER NOT NULL,"
 	" parent INTEGER,"
 	" seq INTEGER NOT NULL DEFAULT 0,"
@@ -206,6 +208,8 @@ store_open(const char *path, int sync_full, char **cause)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
+	/* Another connection (an admin's sqlite3 shell) may hold a lock. */
+	sqlite3_busy_timeout(s->db, 2000);
 	if (store_exec(s, "PRAGMA journal_mode = WAL", cause) == -1)
 		goto fail;
 	if (store_exec(s, sync_full ? "PRAGMA synchronous = FULL" :
@@ -279,11 +283,18 @@ store_write(struct store *s, sqlite3_stmt *st, const char *what)
 	int	rc = sqlite3_step(st);
 
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		log_warnx("store: %s: %s", what, sqlite3_errmsg(s->db));
-		return -1;
-	}
-	return 0;
+	if (rc == SQLITE_DONE)
+		return 0;
+	log_warnx("store: %s: %s", what, sqlite3_errmsg(s->db));
+	/*
+	 * SQLite rolled the whole transaction back (disk full, I/O error):
+	 * writes of this iteration whose replies are held are gone, so no
+	 * reply may go out. Stop; nothing acknowledged is lost.
+	 */
+	if (s->in_txn && sqlite3_get_autocommit(s->db))
+		fatalx("store: the transaction was rolled back: %s",
+		    sqlite3_errmsg(s->db));
+	return -1;
 }
 
 int

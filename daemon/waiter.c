@@ -51,6 +51,7 @@ static void
 waiter_timeout(evutil_socket_t fd, short events, void *arg)
 {
 	struct waiter	*wt = arg;
+	struct client	*c;
 	struct job	 j;
 	json_t		*reply;
 
@@ -65,8 +66,10 @@ waiter_timeout(evutil_socket_t fd, short events, void *arg)
 	}
 	json_object_set_new(reply, "error", json_pack("{s:s, s:s}", "code",
 	    ERR_TIMEOUT, "message", "the job did not end within the timeout"));
-	server_reply(wt->client, reply);
+	c = wt->client;
+	server_reply(c, reply);
 	waiter_free(wt);
+	client_waiters_done(c);
 }
 
 void
@@ -99,13 +102,16 @@ waiter_wake(int64_t job)
 {
 	struct waiter_list	*b = waiter_bucket(job);
 	struct waiter		*wt, *next;
+	struct client		*c;
 
 	for (wt = LIST_FIRST(b); wt != NULL; wt = next) {
 		next = LIST_NEXT(wt, by_job);
 		if (wt->job != job)
 			continue;
-		reply_job(wt->client, wt->tag, job);
+		c = wt->client;
+		reply_job(c, wt->tag, job);
 		waiter_free(wt);
+		client_waiters_done(c);
 	}
 }
 

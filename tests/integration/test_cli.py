@@ -153,6 +153,14 @@ class Cli(MpdTestCase):
         self.assertEqual(self.d.mpctl("get", queued).returncode,
                          EXIT_NOT_FOUND)
 
+    def test_forgotten_ids_are_never_reused(self):
+        a = int(self.d.mpctl("submit", "square", "2").stdout)
+        self.d.mpctl("get", a)
+        self.assertEqual(self.d.mpctl("forget", a).returncode, 0)
+        b = int(self.d.mpctl("submit", "square", "3").stdout)
+        self.assertGreater(b, a)
+        self.assertEqual(self.d.mpctl("get", a).returncode, EXIT_NOT_FOUND)
+
     def test_map_from_stdin_async_and_chunksize(self):
         r = self.d.mpctl("map", "square", "-", input="1\n2\n\n3\n")
         self.assertEqual(r.stdout, "[1,4,9]\n")
@@ -217,6 +225,24 @@ class Paths(MpdTestCase):
         r = subprocess.run([MPD, "--version"], capture_output=True,
                            text=True)
         self.assertIn("SQLite", r.stdout)
+
+
+
+class SmallDaemonCap(MpdTestCase):
+    daemon_args = ("--max-line", "1000")
+
+    def test_oversized_request_is_reported_not_a_sigpipe(self):
+        items = "".join("%d\n" % i for i in range(300000))
+        r = self.d.mpctl("map", "square", "-", input=items)
+        self.assertIn(r.returncode, (EXIT_REFUSED, EXIT_UNREACHABLE))
+        self.assertIn("longer than the limit", r.stderr)
+
+    def test_non_utf8_argument_is_a_usage_error(self):
+        env = dict(os.environ, MPD_SOCKET=self.d.socket)
+        r = subprocess.run([MPCTL.encode(), b"map", b"echo", b"\xff", b"1"],
+                           env=env, capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, EXIT_USAGE)
+        self.assertIn(b"UTF-8", r.stderr)
 
 
 if __name__ == "__main__":

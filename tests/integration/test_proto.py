@@ -385,7 +385,7 @@ class ProtoTest(unittest.TestCase):
             self.assertEqual(Schemas().errors("error.reply.json", reply), [])
         self.assertEqual(d.stop(), 0)
 
-    def test_half_close_drops_waits(self):
+    def test_half_close_keeps_waits(self):
         d = Daemon(workers=2)
         self.addCleanup(d.cleanup)
         d.start()
@@ -396,9 +396,25 @@ class ProtoTest(unittest.TestCase):
         c.sock.shutdown(socket.SHUT_WR)
         self.assertEqual(json.loads(c.read_line()),
                          {"req": 1, "ok": True, "job": 1})
-        self.assertIsNone(c.read_line(), "a half-closed session ends")
-        r = d.call({"op": "get", "job": 1, "timeout": 30})
-        self.assertEqual(r.get("state"), "done", r)
+        r = json.loads(c.read_line())
+        self.assertEqual((r["req"], r["state"]), (2, "done"))
+        self.assertRegex(r["result"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+        self.assertIsNone(c.read_line(), "the session ends after the wait")
+        self.assertEqual(d.stop(), 0)
+
+    def test_full_close_drops_waits(self):
+        d = Daemon(workers=1)
+        self.addCleanup(d.cleanup)
+        d.start()
+        c = d.client()
+        c.send_raw(b'{"op":"submit","req":1,"task":"sleep","args":[30]}\n'
+                   b'{"op":"get","req":2,"job":1}\n')
+        self.assertEqual(json.loads(c.read_line())["job"], 1)
+        wait_for(lambda: d.call({"op": "status"})["waiters"] == 1, 10,
+                 "the wait to register")
+        c.close()
+        wait_for(lambda: d.call({"op": "status"})["waiters"] == 0, 10,
+                 "the wait to be dropped")
         self.assertEqual(d.stop(), 0)
 
 
