@@ -62,7 +62,7 @@ map_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct mpc	*c;
-	json_t		*req, *items, *reply, *v;
+	json_t		*req, *items, *reply;
 	double		 timeout = -1;
 	int64_t		 id, size;
 	int		 ch, i, async = 0, rc = EXIT_USAGE;
@@ -91,14 +91,8 @@ map_run(int argc, char **argv)
 			}
 			break;
 		case 'k':
-			v = json_loads(optarg, 0, NULL);
-			if (!json_is_object(v)) {
-				json_decref(v);
-				fprintf(stderr, "mpctl: --kwargs takes a JSON "
-				    "object\n");
+			if (ctl_kwargs(req, optarg) == -1)
 				goto out;
-			}
-			json_object_set_new(req, "kwargs", v);
 			break;
 		case 'n':
 			json_object_set_new(req, "name", json_string(optarg));

@@ -32,7 +32,7 @@ submit_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct mpc	*c;
-	json_t		*req, *args, *reply, *v;
+	json_t		*req, *args, *reply;
 	char		*end;
 	long		 n;
 	int		 ch, i, rc;
@@ -59,15 +59,10 @@ submit_run(int argc, char **argv)
 			    "max_attempts", json_integer(n));
 			break;
 		case 'k':
-			v = json_loads(optarg, 0, NULL);
-			if (!json_is_object(v)) {
-				json_decref(v);
-				fprintf(stderr, "mpctl: --kwargs takes a JSON "
-				    "object\n");
+			if (ctl_kwargs(req, optarg) == -1) {
 				json_decref(req);
 				return EXIT_USAGE;
 			}
-			json_object_set_new(req, "kwargs", v);
 			break;
 		case 'h':
 			json_decref(req);

@@ -129,6 +129,21 @@ ctl_value(const char *arg)
 	return v;
 }
 
+int
+ctl_kwargs(json_t *req, const char *arg)
+{
+	json_t	*v = json_loads(arg, JSON_REJECT_DUPLICATES, NULL);
+
+	if (!json_is_object(v)) {
+		json_decref(v);
+		fprintf(stderr, "mpctl: --kwargs takes a JSON object, not "
+		    "\"%s\"\n", arg);
+		return -1;
+	}
+	json_object_set_new(req, "kwargs", v);
+	return 0;
+}
+
 int64_t
 ctl_id(const char *s)
 {

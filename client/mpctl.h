@@ -44,6 +44,8 @@ int		 ctl_usage(const struct cmd *);
 int		 ctl_help(const struct cmd *);
 /* An argument as JSON when it is valid JSON, else as a string. */
 json_t		*ctl_value(const char *);
+/* Sets req's "kwargs" from a JSON object argument; 0, or -1 after a message. */
+int		 ctl_kwargs(json_t *, const char *);
 /* Parses a job id or returns -1. */
 int64_t		 ctl_id(const char *);
 /* Parses seconds (>= 0) or returns -1. */
