@@ -54,6 +54,7 @@ void	mpd_check_stopped(void);
 #define CLIENT_CLOSING	0x2	/* no more input; close once output drains */
 #define CLIENT_HELD	0x4	/* on the held list */
 #define CLIENT_EOF	0x8	/* stopped writing; waits are still answered */
+#define CLIENT_FULL	0x10	/* not reading until its replies drain */
 
 struct waiter;
 

@@ -23,6 +23,12 @@
 #include "request.h"
 #include "xmalloc.h"
 
+/*
+ * A client that sends requests faster than it reads replies is not read
+ * while this much output waits for it: the kernel's buffers push back.
+ */
+#define CLIENT_OUT_MAX	(4 * 1024 * 1024)
+
 TAILQ_HEAD(client_list, client);
 
 static struct evconnlistener	*listener;
@@ -145,6 +151,12 @@ client_read_cb(struct bufferevent *bev, void *arg)
 	size_t		 len;
 
 	while (!(c->flags & (CLIENT_DEAD | CLIENT_CLOSING))) {
+		if (evbuffer_get_length(c->held) + evbuffer_get_length(
+		    bufferevent_get_output(bev)) > CLIENT_OUT_MAX) {
+			c->flags |= CLIENT_FULL;
+			bufferevent_disable(bev, EV_READ);
+			return;
+		}
 		p = evbuffer_search_eol(in, NULL, &len, EVBUFFER_EOL_LF);
 		if (p.pos == -1) {
 			if (evbuffer_get_length(in) > cfg.max_line)
@@ -168,15 +180,23 @@ client_read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
-/* Output drained: a closing client can go now. */
+/* Output drained: a closing client can go now; a full one reads again. */
 static void
 client_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct client	*c = arg;
 
-	(void)bev;
-	if ((c->flags & CLIENT_CLOSING) && !(c->flags & CLIENT_HELD))
+	if ((c->flags & CLIENT_CLOSING) && !(c->flags & CLIENT_HELD)) {
 		client_kill(c);
+		return;
+	}
+	if ((c->flags & CLIENT_FULL) && !(c->flags & CLIENT_HELD)) {
+		c->flags &= ~CLIENT_FULL;
+		if (!(c->flags & CLIENT_EOF))
+			bufferevent_enable(bev, EV_READ);
+		/* Lines already buffered would otherwise wait for more input. */
+		client_read_cb(bev, c);
+	}
 }
 
 /*

@@ -190,6 +190,41 @@ class LineCap(MpdTestCase):
         c.close()
 
 
+class BackPressure(MpdTestCase):
+    def test_client_that_does_not_read_is_not_buffered_without_bound(self):
+        import threading
+        from mpdtest import proc_status
+        big = "x" * 10000
+        job = self.submit("echo", big)
+        self.assertEqual(self.get(job)["state"], "done")
+        c = self.d.client()
+        n = 50000   # 500 MB of replies if the daemon buffered them all
+        line = b'{"op":"get","job":%d}\n' % job
+        sender = threading.Thread(target=c.send_raw, args=(line * n,))
+        sender.start()
+
+        def rss_kib():
+            return int(proc_status(self.d.pid)["VmRSS"].split()[0])
+        # While we do not read, the daemon stops reading from us.
+        wait_for(lambda: sender.is_alive() and rss_kib() > 0, 10,
+                 "the sender to block")
+        peak = 0
+        for _ in range(20):
+            peak = max(peak, rss_kib())
+            if not sender.is_alive():
+                break
+            sender.join(0.05)
+        self.assertTrue(sender.is_alive(),
+                        "the daemon took every request without pushing back")
+        self.assertLess(peak, 80 * 1024, "daemon RSS %d KiB" % peak)
+        for i in range(n):
+            r = c.recv()
+            self.assertEqual(len(r["result"][0]), len(big), i)
+        sender.join(10)
+        self.assertTrue(self.d.call({"op": "hello"})["ok"])
+        c.close()
+
+
 class ManyClients(MpdTestCase):
     def test_hundred_connections_at_once(self):
         clients = [self.d.client() for _ in range(100)]
