@@ -17,6 +17,13 @@
 
 struct store;
 
+/* config.c */
+/*
+ * Fills cfg: defaults, then the configuration file, then the command
+ * line. Exits 0 after --help or --version, 2 on a bad setting.
+ */
+void	config_parse(int, char **);
+
 /* main.c */
 struct config {
 	char		*socket_path;
@@ -28,6 +35,7 @@ struct config {
 	double		 grace;		/* seconds a graceful stop waits */
 	int		 sync_full;
 	mode_t		 socket_mode;	/* 0600; 0660 for a system daemon */
+	int		 log_level;
 };
 
 /* Stop modes, mildest first: a stop may only move to a harsher one. */

@@ -146,7 +146,9 @@ class Daemon:
 
     def start(self, wait=True):
         log = open(os.path.join(self.tmp, "mpd.log"), "ab")
-        cmd = [MPD, "--socket", self.socket, "--db", self.db,
+        # An empty configuration: a machine's own mpd.conf stays out.
+        cmd = [MPD, "--config", os.devnull, "--socket", self.socket,
+               "--db", self.db,
                "--workers", str(self.workers), "--test-tasks",
                "--log-level", "debug", "--grace", "1"] + self.args
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=log,

@@ -210,6 +210,45 @@ class Paths(MpdTestCase):
                                       .st_mode), 0o700)
         self.assertEqual(d.stop(), 0)
 
+    def test_config_file_then_command_line(self):
+        from mpdtest import Daemon
+        d = Daemon(2)
+        self.addCleanup(d.cleanup)
+        conf = os.path.join(d.tmp, "mpd.conf")
+        with open(conf, "w") as f:
+            f.write("# settings\nworkers = 3\n\n  socket-mode = 0640  \n"
+                    "max-items = 5\n")
+        # The harness passes --config /dev/null; a later --config wins.
+        d.args = ["--config", conf]
+        d.workers = 2       # --workers 2 on the command line beats 3
+        d.start()
+        self.assertEqual(len(d.status()["workers"]), 2)
+        import stat
+        self.assertEqual(stat.S_IMODE(os.stat(d.socket).st_mode), 0o640)
+        r = d.call({"op": "map", "task": "square", "items": list(range(6))})
+        self.assertEqual(r["error"]["code"], "too_many_items")
+        self.assertEqual(d.stop(), 0)
+
+    def test_config_file_errors_name_the_line(self):
+        from mpdtest import MPD
+        tmp = tempfile.mkdtemp()
+        cases = [("workers = 2\nbogus = 1\n", ":2: no setting named"),
+                 ("workers = none\n", ":1: workers takes a whole number"),
+                 ("just words\n", ':1: expected "name = value"'),
+                 ("test-tasks = maybe\n", ":1: test-tasks takes yes or no")]
+        for text, want in cases:
+            conf = os.path.join(tmp, "c.conf")
+            with open(conf, "w") as f:
+                f.write(text)
+            r = subprocess.run([MPD, "--config", conf], capture_output=True,
+                               text=True, timeout=30)
+            self.assertEqual(r.returncode, 2, text)
+            self.assertIn(conf + want, r.stderr)
+        r = subprocess.run([MPD, "--config", os.path.join(tmp, "none")],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("cannot read", r.stderr)
+
     def test_mpd_usage_errors(self):
         from mpdtest import MPD
         for args in (["--workers", "0"], ["--socket-mode", "999"],
