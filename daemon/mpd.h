@@ -171,8 +171,11 @@ void	pool_reap(void);
 void	pool_stop(int);
 /* Kills a worker that broke the worker protocol. */
 void	pool_kill(struct worker *, const char *);
-/* The workers array for a status reply (new reference). */
-json_t	*pool_status(void);
+/*
+ * The workers array for a status reply (new reference); job ids only when
+ * show_jobs (the asker may see every job).
+ */
+json_t	*pool_status(int);
 /* Frees the pool's memory at exit. */
 void	pool_free(void);
 

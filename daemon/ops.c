@@ -397,7 +397,8 @@ op_status(struct client *c, json_t *req, json_t *tag)
 		reply_ok(c, tag, json_pack("{s:o}", "job", o));
 		return;
 	}
-	if (store_counts(store, n) == -1) {
+	if (store_counts(store, client_privileged(c) ? (uid_t)-1 : c->uid,
+	    n) == -1) {
 		reply_error(c, tag, ERR_INTERNAL, "the store failed: %s",
 		    store_errmsg(store));
 		return;
@@ -408,7 +409,7 @@ op_status(struct client *c, json_t *req, json_t *tag)
 		    json_integer(n[i]));
 	reply_ok(c, tag, json_pack("{s:s, s:I, s:f, s:o, s:o, s:I, s:s}",
 	    "version", MPD_VERSION, "pid", (json_int_t)getpid(), "uptime",
-	    time_mono() - start_time, "workers", pool_status(), "jobs", counts,
+	    time_mono() - start_time, "workers", pool_status(client_privileged(c)), "jobs", counts,
 	    "waiters", (json_int_t)waiter_count(), "state",
 	    stop_mode == STOP_NONE ? "running" : "stopping"));
 }

@@ -413,7 +413,7 @@ pool_stop(int now)
 }
 
 json_t *
-pool_status(void)
+pool_status(int show_jobs)
 {
 	struct worker	*w;
 	json_t		*a, *o;
@@ -427,7 +427,7 @@ pool_status(void)
 		    "pid", w->pid != 0 ? json_integer(w->pid) : json_null(),
 		    "state", names[w->state], "jobs_done",
 		    (json_int_t)w->jobs_done);
-		if (w->job != 0)
+		if (w->job != 0 && show_jobs)
 			json_object_set_new(o, "job", json_integer(w->job));
 		else
 			json_object_set_new(o, "job", json_null());

@@ -63,7 +63,7 @@ static const char *stmt_sql[S_NSTMTS] = {
 	    "finished = ? WHERE parent = ? AND state = 0",
 	[S_FORGET] = "DELETE FROM jobs WHERE id = ?1 OR parent = ?1",
 	[S_COUNTS] = "SELECT state, count(*) FROM jobs WHERE kind != 2 "
-	    "GROUP BY state",
+	    "AND (?1 < 0 OR owner = ?1) GROUP BY state",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 };
@@ -628,11 +628,12 @@ store_forget(struct store *s, int64_t id)
 }
 
 int
-store_counts(struct store *s, int64_t *counts)
+store_counts(struct store *s, uid_t owner, int64_t *counts)
 {
 	sqlite3_stmt	*st = store_stmt(s, S_COUNTS);
 	int		 rc, state;
 
+	sqlite3_bind_int64(st, 1, owner == (uid_t)-1 ? -1 : (int64_t)owner);
 	memset(counts, 0, JOB_NSTATES * sizeof *counts);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		state = sqlite3_column_int(st, 0);

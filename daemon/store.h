@@ -86,8 +86,11 @@ int		 store_cancel_chunks(struct store *, int64_t, const char *,
 		     double);
 /* Deletes a job and its chunks. */
 int		 store_forget(struct store *, int64_t);
-/* Counts visible jobs (not chunks) by state into counts[JOB_NSTATES]. */
-int		 store_counts(struct store *, int64_t *);
+/*
+ * Counts jobs and maps (not chunks) of one owner ((uid_t)-1 for all) by
+ * state into counts[JOB_NSTATES].
+ */
+int		 store_counts(struct store *, uid_t, int64_t *);
 /*
  * Calls fn for the newest limit visible jobs, oldest first, of one state
  * (-1 for all) and one owner ((uid_t)-1 for all). Returns 0 or -1.

@@ -792,7 +792,7 @@ test_forget(void **state)
 	assert_int_equal(store_forget(s, 12345), 0);
 }
 
-/* store_counts counts jobs and maps by state, never chunks. */
+/* store_counts counts jobs and maps by state, never chunks, by owner. */
 static void
 test_counts(void **state)
 {
@@ -801,7 +801,7 @@ test_counts(void **state)
 	int64_t		 counts[JOB_NSTATES], m, a;
 	int		 i;
 
-	assert_int_equal(store_counts(s, counts), 0);
+	assert_int_equal(store_counts(s, (uid_t)-1, counts), 0);
 	for (i = 0; i < JOB_NSTATES; i++)
 		assert_int_equal(counts[i], 0);
 
@@ -815,13 +815,22 @@ test_counts(void **state)
 	add(s, KIND_CHUNK, m, 2, 0, JOB_DONE, 0);
 	assert_int_equal(store_set_running(s, a, 1, 1.0), 0);
 
-	assert_int_equal(store_counts(s, counts), 0);
+	assert_int_equal(store_counts(s, (uid_t)-1, counts), 0);
 	assert_int_equal(counts[JOB_QUEUED], 2);
 	assert_int_equal(counts[JOB_RUNNING], 1);
 	assert_int_equal(counts[JOB_DONE], 1);
 	assert_int_equal(counts[JOB_FAILED], 0);
 	assert_int_equal(counts[JOB_TIMEOUT], 0);
 	assert_int_equal(counts[JOB_CANCELLED], 1);
+
+	add(s, KIND_JOB, 0, 0, 0, JOB_QUEUED, 1000);
+	add(s, KIND_JOB, 0, 0, 0, JOB_DONE, 1000);
+	assert_int_equal(store_counts(s, 1000, counts), 0);
+	assert_int_equal(counts[JOB_QUEUED], 1);
+	assert_int_equal(counts[JOB_DONE], 1);
+	assert_int_equal(counts[JOB_RUNNING], 0);
+	assert_int_equal(store_counts(s, 0, counts), 0);
+	assert_int_equal(counts[JOB_QUEUED], 2);
 }
 
 struct seen {
