@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mpctl.h"
 #include "proto.h"
@@ -216,16 +217,68 @@ ctl_result(json_t *reply, int64_t id)
 	return EXIT_JOB_FAILED;
 }
 
+/* Draws a map's progress on stderr: "[#####.....]  512/1000 items". */
+static void
+ctl_progress(struct mpc *c, int64_t id)
+{
+	json_t		*reply, *p;
+	json_int_t	 done, total;
+	char		 bar[41];
+	int		 i, n;
+
+	reply = ctl_call(c, json_pack("{s:s, s:I}", "op", "status", "job",
+	    (json_int_t)id));
+	p = json_object_get(json_object_get(reply, "job"), "progress");
+	if (p != NULL) {
+		done = json_integer_value(json_object_get(p, "done"));
+		total = json_integer_value(json_object_get(p, "total"));
+		n = total > 0 ? (int)(done * 40 / total) : 40;
+		for (i = 0; i < 40; i++)
+			bar[i] = i < n ? '#' : '.';
+		bar[40] = '\0';
+		fprintf(stderr, "\r[%s] %lld/%lld items", bar, (long long)done,
+		    (long long)total);
+	}
+	json_decref(reply);
+}
+
+/*
+ * Waits for a job. On a terminal, a map that takes longer than a second
+ * shows its progress on stderr while it runs: the wait is then cut into
+ * short gets with a status between them.
+ */
 int
 ctl_get(struct mpc *c, int64_t id, double timeout)
 {
 	json_t	*req, *reply;
-	int	 rc;
+	double	 slice, start = time_mono(), left;
+	int	 rc, tty = isatty(STDERR_FILENO), drawn = 0;
 
-	req = json_pack("{s:s, s:I}", "op", "get", "job", (json_int_t)id);
-	if (timeout >= 0)
-		json_object_set_new(req, "timeout", json_real(timeout));
-	reply = ctl_call(c, req);
+	for (;;) {
+		slice = -1;
+		if (tty)
+			slice = drawn ? 0.25 : 1.0;
+		left = timeout < 0 ? -1 : timeout - (time_mono() - start);
+		if (timeout >= 0 && left < 0)
+			left = 0;
+		if (left >= 0 && (slice < 0 || left < slice))
+			slice = left;
+		req = json_pack("{s:s, s:I}", "op", "get", "job",
+		    (json_int_t)id);
+		if (slice >= 0)
+			json_object_set_new(req, "timeout", json_real(slice));
+		reply = ctl_call(c, req);
+		if (!tty || slice == left || json_is_true(json_object_get(reply,
+		    "ok")) || strcmp(json_string_value(json_object_get(
+		    json_object_get(reply, "error"), "code")) ?: "", "timeout")
+		    != 0)
+			break;
+		json_decref(reply);
+		ctl_progress(c, id);
+		drawn = 1;
+	}
+	if (drawn)
+		fprintf(stderr, "\r\033[K");
 	rc = ctl_result(reply, id);
 	json_decref(reply);
 	return rc;

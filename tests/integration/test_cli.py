@@ -284,5 +284,51 @@ class SmallDaemonCap(MpdTestCase):
         self.assertIn(b"UTF-8", r.stderr)
 
 
+
+class Progress(MpdTestCase):
+    def test_map_shows_progress_on_a_terminal(self):
+        import pty
+        master, slave = pty.openpty()
+        env = dict(os.environ, MPD_SOCKET=self.d.socket)
+        p = subprocess.Popen([MPCTL, "map", "--chunksize", "1", "sleep"] +
+                             ["0.3"] * 12, env=env, stdout=subprocess.PIPE,
+                             stderr=slave, text=True)
+        os.close(slave)
+        out, _ = p.communicate(timeout=60)
+        err = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            err += chunk
+        os.close(master)
+        self.assertEqual(p.returncode, 0)
+        results = json.loads(out)
+        self.assertEqual(len(results), 12)
+        self.assertTrue(all(r.endswith("Z") for r in results), results)
+        self.assertRegex(err.decode(), r"\[[#.]{40}\] \d+/12 items")
+
+    def test_no_progress_when_not_a_terminal(self):
+        r = self.d.mpctl("map", "--chunksize", "1", "sleep",
+                         *(["0.3"] * 8))
+        self.assertEqual(r.returncode, 0)
+        self.assertEqual(r.stderr, "")
+
+    def test_get_timeout_still_honoured_on_a_terminal(self):
+        import pty
+        job = self.submit("sleep", 30)
+        master, slave = pty.openpty()
+        env = dict(os.environ, MPD_SOCKET=self.d.socket)
+        r = subprocess.run([MPCTL, "get", "--timeout", "1.5", str(job)],
+                           env=env, stdout=subprocess.PIPE, stderr=slave,
+                           timeout=60)
+        os.close(slave)
+        os.close(master)
+        self.assertEqual(r.returncode, EXIT_TIMEOUT)
+
+
 if __name__ == "__main__":
     main()
