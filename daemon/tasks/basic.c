@@ -132,7 +132,10 @@ fail_run(json_t *args, json_t *kwargs, char **cause)
 	return NULL;
 }
 
-/* crash([signal]) -> the worker kills itself (SIGKILL by default). */
+/*
+ * crash([signal]) -> the worker kills itself (SIGKILL by default). Signals
+ * whose default action does not end a process are replaced by SIGKILL.
+ */
 static json_t *
 crash_run(json_t *args, json_t *kwargs, char **cause)
 {
@@ -143,6 +146,12 @@ crash_run(json_t *args, json_t *kwargs, char **cause)
 	if (json_is_integer(s) && json_integer_value(s) > 0 &&
 	    json_integer_value(s) < NSIG)
 		sig = (int)json_integer_value(s);
+	switch (sig) {
+	case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU: case SIGCONT:
+	case SIGCHLD: case SIGURG: case SIGWINCH:
+		sig = SIGKILL;
+		break;
+	}
 	signal(sig, SIG_DFL);
 	kill(getpid(), sig);
 	*cause = xasprintf("signal %d did not end the worker", sig);
