@@ -84,10 +84,10 @@ reopen(struct fixture *fx)
 	fx->s = open_store(fx);
 }
 
-/* Inserts a record with the fields that matter to the queue. */
+/* Inserts a record; the one place the tests build a struct job. */
 static int64_t
-add(struct store *s, int kind, int64_t parent, int64_t seq, int priority,
-    int st, uid_t owner)
+insert(struct store *s, int kind, int64_t parent, int64_t seq, int priority,
+    int st, uid_t owner, int max_attempts)
 {
 	struct job	j;
 	int64_t		id;
@@ -102,31 +102,26 @@ add(struct store *s, int kind, int64_t parent, int64_t seq, int priority,
 	j.owner = owner;
 	j.priority = priority;
 	j.state = st;
-	j.max_attempts = 1;
+	j.max_attempts = max_attempts;
 	j.created = 1000.0;
 	id = store_insert(s, &j);
 	assert_true(id > 0);
 	return id;
 }
 
+/* Inserts a record with the fields that matter to the queue. */
+static int64_t
+add(struct store *s, int kind, int64_t parent, int64_t seq, int priority,
+    int st, uid_t owner)
+{
+	return insert(s, kind, parent, seq, priority, st, owner, 1);
+}
+
 /* Inserts a plain queued job with max_attempts attempts allowed. */
 static int64_t
 add_job(struct store *s, int max_attempts)
 {
-	struct job	j;
-	int64_t		id;
-
-	memset(&j, 0, sizeof j);
-	j.kind = KIND_JOB;
-	j.task = (char *)"sleep";
-	j.args = (char *)"[]";
-	j.kwargs = (char *)"{}";
-	j.state = JOB_QUEUED;
-	j.max_attempts = max_attempts;
-	j.created = 1000.0;
-	id = store_insert(s, &j);
-	assert_true(id > 0);
-	return id;
+	return insert(s, KIND_JOB, 0, 0, 0, JOB_QUEUED, 0, max_attempts);
 }
 
 /* Returns a job's state, failing if it does not exist. */
