@@ -46,13 +46,8 @@ get_run(int argc, char **argv)
 			return ctl_usage(&cmd_get);
 		}
 	}
-	if (optind != argc - 1)
-		return ctl_usage(&cmd_get);
-	if ((id = ctl_id(argv[optind])) == -1) {
-		fprintf(stderr, "mpctl: \"%s\" is not a job id\n",
-		    argv[optind]);
+	if ((id = ctl_job_arg(&cmd_get, argc, argv)) == -1)
 		return EXIT_USAGE;
-	}
 	c = ctl_connect();
 	rc = ctl_get(c, id, timeout);
 	mpc_close(c);

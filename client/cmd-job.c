@@ -1,6 +1,7 @@
 /* mpctl cancel and forget: one op on one job id. */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "mpctl.h"
 
@@ -9,7 +10,9 @@ static int	forget_run(int, char **);
 
 const struct cmd cmd_cancel = {
 	"cancel", "ID",
-"Cancel a queued job or map: it ends in state cancelled and never runs.\n"
+"Cancel a job or map: a queued one never runs; a running one is killed\n"
+"(SIGTERM to its process group, SIGKILL after the daemon's --kill-grace),\n"
+"and mpctl returns once it has ended. Either way it ends in state cancelled.\n"
 "\n"
 "  -h, --help   show this help\n",
 	cancel_run
@@ -33,6 +36,7 @@ job_op(const struct cmd *cmd, const char *op, int argc, char **argv)
 	};
 	struct mpc	*c;
 	json_t		*reply;
+	const char	*state;
 	int64_t		 id;
 	int		 ch, rc = EXIT_OK;
 
@@ -41,18 +45,17 @@ job_op(const struct cmd *cmd, const char *op, int argc, char **argv)
 			return ctl_help(cmd);
 		return ctl_usage(cmd);
 	}
-	if (optind != argc - 1)
-		return ctl_usage(cmd);
-	if ((id = ctl_id(argv[optind])) == -1) {
-		fprintf(stderr, "mpctl: \"%s\" is not a job id\n",
-		    argv[optind]);
+	if ((id = ctl_job_arg(cmd, argc, argv)) == -1)
 		return EXIT_USAGE;
-	}
 	c = ctl_connect();
 	reply = ctl_call(c, json_pack("{s:s, s:I}", "op", op, "job",
 	    (json_int_t)id));
+	state = json_string_value(json_object_get(reply, "state"));
 	if (!json_is_true(json_object_get(reply, "ok")))
 		rc = ctl_refused(reply);
+	else if (state != NULL && strcmp(state, "cancelled") != 0)
+		fprintf(stderr, "mpctl: job %lld ended as %s before it could "
+		    "be cancelled\n", (long long)id, state);
 	json_decref(reply);
 	mpc_close(c);
 	return rc;

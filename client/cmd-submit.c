@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "mpctl.h"
 
@@ -10,12 +11,15 @@ static int	submit_run(int, char **);
 const struct cmd cmd_submit = {
 	"submit", "[--name N] [--priority P] [--kwargs JSON] TASK [ARG...]",
 "Queue one job and print its id on stdout at once; \"mpctl get ID\" fetches\n"
-"the result later. Each ARG is JSON when it parses as JSON, else a string.\n"
+"the result later. Each ARG is JSON when it parses as JSON, else a string;\n"
+"for the exec and shell tasks every ARG is a string.\n"
 "\n"
 "  -n, --name NAME          a name to show in status and list\n"
 "  -p, --priority P         higher runs first (default 0)\n"
 "  -k, --kwargs JSON        keyword arguments, a JSON object\n"
 "  -a, --max-attempts N     attempts before a worker death fails the job\n"
+"      --timeout S          the job's time limit in seconds, counted from\n"
+"                           its start (default: the daemon's --job-timeout)\n"
 "  -h, --help               show this help\n",
 	submit_run
 };
@@ -28,62 +32,60 @@ submit_run(int argc, char **argv)
 		{ "priority", required_argument, NULL, 'p' },
 		{ "kwargs", required_argument, NULL, 'k' },
 		{ "max-attempts", required_argument, NULL, 'a' },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct mpc	*c;
 	json_t		*req, *args, *reply;
-	char		*end;
-	long		 n;
-	int		 ch, i, rc;
+	const char	*task;
+	int64_t		 n;
+	int		 ch, i, strings, rc = EXIT_USAGE;
 
 	req = json_pack("{s:s}", "op", "submit");
 	while ((ch = getopt_long(argc, argv, "+n:p:k:a:h", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
-		case 'n':
-			json_object_set_new(req, "name", json_string(optarg));
-			break;
-		case 'p':
 		case 'a':
-			n = strtol(optarg, &end, 10);
-			if (*optarg == '\0' || *end != '\0' ||
-			    (ch == 'a' && n < 1)) {
-				fprintf(stderr, "mpctl: --%s takes a whole "
-				    "number\n", ch == 'p' ? "priority" :
-				    "max-attempts");
-				json_decref(req);
-				return EXIT_USAGE;
+			if ((n = ctl_id(optarg)) == -1) {
+				fprintf(stderr, "mpctl: --max-attempts takes a "
+				    "whole number from 1\n");
+				goto out;
 			}
-			json_object_set_new(req, ch == 'p' ? "priority" :
-			    "max_attempts", json_integer(n));
+			json_object_set_new(req, "max_attempts",
+			    json_integer(n));
 			break;
 		case 'k':
-			if (ctl_kwargs(req, optarg) == -1) {
-				json_decref(req);
-				return EXIT_USAGE;
-			}
+			if (ctl_kwargs(req, optarg) == -1)
+				goto out;
 			break;
 		case 'h':
-			json_decref(req);
-			return ctl_help(&cmd_submit);
+			rc = ctl_help(&cmd_submit);
+			goto out;
 		default:
-			json_decref(req);
-			return ctl_usage(&cmd_submit);
+			rc = ctl_job_option(&cmd_submit, req, ch, optarg);
+			if (rc == -1)
+				continue;
+			goto out;
 		}
 	}
 	if (optind >= argc) {
-		json_decref(req);
-		return ctl_usage(&cmd_submit);
+		rc = ctl_usage(&cmd_submit);
+		goto out;
 	}
-	json_object_set_new(req, "task", json_string(argv[optind]));
+	task = argv[optind];
+	json_object_set_new(req, "task", ctl_string(task));
+	/* A command line is words: "echo 1" must not send the number 1. */
+	strings = strcmp(task, "exec") == 0 || strcmp(task, "shell") == 0;
 	args = json_array();
 	for (i = optind + 1; i < argc; i++)
-		json_array_append_new(args, ctl_value(argv[i]));
+		json_array_append_new(args, strings ? ctl_string(argv[i]) :
+		    ctl_value(argv[i]));
 	json_object_set_new(req, "args", args);
 
 	c = ctl_connect();
 	reply = ctl_call(c, req);
+	req = NULL;
 	if (json_is_true(json_object_get(reply, "ok"))) {
 		printf("%lld\n", (long long)json_integer_value(
 		    json_object_get(reply, "job")));
@@ -92,5 +94,7 @@ submit_run(int argc, char **argv)
 		rc = ctl_refused(reply);
 	json_decref(reply);
 	mpc_close(c);
+out:
+	json_decref(req);
 	return rc;
 }

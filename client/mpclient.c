@@ -3,6 +3,7 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +14,8 @@
 
 /* Longest reply line accepted: a big map's result is one line. */
 #define MPC_MAX_REPLY	((size_t)1 << 32)
+/* The kept reply's tag for an untagged error; tags start at 1. */
+#define MPC_UNTAGGED	0
 
 struct mpc_reply {
 	int64_t			 tag;
@@ -146,59 +149,110 @@ mpc_take(struct mpc *c, int64_t tag)
 	return NULL;
 }
 
+/* Keeps a reply for whoever waits for its tag. */
+static void
+mpc_keep(struct mpc *c, int64_t tag, json_t *reply)
+{
+	struct mpc_reply	*r;
+
+	r = xcalloc(1, sizeof *r);
+	r->tag = tag;
+	r->reply = reply;
+	r->next = c->kept;
+	c->kept = r;
+}
+
+/*
+ * Moves every whole line held in the buffer into the kept replies, so that
+ * no reply is left parsed-but-unseen in the buffer. An untagged error (a
+ * line over the daemon's cap) is kept as MPC_UNTAGGED: it ends the session
+ * and answers whoever waits next. Returns 0, or -1 with *cause set.
+ */
+static int
+mpc_parse(struct mpc *c, char **cause)
+{
+	json_t	*reply, *t;
+	char	*line;
+	size_t	 len;
+	int	 rc;
+
+	while ((rc = frame_next(&c->in, &line, &len)) == 1) {
+		reply = json_loadb(line, len, 0, NULL);
+		if (reply == NULL || !json_is_object(reply)) {
+			json_decref(reply);
+			*cause = xstrdup("malformed reply from the daemon");
+			return -1;
+		}
+		t = json_object_get(reply, "req");
+		if (json_is_integer(t))
+			mpc_keep(c, json_integer_value(t), reply);
+		else if (json_is_false(json_object_get(reply, "ok")))
+			mpc_keep(c, MPC_UNTAGGED, reply);
+		else
+			json_decref(reply);
+	}
+	if (rc == -1) {
+		*cause = xstrdup("reply line too long");
+		return -1;
+	}
+	return 0;
+}
+
+/* True when the reply for tag, or an untagged error, is kept. */
+static int
+mpc_held(struct mpc *c, int64_t tag)
+{
+	struct mpc_reply	*r;
+
+	for (r = c->kept; r != NULL; r = r->next) {
+		if (r->tag == tag || r->tag == MPC_UNTAGGED)
+			return 1;
+	}
+	return 0;
+}
+
 json_t *
 mpc_wait(struct mpc *c, int64_t tag, char **cause)
 {
-	struct mpc_reply	*r;
-	json_t			*reply, *t;
-	json_error_t		 jerr;
-	char			*line;
-	size_t			 len;
-	ssize_t			 n;
-	int			 rc;
+	json_t	*reply;
+	ssize_t	 n;
 
-	if ((reply = mpc_take(c, tag)) != NULL)
-		return reply;
 	for (;;) {
-		while ((rc = frame_next(&c->in, &line, &len)) == 0) {
-			n = frame_fill(&c->in, c->fd);
-			if (n == 0) {
-				*cause = xstrdup("the daemon closed the "
-				    "connection");
-				return NULL;
-			}
-			if (n == -1) {
-				*cause = xasprintf("reading from the daemon: "
-				    "%s", strerror(errno));
-				return NULL;
-			}
-		}
-		if (rc == -1) {
-			*cause = xstrdup("reply line too long");
-			return NULL;
-		}
-		reply = json_loadb(line, len, 0, &jerr);
-		if (reply == NULL || !json_is_object(reply)) {
-			json_decref(reply);
-			*cause = xasprintf("malformed reply from the daemon");
-			return NULL;
-		}
-		t = json_object_get(reply, "req");
-		if (json_is_integer(t) && json_integer_value(t) == tag)
+		if ((reply = mpc_take(c, tag)) != NULL ||
+		    (reply = mpc_take(c, MPC_UNTAGGED)) != NULL)
 			return reply;
-		if (!json_is_integer(t)) {
-			/* An untagged error ends the session (line too long). */
-			if (json_is_false(json_object_get(reply, "ok")))
-				return reply;
-			json_decref(reply);
-			continue;
+		n = frame_fill(&c->in, c->fd);
+		if (n == 0) {
+			*cause = xstrdup("the daemon closed the connection");
+			return NULL;
 		}
-		r = xcalloc(1, sizeof *r);
-		r->tag = json_integer_value(t);
-		r->reply = reply;
-		r->next = c->kept;
-		c->kept = r;
+		if (n == -1) {
+			*cause = xasprintf("reading from the daemon: %s",
+			    strerror(errno));
+			return NULL;
+		}
+		if (mpc_parse(c, cause) == -1)
+			return NULL;
 	}
+}
+
+int
+mpc_ready(struct mpc *c, int64_t tag, const sigset_t *sigmask, char **cause)
+{
+	struct pollfd	pfd;
+
+	if (mpc_held(c, tag) || c->in.len > c->in.off)
+		return 1;
+	pfd.fd = c->fd;
+	pfd.events = POLLIN;
+	if (ppoll(&pfd, 1, NULL, sigmask) == -1) {
+		if (errno == EINTR)
+			return 0;
+		*cause = xasprintf("waiting for the daemon: %s",
+		    strerror(errno));
+		return -1;
+	}
+	return 1;
 }
 
 json_t *

@@ -10,6 +10,7 @@
 #define MPCLIENT_H
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdint.h>
 
 struct mpc;
@@ -27,6 +28,14 @@ int64_t		 mpc_send(struct mpc *, json_t *, char **);
  * with *cause set when the connection fails or closes first.
  */
 json_t		*mpc_wait(struct mpc *, int64_t, char **);
+/*
+ * Sleeps until mpc_wait for this tag would not wait on the daemon: its
+ * reply (or an untagged error) is held, part of a line is, or the socket is
+ * readable. The signal mask is sigmask while asleep (ppoll), so a caller
+ * that blocks its signals can wake up for them without a race. Returns 1;
+ * 0 when a signal ended the sleep; -1 with *cause set.
+ */
+int		 mpc_ready(struct mpc *, int64_t, const sigset_t *, char **);
 /* mpc_send then mpc_wait. */
 json_t		*mpc_call(struct mpc *, json_t *, char **);
 

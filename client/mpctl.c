@@ -14,8 +14,8 @@
 #include "xmalloc.h"
 
 static const struct cmd *cmds[] = {
-	&cmd_submit, &cmd_get, &cmd_map, &cmd_status, &cmd_list,
-	&cmd_cancel, &cmd_forget, &cmd_shutdown,
+	&cmd_submit, &cmd_run, &cmd_get, &cmd_logs, &cmd_map, &cmd_status,
+	&cmd_list, &cmd_cancel, &cmd_forget, &cmd_shutdown,
 };
 
 static const char	*socket_path;
@@ -43,16 +43,18 @@ usage(FILE *f)
 "  -V, --version      show the version\n"
 "\n"
 "Arguments and items are JSON when they parse as JSON, else strings:\n"
-"\"mpctl submit echo hello 3\" sends the args [\"hello\",3].\n"
+"\"mpctl submit echo hello 3\" sends the args [\"hello\",3]. The arguments\n"
+"of the exec and shell tasks are always strings.\n"
 "\n"
 "exit status:\n"
 "  0  success\n"
 "  1  the job failed, timed out or was cancelled\n"
 "  2  usage error\n"
 "  3  the daemon is unreachable, or the connection broke\n"
-"  4  get --timeout ran out before the job ended\n"
+"  4  get --timeout or map --wait ran out, or run's job hit its time limit\n"
 "  5  no such job\n"
-"  6  the daemon refused the request (unknown task, bad request, ...)\n");
+"  6  the daemon refused the request (unknown task, bad request, ...)\n"
+"mpctl run exits with its command's own status when the command ran.\n");
 }
 
 struct mpc *
@@ -67,20 +69,6 @@ ctl_connect(void)
 		exit(EXIT_UNREACHABLE);
 	}
 	return c;
-}
-
-json_t *
-ctl_call(struct mpc *c, json_t *req)
-{
-	json_t	*reply;
-	char	*cause;
-
-	if ((reply = mpc_call(c, req, &cause)) == NULL) {
-		fprintf(stderr, "mpctl: %s\n", cause);
-		free(cause);
-		exit(EXIT_UNREACHABLE);
-	}
-	return reply;
 }
 
 int
@@ -116,18 +104,47 @@ ctl_help(const struct cmd *cmd)
 }
 
 json_t *
-ctl_value(const char *arg)
+ctl_string(const char *arg)
 {
 	json_t	*v;
 
-	v = json_loads(arg, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
-	if (v == NULL && (v = json_string(arg)) == NULL) {
+	if ((v = json_string(arg)) == NULL) {
 		/* Dropping it would shift every later item's position. */
 		fprintf(stderr, "mpctl: argument is not valid UTF-8: \"%s\"\n",
 		    arg);
 		exit(EXIT_USAGE);
 	}
 	return v;
+}
+
+json_t *
+ctl_value(const char *arg)
+{
+	json_t	*v;
+
+	v = json_loads(arg, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+	return v != NULL ? v : ctl_string(arg);
+}
+
+int
+ctl_lines(void (*fn)(const char *, void *), void *arg)
+{
+	char	*line = NULL;
+	size_t	 cap = 0;
+	ssize_t	 n;
+
+	while ((n = getline(&line, &cap, stdin)) != -1) {
+		while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+			line[--n] = '\0';
+		if (n > 0)
+			fn(line, arg);
+	}
+	free(line);
+	if (ferror(stdin)) {
+		perror("mpctl: reading items from stdin");
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -156,6 +173,21 @@ ctl_id(const char *s)
 	if (errno != 0 || *s == '\0' || *end != '\0' || v < 1)
 		return -1;
 	return v;
+}
+
+int64_t
+ctl_job_arg(const struct cmd *cmd, int argc, char **argv)
+{
+	int64_t	id;
+
+	if (optind != argc - 1) {
+		ctl_usage(cmd);
+		return -1;
+	}
+	if ((id = ctl_id(argv[optind])) == -1)
+		fprintf(stderr, "mpctl: \"%s\" is not a job id\n",
+		    argv[optind]);
+	return id;
 }
 
 double
@@ -207,6 +239,11 @@ ctl_result(json_t *reply, int64_t id)
 	if (state != NULL && strcmp(state, "done") == 0) {
 		ctl_print(json_object_get(reply, "result"));
 		return EXIT_OK;
+	}
+	/* A failed exec job keeps what its command printed. */
+	if (json_object_get(reply, "result") != NULL) {
+		ctl_print(json_object_get(reply, "result"));
+		fflush(stdout);
 	}
 	e = json_object_get(reply, "error");
 	msg = json_string_value(json_object_get(e, "message"));

@@ -13,6 +13,12 @@
 #define PROTO_MAX_LINE		(1024 * 1024)
 /* Default cap on the items of one map (--max-items). */
 #define PROTO_MAX_ITEMS		1000000
+/* Default cap on the nesting of arrays and objects (--max-depth). */
+#define PROTO_MAX_DEPTH		64
+/* Default cap on connected clients (--max-clients). */
+#define PROTO_MAX_CLIENTS	1024
+/* Default seconds a client may stall in the middle of a line. */
+#define PROTO_CLIENT_TIMEOUT	60
 
 /* Error codes: stable strings that programs may test. */
 #define ERR_BAD_JSON		"bad_json"
@@ -27,6 +33,8 @@
 #define ERR_UNSUPPORTED		"unsupported_version"
 #define ERR_SHUTTING_DOWN	"shutting_down"
 #define ERR_PERMISSION		"permission_denied"
+#define ERR_IDLE_TIMEOUT	"idle_timeout"
+#define ERR_TOO_MANY_CLIENTS	"too_many_clients"
 #define ERR_INTERNAL		"internal"
 
 /* Codes in a job's own error object. */
@@ -34,6 +42,15 @@
 #define JOBERR_WORKER_DIED	"worker_died"
 #define JOBERR_INTERRUPTED	"interrupted"
 #define JOBERR_CANCELLED	"cancelled"
+#define JOBERR_TIMEOUT		"timeout"
+#define JOBERR_EXIT		"exit_status"	/* a command exited non-zero */
+#define JOBERR_KILLED		"killed"	/* a command died by a signal */
+#define JOBERR_EXEC_FAILED	"exec_failed"	/* a command could not start */
+
+/* Default cap on each captured stream of a command (--output-cap). */
+#define PROTO_OUTPUT_CAP	(64 * 1024)
+/* Most bytes of each stream in one logs reply. */
+#define PROTO_LOGS_CHUNK	(256 * 1024)
 
 /* Job states, stored as these integers. */
 enum job_state {

@@ -12,11 +12,14 @@ enum field_type {
 	T_COUNT,	/* integer >= 1 */
 	T_INT,		/* any integer */
 	T_SECONDS,	/* number >= 0 */
+	T_LIMIT,	/* number of seconds from 0 to 1e9: a time limit */
 	T_STRING,	/* non-empty string */
 	T_ARRAY,
 	T_OBJECT,
 	T_STATE,	/* a job state's name */
 	T_MODE,		/* a shutdown mode */
+	T_OFFSET,	/* integer >= 0: a byte offset */
+	T_BOOL,
 };
 
 struct field {
@@ -40,13 +43,13 @@ static const struct field submit_fields[] = {
 	COMMON_FIELDS, { "task", T_STRING, 1 }, { "args", T_ARRAY, 0 },
 	{ "kwargs", T_OBJECT, 0 }, { "name", T_STRING, 0 },
 	{ "priority", T_INT, 0 }, { "max_attempts", T_COUNT, 0 },
-	{ NULL, 0, 0 }
+	{ "timeout", T_LIMIT, 0 }, { NULL, 0, 0 }
 };
 static const struct field map_fields[] = {
 	COMMON_FIELDS, { "task", T_STRING, 1 }, { "items", T_ARRAY, 1 },
 	{ "kwargs", T_OBJECT, 0 }, { "chunksize", T_COUNT, 0 },
 	{ "name", T_STRING, 0 }, { "priority", T_INT, 0 },
-	{ NULL, 0, 0 }
+	{ "timeout", T_LIMIT, 0 }, { NULL, 0, 0 }
 };
 static const struct field get_fields[] = {
 	COMMON_FIELDS, { "job", T_ID, 1 }, { "timeout", T_SECONDS, 0 },
@@ -62,6 +65,10 @@ static const struct field list_fields[] = {
 static const struct field job_fields[] = {
 	COMMON_FIELDS, { "job", T_ID, 1 }, { NULL, 0, 0 }
 };
+static const struct field logs_fields[] = {
+	COMMON_FIELDS, { "job", T_ID, 1 }, { "stdout", T_OFFSET, 0 },
+	{ "stderr", T_OFFSET, 0 }, { "wait", T_BOOL, 0 }, { NULL, 0, 0 }
+};
 static const struct field shutdown_fields[] = {
 	COMMON_FIELDS, { "mode", T_MODE, 0 }, { NULL, 0, 0 }
 };
@@ -75,14 +82,68 @@ static const struct op_spec ops[] = {
 	{ "list", list_fields },
 	{ "cancel", job_fields },
 	{ "forget", job_fields },
+	{ "logs", logs_fields },
 	{ "shutdown", shutdown_fields },
 };
+
+static int	max_depth = PROTO_MAX_DEPTH;
+
+void
+request_set_max_depth(int depth)
+{
+	max_depth = depth;
+}
+
+/*
+ * The deepest nesting of arrays and objects in JSON text, counted without
+ * parsing (brackets inside strings do not count), so that jansson never
+ * sees a document deep enough to exhaust the stack of its recursive
+ * decoder, encoder or copier.
+ */
+static int
+json_depth(const char *s, size_t len)
+{
+	size_t	i;
+	int	depth = 0, deepest = 0, in_string = 0;
+
+	for (i = 0; i < len; i++) {
+		if (in_string) {
+			if (s[i] == '\\')
+				i++;
+			else if (s[i] == '"')
+				in_string = 0;
+			continue;
+		}
+		switch (s[i]) {
+		case '"':
+			in_string = 1;
+			break;
+		case '[':
+		case '{':
+			if (++depth > deepest)
+				deepest = depth;
+			break;
+		case ']':
+		case '}':
+			depth--;
+			break;
+		}
+	}
+	return deepest;
+}
 
 json_t *
 request_decode(const char *line, size_t len, struct req_error *err)
 {
 	json_t		*req;
 	json_error_t	 jerr;
+
+	if (json_depth(line, len) > max_depth) {
+		err->code = ERR_BAD_REQUEST;
+		snprintf(err->message, sizeof err->message,
+		    "JSON nested deeper than %d levels", max_depth);
+		return NULL;
+	}
 
 	req = json_loadb(line, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES,
 	    &jerr);
@@ -118,6 +179,8 @@ field_want(enum field_type type)
 		return "an integer from -2147483648 to 2147483647";
 	case T_SECONDS:
 		return "a number of seconds, zero or more";
+	case T_LIMIT:
+		return "a number of seconds from 0 (no limit) to 1e9";
 	case T_STRING:
 		return "a non-empty string";
 	case T_ARRAY:
@@ -129,6 +192,10 @@ field_want(enum field_type type)
 		    "cancelled";
 	case T_MODE:
 		return "one of graceful, drain, now";
+	case T_OFFSET:
+		return "an integer, zero or more (a byte offset)";
+	case T_BOOL:
+		return "true or false";
 	}
 	return "?";
 }
@@ -152,6 +219,9 @@ field_ok(enum field_type type, json_t *v)
 		    json_integer_value(v) <= INT32_MAX;
 	case T_SECONDS:
 		return json_is_number(v) && json_number_value(v) >= 0;
+	case T_LIMIT:
+		return json_is_number(v) && json_number_value(v) >= 0 &&
+		    json_number_value(v) <= 1e9;
 	case T_STRING:
 		return json_is_string(v) && json_string_length(v) > 0;
 	case T_ARRAY:
@@ -161,6 +231,10 @@ field_ok(enum field_type type, json_t *v)
 	case T_STATE:
 		return json_is_string(v) &&
 		    job_state_parse(json_string_value(v)) != -1;
+	case T_OFFSET:
+		return json_is_integer(v) && json_integer_value(v) >= 0;
+	case T_BOOL:
+		return json_is_boolean(v);
 	case T_MODE:
 		if (!json_is_string(v))
 			return 0;

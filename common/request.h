@@ -17,6 +17,8 @@ struct req_error {
  * with err filled in (malformed JSON, duplicate keys, not an object).
  */
 json_t	*request_decode(const char *, size_t, struct req_error *);
+/* Sets the deepest nesting of arrays and objects a request may have. */
+void	request_set_max_depth(int);
 /*
  * Checks a decoded request against the op table. Returns the op name
  * (borrowed from the table) or NULL with err filled in.

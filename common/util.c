@@ -114,3 +114,14 @@ mkdir_parents(const char *path, mode_t mode)
 	free(copy);
 	return rc;
 }
+
+char *
+path_beside(const char *path, const char *name)
+{
+	const char	*slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return xstrdup(name);
+	return xasprintf("%.*s/%s", (int)(slash - path + (slash == path)),
+	    path, name);
+}

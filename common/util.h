@@ -23,6 +23,8 @@ char	*path_default_socket(void);
  * allocated.
  */
 char	*path_default_db(void);
+/* The path of name in the directory of path (newly allocated). */
+char	*path_beside(const char *, const char *);
 /*
  * Creates the directories leading to a file path, each missing one with the
  * given mode. Returns 0, or -1 with errno set.

@@ -31,6 +31,18 @@ static const struct option longopts[] = {
 	{ "max-items", required_argument, NULL, 'I' },
 	{ "sync", required_argument, NULL, 'S' },
 	{ "socket-mode", required_argument, NULL, 'M' },
+	{ "job-timeout", required_argument, NULL, 'J' },
+	{ "kill-grace", required_argument, NULL, 'K' },
+	{ "output-cap", required_argument, NULL, 'O' },
+	{ "log-dir", required_argument, NULL, 'D' },
+	{ "limit-as", required_argument, NULL, 'A' },
+	{ "limit-cpu", required_argument, NULL, 'C' },
+	{ "limit-nofile", required_argument, NULL, 'N' },
+	{ "max-depth", required_argument, NULL, 'P' },
+	{ "max-clients", required_argument, NULL, 'Q' },
+	{ "client-timeout", required_argument, NULL, 'R' },
+	{ "max-tasks-per-worker", required_argument, NULL, 'U' },
+	{ "max-worker-rss", required_argument, NULL, 'X' },
 	{ "test-tasks", no_argument, NULL, 'T' },
 	{ "log-level", required_argument, NULL, 'l' },
 	{ "help", no_argument, NULL, 'h' },
@@ -64,10 +76,34 @@ usage(FILE *f)
 "                        they are stopped and requeued (default: 10)\n"
 "      --max-line BYTES  longest request line accepted (default: %d)\n"
 "      --max-items N     most items in one map (default: %d)\n"
+"      --max-depth N     deepest nesting of arrays and objects in a request\n"
+"                        (default: %d)\n"
+"      --max-clients N   clients connected at once; one more is told so and\n"
+"                        closed (default: %d)\n"
+"      --client-timeout SEC  how long a client may stall in the middle of a\n"
+"                        line before it is closed (default: %d; 0: for ever)\n"
+"      --max-tasks-per-worker N  replace a worker after N jobs, as Pool's\n"
+"                        maxtasksperchild (default: 0, never)\n"
+"      --max-worker-rss MB  replace a worker whose resident memory is over\n"
+"                        MB mebibytes after a job (default: 0, never)\n"
 "      --socket-mode M   the socket's permissions, octal (default: 0600;\n"
 "                        0660 lets the socket's group in)\n"
 "      --sync MODE       normal (survives an mpd crash; default) or full\n"
 "                        (survives power loss)\n"
+"      --job-timeout SEC default time limit of a job, counted from its\n"
+"                        start (default: 0, none); submit's timeout wins\n"
+"      --kill-grace SEC  from SIGTERM to SIGKILL when a command is killed\n"
+"                        for its time limit or a cancel (default: 5)\n"
+"      --output-cap BYTES  bytes of each of a command's stdout and stderr\n"
+"                        kept in its result (default: 64K); the whole output\n"
+"                        is in the log directory\n"
+"      --log-dir DIR     where commands' output is kept, one file a stream\n"
+"                        (default: logs/ beside the database)\n"
+"      --limit-as BYTES  default address-space limit of commands (K, M, G\n"
+"                        suffixes; default: none)\n"
+"      --limit-cpu SEC   default CPU-time limit of commands (default: none)\n"
+"      --limit-nofile N  default open-files limit of commands (default:\n"
+"                        none)\n"
 "      --test-tasks      enable test-only tasks (crash)\n"
 "  -l, --log-level LVL   error, warn, info (default) or debug\n"
 "  -h, --help            show this help\n"
@@ -77,7 +113,8 @@ usage(FILE *f)
 "names (\"workers = 4\", \"test-tasks = yes\"); options given here win.\n"
 "Signals: SIGTERM or SIGINT stop gracefully (a second one stops at once).\n"
 "Exit status: 0 after a clean stop, 1 on a start-up or fatal error, 2 on\n"
-"a usage error.\n", PROTO_MAX_LINE, PROTO_MAX_ITEMS);
+"a usage error.\n", PROTO_MAX_LINE, PROTO_MAX_ITEMS, PROTO_MAX_DEPTH,
+	    PROTO_MAX_CLIENTS, PROTO_CLIENT_TIMEOUT);
 }
 
 /* Reports a bad setting, where it came from, and exits 2. */
@@ -127,6 +164,31 @@ config_seconds(const char *where, const char *name, const char *s)
 	return v;
 }
 
+/* Parses a byte count with an optional K, M or G suffix (powers of 1024). */
+static long long
+config_bytes(const char *where, const char *name, const char *s)
+{
+	char		*end;
+	long long	 v;
+	int		 shift = 0;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end == 'K' || *end == 'k')
+		shift = 10;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30;
+	if (shift != 0)
+		end++;
+	if (errno != 0 || end == s || *end != '\0' || v < 1 ||
+	    v > (1LL << (50 - shift)))
+		config_bad(where, "%s takes a number of bytes such as 65536, "
+		    "64K or 2G, not \"%s\"", name, s);
+	return v << shift;
+}
+
 /* Applies one setting; where is "file:line", or NULL for the command line. */
 static void
 config_apply(int ch, const char *arg, const char *where)
@@ -169,6 +231,48 @@ config_apply(int ch, const char *arg, const char *where)
 			config_bad(where, "socket-mode takes octal permissions "
 			    "such as 0660, not \"%s\"", arg);
 		cfg.socket_mode = (mode_t)mode;
+		break;
+	case 'J':
+		cfg.job_timeout = config_seconds(where, "job-timeout", arg);
+		break;
+	case 'K':
+		cfg.kill_grace = config_seconds(where, "kill-grace", arg);
+		break;
+	case 'O':
+		cfg.output_cap = (size_t)config_bytes(where, "output-cap", arg);
+		break;
+	case 'D':
+		free(cfg.log_dir);
+		cfg.log_dir = xstrdup(arg);
+		break;
+	case 'A':
+		cfg.limit_as = config_bytes(where, "limit-as", arg);
+		break;
+	case 'C':
+		cfg.limit_cpu = config_count(where, "limit-cpu", arg, 1LL << 40);
+		break;
+	case 'N':
+		cfg.limit_nofile = config_count(where, "limit-nofile", arg,
+		    1LL << 30);
+		break;
+	case 'P':
+		cfg.max_depth = (int)config_count(where, "max-depth", arg, 1000);
+		break;
+	case 'Q':
+		cfg.max_clients = (int)config_count(where, "max-clients", arg,
+		    1000000);
+		break;
+	case 'R':
+		cfg.client_timeout = config_seconds(where, "client-timeout",
+		    arg);
+		break;
+	case 'U':
+		cfg.max_tasks = strcmp(arg, "0") == 0 ? 0 : config_count(where,
+		    "max-tasks-per-worker", arg, 1LL << 40);
+		break;
+	case 'X':
+		cfg.max_worker_rss = strcmp(arg, "0") == 0 ? 0 :
+		    config_count(where, "max-worker-rss", arg, 1LL << 30) << 20;
 		break;
 	case 'T':
 		if (arg == NULL || strcmp(arg, "yes") == 0)
@@ -274,6 +378,11 @@ config_parse(int argc, char **argv)
 	cfg.max_line = PROTO_MAX_LINE;
 	cfg.max_items = PROTO_MAX_ITEMS;
 	cfg.log_level = LOG_LEVEL_INFO;
+	cfg.kill_grace = 5;
+	cfg.max_depth = PROTO_MAX_DEPTH;
+	cfg.max_clients = PROTO_MAX_CLIENTS;
+	cfg.client_timeout = PROTO_CLIENT_TIMEOUT;
+	cfg.output_cap = PROTO_OUTPUT_CAP;
 
 	/* First pass: only --config, --help and --version. */
 	opterr = 0;
@@ -321,4 +430,6 @@ config_parse(int argc, char **argv)
 		cfg.socket_path = path_default_socket();
 	if (cfg.db_path == NULL)
 		cfg.db_path = path_default_db();
+	if (cfg.log_dir == NULL)
+		cfg.log_dir = path_beside(cfg.db_path, "logs");
 }

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "mpd.h"
 #include "proto.h"
+#include "request.h"
 #include "store.h"
 #include "tasks/task.h"
 #include "util.h"
@@ -110,7 +111,8 @@ mpd_check_stopped(void)
 			return;
 	}
 	pool_stop(stop_mode == STOP_NOW);
-	if (pool_alive() == 0)
+	/* Leftovers of killed jobs are reaped before mpd goes. */
+	if (pool_alive() == 0 && pool_sweep() == 0)
 		event_base_loopexit(ev_base, NULL);
 }
 
@@ -148,6 +150,7 @@ main(int argc, char **argv)
 
 	log_init("mpd[parent]", (enum log_level)cfg.log_level);
 	task_enable_tests(cfg.test_tasks);
+	request_set_max_depth(cfg.max_depth);
 
 	signal(SIGPIPE, SIG_IGN);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
@@ -157,6 +160,8 @@ main(int argc, char **argv)
 	if (mkdir_parents(cfg.db_path, 0700) == -1)
 		fatal("creating the directory of %s", cfg.db_path);
 	lock_db(cfg.db_path);
+	if (logs_init() == -1)
+		fatal("creating the log directory %s", cfg.log_dir);
 
 	if ((store = store_open(cfg.db_path, cfg.sync_full, &cause)) == NULL)
 		fatalx("cannot open the database: %s", cause);
@@ -192,6 +197,7 @@ main(int argc, char **argv)
 	if (store_commit(store) == -1)
 		fatalx("store: final commit: %s", store_errmsg(store));
 	server_free_all();
+	waiter_free_all();
 	store_close(store);
 	pool_free();
 	sched_free();
@@ -204,5 +210,6 @@ main(int argc, char **argv)
 	log_info("stopped");
 	free(cfg.socket_path);
 	free(cfg.db_path);
+	free(cfg.log_dir);
 	return 0;
 }

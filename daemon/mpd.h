@@ -36,6 +36,18 @@ struct config {
 	int		 sync_full;
 	mode_t		 socket_mode;	/* 0600; 0660 for a system daemon */
 	int		 log_level;
+	double		 job_timeout;	/* default time limit, 0 for none */
+	double		 kill_grace;	/* SIGTERM to SIGKILL, seconds */
+	size_t		 output_cap;	/* bytes of each stream in a result */
+	char		*log_dir;	/* commands' output, one file a stream */
+	int64_t		 limit_as;	/* default rlimits of commands, 0 none */
+	int64_t		 limit_cpu;
+	int64_t		 limit_nofile;
+	int		 max_depth;	/* nesting of a request */
+	int		 max_clients;
+	double		 client_timeout; /* to finish a started line */
+	int64_t		 max_tasks;	/* jobs per worker process, 0 no cap */
+	int64_t		 max_worker_rss; /* bytes, 0 for no cap */
 };
 
 /* Stop modes, mildest first: a stop may only move to a harsher one. */
@@ -116,12 +128,16 @@ void	reply_job(struct client *, json_t *, int64_t);
 /* waiter.c */
 /* Waits for a job to end; timeout < 0 waits for ever. */
 void	waiter_add(struct client *, json_t *, int64_t, double);
+/* Waits for new output of a job, or its end, from these offsets. */
+void	waiter_add_logs(struct client *, json_t *, int64_t, int64_t *);
 /* A job reached a final state: answers and frees its waiters. */
 void	waiter_wake(int64_t);
 /* Frees the waiters of a client that is going away. */
 void	waiter_drop_client(struct client *);
 /* Number of waiters in all. */
 size_t	waiter_count(void);
+/* Frees the followers' timer at exit (clients are freed first). */
+void	waiter_free_all(void);
 
 /* pool.c */
 enum worker_state {
@@ -148,6 +164,14 @@ struct worker {
 	int			 fails;		/* deaths in a row before a job */
 	double			 started;
 	struct event		*respawn;
+	int			 command;	/* the job runs a command */
+	int64_t			 map;		/* the job is a chunk of this map */
+	pid_t			 group;		/* its process group, or 0 */
+	int			 ending;	/* JOB_TIMEOUT/CANCELLED: killing */
+	int			 kill_stage;	/* signals sent so far */
+	double			 limit;		/* the job's time limit */
+	uid_t			 cancel_by;
+	struct event		*limit_ev;	/* time limit, then grace */
 };
 
 extern struct worker	*workers;
@@ -169,6 +193,13 @@ void	pool_send(struct worker *, const char *, size_t);
 void	pool_reap(void);
 /* Stops idle workers; with kill, also kills busy ones and requeues. */
 void	pool_stop(int);
+/*
+ * Kills mpd's children that are not workers (left by a dead worker's job)
+ * and returns how many there were.
+ */
+int	pool_sweep(void);
+/* After a job: replaces a worker that ran its quota or grew too big. */
+void	pool_check(struct worker *);
 /* Kills a worker that broke the worker protocol. */
 void	pool_kill(struct worker *, const char *);
 /*
@@ -182,6 +213,18 @@ void	pool_free(void);
 /* worker.c */
 /* The child's loop: read a job frame, run it, write the result. */
 void	worker_main(int) __attribute__((noreturn));
+/* Tells the parent that job's command runs as process group pid. */
+void	worker_started(int64_t, pid_t);
+/* The descriptor to poll for the parent's frames while a command runs. */
+int	worker_control_fd(void);
+/*
+ * Reads the parent's frames once the control descriptor is readable:
+ * returns the last signal asked for (0 for none yet), or -1 when the
+ * parent has gone.
+ */
+int	worker_control(int64_t);
+/* The signal asked for by frames read along with the job's, or 0. */
+int	worker_control_pending(int64_t);
 
 /* sched.c */
 void	sched_init(void);
@@ -192,8 +235,34 @@ void	sched_kick(void);
 void	sched_result(struct worker *, json_t *);
 /* A worker died with a job: error is the job's error object (stolen). */
 void	sched_lost(struct worker *, int64_t, json_t *);
-/* Cancels a queued job or map; returns 0, or -1 with *why set. */
+/*
+ * Cancels a job or map. Returns 0 when it ended at once, 1 when a running
+ * job is being killed (it ends when its process does), or -1 with *why.
+ */
 int	sched_cancel(int64_t, uid_t, const char **);
+
+/* limit.c */
+/* Starts a dispatched job's time limit, if it has one. */
+void	limit_start(struct worker *);
+/* The worker's job ended: stops its timers. */
+void	limit_stop(struct worker *);
+/* Kills a worker's running job, which then ends in state (timeout...). */
+void	limit_kill(struct worker *, int);
+/* The error object of a job that was killed (new reference). */
+json_t	*limit_error(struct worker *);
+
+/* logs.c */
+/* The path of a job's log file for a stream ("out", "err"); allocated. */
+char	*logs_path(int64_t, const char *);
+/* Creates the log directory; returns 0 or -1. */
+int	 logs_init(void);
+/* Removes a job's log files. */
+void	 logs_remove(int64_t);
+/*
+ * Answers a logs request from the offsets, unless wait is set and there
+ * is nothing new and the job has not ended: then returns 0 (not answered).
+ */
+int	 logs_answer(struct client *, json_t *, int64_t, int64_t *, int);
 
 /* proctitle.c */
 void	proctitle_init(int, char **);

@@ -58,9 +58,13 @@ reply_error(struct client *c, json_t *tag, const char *code, const char *fmt,
 	server_reply(c, r);
 }
 
-/* Dumps an object and splices raw JSON text in as its last member. */
+/*
+ * Dumps an object and splices raw JSON texts in as its last members: the
+ * stored result and error, which are never parsed to be sent.
+ */
 static void
-reply_splice(struct client *c, json_t *r, const char *key, const char *raw)
+reply_splice(struct client *c, json_t *r, const char *result,
+    const char *error)
 {
 	char	*head, *line;
 	size_t	 hlen;
@@ -70,7 +74,9 @@ reply_splice(struct client *c, json_t *r, const char *key, const char *raw)
 		fatalx("cannot encode a reply");
 	hlen = strlen(head);
 	head[hlen - 1] = '\0';	/* drop the closing brace */
-	line = xasprintf("%s,\"%s\":%s}", head, key, raw);
+	line = xasprintf("%s%s%s%s%s}", head,
+	    result != NULL ? ",\"result\":" : "", result != NULL ? result : "",
+	    error != NULL ? ",\"error\":" : "", error != NULL ? error : "");
 	server_reply_text(c, line, strlen(line));
 	free(line);
 	free(head);
@@ -90,12 +96,7 @@ reply_job(struct client *c, json_t *tag, int64_t id)
 	r = reply_new(tag, 1);
 	json_object_set_new(r, "job", json_integer(id));
 	json_object_set_new(r, "state", json_string(job_state_name(j.state)));
-	if (j.result != NULL)
-		reply_splice(c, r, "result", j.result);
-	else if (j.error != NULL)
-		reply_splice(c, r, "error", j.error);
-	else
-		server_reply(c, json_incref(r));
+	reply_splice(c, r, j.result, j.error);
 	json_decref(r);
 	job_clear(&j);
 }
@@ -135,21 +136,44 @@ ops_refuse_stopping(struct client *c, json_t *tag)
 	return 1;
 }
 
-/* Checks a task name; returns 1, or 0 after replying. */
-static int
+/* Checks a task name; returns the task, or NULL after replying. */
+static const struct task *
 ops_task(struct client *c, json_t *tag, const char *name)
 {
-	json_t	*names;
-	char	*list;
+	const struct task	*t;
+	json_t			*names;
+	char			*list;
 
-	if (task_find(name) != NULL)
-		return 1;
+	if ((t = task_find(name)) != NULL)
+		return t;
 	names = task_names();
 	list = json_dumps(names, JSON_COMPACT);
 	json_decref(names);
 	reply_error(c, tag, ERR_UNKNOWN_TASK, "no task named \"%.64s\"; the "
 	    "tasks are %s", name, list != NULL ? list : "?");
 	free(list);
+	return NULL;
+}
+
+/* Runs a task's own check of args; returns 1, or 0 after replying. */
+static int
+ops_check(struct client *c, json_t *tag, const struct task *t, json_t *args,
+    json_t *kwargs)
+{
+	json_t	*empty = NULL;
+	char	*cause = NULL;
+	int	 rc;
+
+	if (t->check == NULL)
+		return 1;
+	if (kwargs == NULL)
+		kwargs = empty = json_object();
+	rc = t->check(args, kwargs, &cause);
+	json_decref(empty);
+	if (rc == 0)
+		return 1;
+	reply_error(c, tag, ERR_BAD_REQUEST, "%s", cause);
+	free(cause);
 	return 0;
 }
 
@@ -171,7 +195,7 @@ ops_text(json_t *req, const char *key, const char *dflt)
 static void
 ops_job_init(struct client *c, json_t *req, struct job *j)
 {
-	json_t	*v;
+	json_t	*v, *kw;
 
 	memset(j, 0, sizeof *j);
 	j->task = xstrdup(json_string_value(json_object_get(req, "task")));
@@ -186,6 +210,16 @@ ops_job_init(struct client *c, json_t *req, struct job *j)
 	if ((v = json_object_get(req, "max_attempts")) != NULL)
 		j->max_attempts = (int)json_integer_value(v);
 	j->created = time_now();
+	j->group = c->gid;
+	/* The time limit: the request's, a command's kwargs', the default. */
+	kw = json_object_get(req, "kwargs");
+	if ((v = json_object_get(req, "timeout")) != NULL)
+		j->timeout = json_number_value(v);
+	else if ((v = json_object_get(kw, "timeout")) != NULL &&
+	    json_is_number(v) && task_find(j->task)->command)
+		j->timeout = json_number_value(v);
+	else
+		j->timeout = cfg.job_timeout;
 }
 
 static void
@@ -211,8 +245,20 @@ op_submit(struct client *c, json_t *req, json_t *tag)
 	struct job	 j;
 	int64_t		 id;
 
-	if (ops_refuse_stopping(c, tag) ||
-	    !ops_task(c, tag, json_string_value(json_object_get(req, "task"))))
+	const struct task	*t;
+	json_t			*args;
+	int			 ok;
+
+	if (ops_refuse_stopping(c, tag) || (t = ops_task(c, tag,
+	    json_string_value(json_object_get(req, "task")))) == NULL)
+		return;
+	if ((args = json_object_get(req, "args")) == NULL)
+		args = json_array();
+	else
+		json_incref(args);
+	ok = ops_check(c, tag, t, args, json_object_get(req, "kwargs"));
+	json_decref(args);
+	if (!ok)
 		return;
 	ops_job_init(c, req, &j);
 	j.kind = KIND_JOB;
@@ -246,12 +292,14 @@ map_chunksize(int64_t nitems, int nworkers_)
 static void
 op_map(struct client *c, json_t *req, json_t *tag)
 {
-	struct job	 map, chunk;
-	json_t		*items, *slice, *v;
-	int64_t		 n, size, i, k, id;
+	const struct task	*t;
+	struct job		 map, chunk;
+	json_t			*items, *slice, *v;
+	int64_t			 n, size, i, k, id;
+	int			 ok;
 
-	if (ops_refuse_stopping(c, tag) ||
-	    !ops_task(c, tag, json_string_value(json_object_get(req, "task"))))
+	if (ops_refuse_stopping(c, tag) || (t = ops_task(c, tag,
+	    json_string_value(json_object_get(req, "task")))) == NULL)
 		return;
 	items = json_object_get(req, "items");
 	n = (int64_t)json_array_size(items);
@@ -260,6 +308,17 @@ op_map(struct client *c, json_t *req, json_t *tag)
 		    "%lld items; this one has %lld", (long long)cfg.max_items,
 		    (long long)n);
 		return;
+	}
+	if (t->check != NULL) {
+		for (i = 0; i < n; i++) {
+			slice = json_pack("[O]", json_array_get(items,
+			    (size_t)i));
+			ok = ops_check(c, tag, t, slice,
+			    json_object_get(req, "kwargs"));
+			json_decref(slice);
+			if (!ok)
+				return;
+		}
 	}
 	v = json_object_get(req, "chunksize");
 	size = v != NULL ? json_integer_value(v) : map_chunksize(n, nworkers);
@@ -379,6 +438,8 @@ op_status(struct client *c, json_t *req, json_t *tag)
 		    json_integer(j.max_attempts));
 		json_object_set_new(o, "worker_pid", j.pid != 0 ?
 		    json_integer(j.pid) : json_null());
+		json_object_set_new(o, "timeout", j.timeout > 0 ?
+		    json_real(j.timeout) : json_null());
 		if (j.kind == KIND_MAP) {
 			json_object_set_new(o, "progress", json_pack(
 			    "{s:I, s:I}", "done", (json_int_t)j.ndone,
@@ -453,13 +514,41 @@ op_cancel(struct client *c, json_t *req, json_t *tag)
 	if (!ops_load(c, tag, id, &j))
 		return;
 	job_clear(&j);
-	if (sched_cancel(id, c->uid, &why) == -1) {
+	switch (sched_cancel(id, c->uid, &why)) {
+	case -1:
 		reply_error(c, tag, ERR_BAD_STATE, "cannot cancel job %lld: %s",
 		    (long long)id, why);
-		return;
+		break;
+	case 0:
+		reply_ok(c, tag, json_pack("{s:I, s:s}", "job", (json_int_t)id,
+		    "state", "cancelled"));
+		break;
+	default:
+		/* Being killed: answer, as get does, once it has ended. */
+		waiter_add(c, tag, id, -1);
+		break;
 	}
-	reply_ok(c, tag, json_pack("{s:I, s:s}", "job", (json_int_t)id,
-	    "state", "cancelled"));
+}
+
+static void
+op_logs(struct client *c, json_t *req, json_t *tag)
+{
+	struct job	 j;
+	int64_t		 off[2] = { 0, 0 };
+	json_t		*v;
+	int64_t		 id = json_integer_value(json_object_get(req, "job"));
+	int		 wait;
+
+	if (!ops_load(c, tag, id, &j))
+		return;
+	job_clear(&j);
+	if ((v = json_object_get(req, "stdout")) != NULL)
+		off[0] = json_integer_value(v);
+	if ((v = json_object_get(req, "stderr")) != NULL)
+		off[1] = json_integer_value(v);
+	wait = json_is_true(json_object_get(req, "wait"));
+	if (!logs_answer(c, tag, id, off, wait))
+		waiter_add_logs(c, tag, id, off);
 }
 
 static void
@@ -477,8 +566,10 @@ op_forget(struct client *c, json_t *req, json_t *tag)
 	} else if (store_forget(store, id) == -1) {
 		reply_error(c, tag, ERR_INTERNAL, "the store failed: %s",
 		    store_errmsg(store));
-	} else
+	} else {
+		logs_remove(id);
 		reply_ok(c, tag, json_pack("{s:I}", "job", (json_int_t)id));
+	}
 	job_clear(&j);
 }
 
@@ -514,6 +605,7 @@ static const struct {
 	{ "list", op_list },
 	{ "cancel", op_cancel },
 	{ "forget", op_forget },
+	{ "logs", op_logs },
 	{ "shutdown", op_shutdown },
 };
 

@@ -43,6 +43,41 @@ pool_cause(int status)
 	return xasprintf("ended with wait status %d", status);
 }
 
+/*
+ * Kills every child of mpd that is not a worker: processes of a job whose
+ * worker died were reparented here (mpd is a subreaper). Their own
+ * children come here in turn and are killed when they are reaped.
+ */
+int
+pool_sweep(void)
+{
+	char	 path[64], *word = NULL;
+	size_t	 cap = 0;
+	FILE	*f;
+	pid_t	 pid;
+	int	 i, ours, n = 0;
+
+	snprintf(path, sizeof path, "/proc/self/task/%ld/children",
+	    (long)getpid());
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (getdelim(&word, &cap, ' ', f) != -1) {
+		if ((pid = (pid_t)strtol(word, NULL, 10)) <= 0)
+			continue;
+		for (ours = 0, i = 0; i < nworkers && !ours; i++)
+			ours = workers[i].pid == pid;
+		if (!ours) {
+			log_debug("killing pid %ld, left by a dead worker's job",
+			    (long)pid);
+			kill(pid, SIGKILL);
+			n++;
+		}
+	}
+	free(word);
+	fclose(f);
+	return n;
+}
+
 /* Both halves of a worker's end happened: settle its job, respawn. */
 static void
 pool_slot_dead(struct worker *w)
@@ -54,7 +89,13 @@ pool_slot_dead(struct worker *w)
 	int64_t		 job = w->job;
 
 	cause = pool_cause(w->status);
-	if (job != 0 && w->requeue) {
+	if (w->group > 0) {
+		/* Its command lost its worker: nothing of the job may stay. */
+		kill(-w->group, SIGKILL);
+		w->group = 0;
+		pool_sweep();
+	}
+	if (job != 0 && w->requeue && w->ending == 0) {
 		log_info("%s (pid %ld) stopped; job %lld goes back to the "
 		    "queue", w->name, (long)w->pid, (long long)job);
 		if (store_requeue(store, job, 1) == -1)
@@ -80,6 +121,7 @@ pool_slot_dead(struct worker *w)
 		log_warnx("%s (pid %ld) %s while idle", w->name, (long)w->pid,
 		    cause);
 	free(cause);
+	limit_stop(w);
 
 	if (w->bev != NULL) {
 		bufferevent_free(w->bev);
@@ -186,8 +228,15 @@ pool_child(struct worker *w, int fd, pid_t parent)
 	log_set_exit(_exit);
 	snprintf(tag, sizeof tag, "mpd[%s]", w->name);
 	log_set_tag(tag);
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+	/*
+	 * SIGTERM when the parent dies: a worker running a command kills
+	 * its process group first (tasks/exec.c). As a subreaper, it
+	 * collects whatever a command's processes leave behind.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() != parent)
 		_exit(0);
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		fatal("PR_SET_CHILD_SUBREAPER");
 	prctl(PR_SET_NAME, w->name);
 	proctitle_set(w->name);
 
@@ -365,6 +414,8 @@ pool_reap(void)
 		}
 		if (w == NULL) {
 			log_debug("reaped orphan pid %ld", (long)pid);
+			pool_sweep();
+			sched_kick();	/* a stop may be waiting for it */
 			continue;
 		}
 		w->reaped = 1;
@@ -374,6 +425,47 @@ pool_reap(void)
 		if (w->eof)
 			pool_slot_dead(w);
 	}
+}
+
+/* A process's resident set in bytes, or 0 when unknown. */
+static int64_t
+pool_rss(pid_t pid)
+{
+	char		 path[64];
+	long long	 pages, resident;
+	FILE		*f;
+	int		 n;
+
+	snprintf(path, sizeof path, "/proc/%ld/statm", (long)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	n = fscanf(f, "%lld %lld", &pages, &resident);
+	fclose(f);
+	if (n != 2)
+		return 0;
+	return (int64_t)resident * sysconf(_SC_PAGESIZE);
+}
+
+void
+pool_check(struct worker *w)
+{
+	int64_t	rss = 0;
+
+	if (w->state != W_IDLE || w->pid == 0 || w->reaped)
+		return;
+	if (cfg.max_tasks > 0 && w->ran >= cfg.max_tasks)
+		log_info("%s (pid %ld) ran %lld jobs; replacing it", w->name,
+		    (long)w->pid, (long long)w->ran);
+	else if (cfg.max_worker_rss > 0 &&
+	    (rss = pool_rss(w->pid)) > cfg.max_worker_rss)
+		log_info("%s (pid %ld) grew to %lld KiB; replacing it",
+		    w->name, (long)w->pid, (long long)(rss / 1024));
+	else
+		return;
+	/* End of file on its socket makes it exit; the slot respawns. */
+	w->state = W_EXITING;
+	w->stopping = 1;
+	shutdown(bufferevent_getfd(w->bev), SHUT_WR);
 }
 
 void
@@ -446,6 +538,8 @@ pool_free(void)
 			bufferevent_free(workers[i].bev);
 		if (workers[i].respawn != NULL)
 			event_free(workers[i].respawn);
+		if (workers[i].limit_ev != NULL)
+			event_free(workers[i].limit_ev);
 	}
 	free(workers);
 	workers = NULL;

@@ -8,11 +8,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "mpd.h"
 #include "proto.h"
 #include "store.h"
+#include "tasks/task.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -40,9 +42,10 @@ dump_string(const char *s)
 static void
 sched_tick(evutil_socket_t fd, short events, void *arg)
 {
-	int64_t		 ids[DISPATCH_BATCH];
-	int		 n, i, idle;
-	struct worker	*w;
+	int64_t			 ids[DISPATCH_BATCH];
+	int			 n, i, idle;
+	const struct task	*t;
+	struct worker		*w;
 	struct job	 j;
 	char		*task, *frame;
 
@@ -68,11 +71,18 @@ sched_tick(evutil_socket_t fd, short events, void *arg)
 				    (long long)j.id, store_errmsg(store));
 			task = dump_string(j.task);
 			frame = xasprintf("{\"job\":%lld,\"task\":%s,\"%s\":%s,"
-			    "\"kwargs\":%s}", (long long)j.id, task,
-			    j.kind == KIND_CHUNK ? "items" : "args", j.args,
-			    j.kwargs);
+			    "\"kwargs\":%s,\"uid\":%lld,\"gid\":%lld}",
+			    (long long)j.id, task, j.kind == KIND_CHUNK ?
+			    "items" : "args", j.args, j.kwargs,
+			    (long long)j.owner, (long long)j.group);
 			w->state = W_BUSY;
 			w->job = j.id;
+			t = task_find(j.task);
+			w->command = t != NULL && t->command;
+			w->map = j.kind == KIND_CHUNK ? j.parent : 0;
+			w->limit = j.timeout * (j.kind == KIND_CHUNK ?
+			    (double)j.nitems : 1);
+			limit_start(w);
 			pool_send(w, frame, strlen(frame));
 			log_debug("job %lld (%s) to %s", (long long)j.id,
 			    j.task, w->name);
@@ -136,9 +146,33 @@ sched_final(int64_t id, int state, const char *result, const char *error)
 	waiter_wake(id);
 }
 
-/* A chunk ended badly: the map fails with the chunk's error. */
+/*
+ * Kills the running chunks of a map, except the one that is ending (its
+ * id, or 0); returns how many are being killed.
+ */
+static int
+sched_kill_chunks(int64_t map, int64_t ending, uid_t by)
+{
+	struct worker	*w;
+	int		 i, n = 0;
+
+	for (i = 0; i < nworkers; i++) {
+		w = &workers[i];
+		if (w->job == 0 || w->job == ending || w->map != map ||
+		    w->pid == 0 || w->reaped)
+			continue;
+		if (w->ending == 0) {
+			w->cancel_by = by;
+			limit_kill(w, JOB_CANCELLED);
+		}
+		n++;
+	}
+	return n;
+}
+
+/* A chunk ended badly: the map ends (failed, timeout) with its error. */
 static void
-sched_map_fail(int64_t map, json_t *error)
+sched_map_fail(int64_t map, int64_t chunk, int state, json_t *error)
 {
 	char	*text = dump(error);
 	char	*cancel;
@@ -148,7 +182,9 @@ sched_map_fail(int64_t map, json_t *error)
 	if (store_cancel_chunks(store, map, cancel, time_now()) == -1)
 		fatalx("cannot cancel the chunks of map %lld",
 		    (long long)map);
-	sched_final(map, JOB_FAILED, NULL, text);
+	sched_final(map, state, NULL, text);
+	/* Its other running chunks are of no use now: kill them. */
+	sched_kill_chunks(map, chunk, geteuid());
 	free(cancel);
 	free(text);
 }
@@ -173,6 +209,12 @@ sched_chunk_end(struct job *chunk, int state, const char *result,
 		job_clear(&map);
 		return;
 	}
+	if (state == JOB_CANCELLED && sched_kill_chunks(map.id, chunk->id,
+	    0) > 0) {
+		/* A cancelled map ends when the last of its chunks has. */
+		job_clear(&map);
+		return;
+	}
 	if (state != JOB_DONE) {
 		/* Item indexes in the error are the map's, not the chunk's. */
 		index = json_object_get(error, "index");
@@ -191,7 +233,8 @@ sched_chunk_end(struct job *chunk, int state, const char *result,
 			    "message")));
 		json_object_set_new(error, "message", json_string(msg));
 		free(msg);
-		sched_map_fail(map.id, error);
+		sched_map_fail(map.id, chunk->id, state == JOB_TIMEOUT ||
+		    state == JOB_CANCELLED ? state : JOB_FAILED, error);
 	} else {
 		if (store_map_progress(store, map.id, chunk->nitems) == -1)
 			fatalx("cannot record map progress");
@@ -247,32 +290,45 @@ sched_end(int64_t id, pid_t pid, int state, const char *result,
 void
 sched_result(struct worker *w, json_t *frame)
 {
-	json_t	*id, *result, *error;
-	char	*text;
+	json_t	*id, *result, *error, *started, *killed = NULL;
+	char	*text = NULL;
+	int	 state;
 
 	id = json_object_get(frame, "job");
 	result = json_object_get(frame, "result");
 	error = json_object_get(frame, "error");
+	started = json_object_get(frame, "started");
 	if (w->job == 0 || !json_is_integer(id) ||
 	    json_integer_value(id) != w->job ||
-	    (result == NULL) == (error == NULL) ||
+	    (result == NULL && error == NULL && !json_is_integer(started)) ||
 	    (error != NULL && (!json_is_object(error) ||
 	    !json_is_string(json_object_get(error, "message"))))) {
 		pool_kill(w, "sent a frame that does not answer its job");
 		return;
 	}
-	if (result != NULL) {
+	if (result == NULL && error == NULL) {
+		/* A command started: its group is killed if the worker dies. */
+		w->group = (pid_t)json_integer_value(started);
+		return;
+	}
+	state = error != NULL ? JOB_FAILED : JOB_DONE;
+	if (w->ending != 0) {
+		state = w->ending;
+		error = killed = limit_error(w);
+	}
+	if (result != NULL)
 		text = dump(result);
-		sched_end(w->job, w->pid, JOB_DONE, text, NULL);
-		free(text);
-	} else
-		sched_end(w->job, w->pid, JOB_FAILED, NULL, error);
+	sched_end(w->job, w->pid, state, text, error);
+	free(text);
+	json_decref(killed);
+	limit_stop(w);
 	w->job = 0;
 	w->jobs_done++;
 	w->ran++;
 	w->fails = 0;
 	if (w->state == W_BUSY)
 		w->state = W_IDLE;
+	pool_check(w);
 	sched_kick();
 }
 
@@ -282,6 +338,16 @@ sched_lost(struct worker *w, int64_t id, json_t *error)
 	struct job	j, map;
 	int		rc, map_over = 0;
 
+	if (w->ending != 0) {
+		/* Killed on purpose: it ends as the kill's cause says. */
+		json_decref(error);
+		error = limit_error(w);
+		sched_end(id, w->pid, w->ending, NULL, error);
+		limit_stop(w);
+		json_decref(error);
+		return;
+	}
+	limit_stop(w);
 	memset(&map, 0, sizeof map);
 	rc = store_get(store, id, &j);
 	if (rc == 1 && j.kind == KIND_CHUNK) {
@@ -308,9 +374,23 @@ sched_lost(struct worker *w, int64_t id, json_t *error)
 	json_decref(error);
 }
 
+/* The worker running a job, or NULL. */
+static struct worker *
+sched_worker_of(int64_t id)
+{
+	int	i;
+
+	for (i = 0; i < nworkers; i++) {
+		if (workers[i].job == id && workers[i].pid != 0)
+			return &workers[i];
+	}
+	return NULL;
+}
+
 int
 sched_cancel(int64_t id, uid_t by, const char **why)
 {
+	struct worker	*w;
 	struct job	 j;
 	char		*error;
 	int		 rc = -1;
@@ -321,18 +401,29 @@ sched_cancel(int64_t id, uid_t by, const char **why)
 	}
 	if (job_state_final(j.state))
 		*why = "the job has already ended";
-	else if (j.kind == KIND_JOB && j.state == JOB_RUNNING)
-		*why = "the job is running; only queued jobs can be cancelled";
-	else {
+	else if (j.kind == KIND_JOB && j.state == JOB_RUNNING) {
+		if ((w = sched_worker_of(id)) == NULL)
+			*why = "the job is running but no worker holds it";
+		else {
+			w->cancel_by = by;
+			limit_kill(w, JOB_CANCELLED);
+			rc = 1;
+		}
+	} else {
 		error = xasprintf("{\"code\":\"cancelled\",\"message\":"
 		    "\"cancelled by uid %ld\"}", (long)by);
 		if (j.kind == KIND_MAP && store_cancel_chunks(store, id, error,
 		    time_now()) == -1)
 			fatalx("cannot cancel the chunks of map %lld",
 			    (long long)id);
-		sched_final(id, JOB_CANCELLED, NULL, error);
+		/* A map with chunks running ends when the last one has. */
+		if (j.kind == KIND_MAP && sched_kill_chunks(id, 0, by) > 0)
+			rc = 1;
+		else {
+			sched_final(id, JOB_CANCELLED, NULL, error);
+			rc = 0;
+		}
 		free(error);
-		rc = 0;
 	}
 	job_clear(&j);
 	return rc;

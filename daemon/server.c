@@ -37,6 +37,7 @@ static char			*listen_path;
 static struct client_list	 clients = TAILQ_HEAD_INITIALIZER(clients);
 static struct client_list	 held = TAILQ_HEAD_INITIALIZER(held);
 static uint64_t			 next_client_id = 1;
+static int			 nclients;
 
 int
 client_privileged(struct client *c)
@@ -67,6 +68,7 @@ static void
 client_free(struct client *c)
 {
 	TAILQ_REMOVE(&clients, c, entry);
+	nclients--;
 	if (c->flags & CLIENT_HELD)
 		TAILQ_REMOVE(&held, c, held_entry);
 	waiter_drop_client(c);
@@ -140,6 +142,26 @@ client_line(struct client *c, const char *line, size_t len)
 	json_decref(req);
 }
 
+/*
+ * A client in the middle of a line must finish it within the client
+ * timeout; one between lines may stay idle for ever (it may be waiting).
+ */
+static void
+client_idle_timer(struct client *c)
+{
+	struct timeval	tv;
+
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 ||
+	    cfg.client_timeout <= 0) {
+		bufferevent_set_timeouts(c->bev, NULL, NULL);
+		return;
+	}
+	tv.tv_sec = (time_t)cfg.client_timeout;
+	tv.tv_usec = (suseconds_t)((cfg.client_timeout - (double)tv.tv_sec) *
+	    1e6);
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+}
+
 /* Input from a client: every whole line, within the cap. */
 static void
 client_read_cb(struct bufferevent *bev, void *arg)
@@ -163,6 +185,8 @@ client_read_cb(struct bufferevent *bev, void *arg)
 				client_refuse(c, ERR_LINE_TOO_LONG,
 				    "request line longer than the limit; "
 				    "closing the connection");
+			else
+				client_idle_timer(c);
 			return;
 		}
 		if ((size_t)p.pos > cfg.max_line) {
@@ -234,6 +258,13 @@ client_event_cb(struct bufferevent *bev, short events, void *arg)
 	struct client	*c = arg;
 
 	(void)bev;
+	if (events & BEV_EVENT_TIMEOUT) {
+		log_debug("client %llu stalled in the middle of a line",
+		    (unsigned long long)c->id);
+		client_refuse(c, ERR_IDLE_TIMEOUT, "no end of line within the "
+		    "client timeout; closing the connection");
+		return;
+	}
 	if (!(events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
 		return;
 	if ((events & BEV_EVENT_ERROR) || client_gone(c) ||
@@ -273,6 +304,18 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
+	if (nclients >= cfg.max_clients) {
+		static const char full[] = "{\"ok\":false,\"error\":{\"code\":"
+		    "\"" ERR_TOO_MANY_CLIENTS "\",\"message\":\"the daemon "
+		    "has as many clients as it accepts; try again later\"}}\n";
+		log_warnx("refusing a client of uid %ld: %d clients already",
+		    (long)cred.uid, nclients);
+		/* A new socket's buffer takes a short line without blocking. */
+		if (write(fd, full, sizeof full - 1) == -1)
+			log_debug("write to a refused client failed");
+		close(fd);
+		return;
+	}
 	c = xcalloc(1, sizeof *c);
 	c->id = next_client_id++;
 	c->uid = cred.uid;
@@ -290,6 +333,7 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	bufferevent_setwatermark(c->bev, EV_READ, 0, cfg.max_line + 2);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&clients, c, entry);
+	nclients++;
 	log_debug("client %llu connected: uid %ld pid %ld",
 	    (unsigned long long)c->id, (long)c->uid, (long)c->pid);
 }

@@ -16,7 +16,7 @@
 #include "store.h"
 #include "xmalloc.h"
 
-#define SCHEMA_VERSION	1
+#define SCHEMA_VERSION	2
 
 enum {
 	S_INSERT,
@@ -39,12 +39,13 @@ enum {
 #define JOB_COLUMNS \
 	"id, kind, parent, seq, task, args, kwargs, name, owner, priority, " \
 	"state, attempts, max_attempts, nitems, ndone, chunksize, created, " \
-	"started, finished, worker_pid, result, error"
+	"started, finished, worker_pid, result, error, timeout, owner_gid"
 
 static const char *stmt_sql[S_NSTMTS] = {
 	[S_INSERT] = "INSERT INTO jobs (kind, parent, seq, task, args, kwargs, "
 	    "name, owner, priority, state, max_attempts, nitems, chunksize, "
-	    "created) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	    "created, timeout, owner_gid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+	    "?,?)",
 	[S_GET] = "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?",
 	[S_NEXT] = "SELECT id FROM jobs INDEXED BY jobs_queue "
 	    "WHERE state = 0 AND kind != 1 ORDER BY priority DESC, id LIMIT ?",
@@ -97,6 +98,11 @@ static const char schema_v1[] =
 	"CREATE INDEX jobs_parent ON jobs (parent, seq)"
 	" WHERE parent IS NOT NULL;"
 	"CREATE INDEX jobs_state ON jobs (state, id);";
+
+/* Version 2: a time limit per job and the owner's group (exec jobs). */
+static const char schema_v2[] =
+	"ALTER TABLE jobs ADD COLUMN timeout REAL NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN owner_gid INTEGER NOT NULL DEFAULT 0;";
 
 struct store {
 	sqlite3		*db;
@@ -181,6 +187,11 @@ store_migrate(struct store *s, char **cause)
 		if (store_exec(s, schema_v1, cause) == -1)
 			goto fail;
 		v = 1;
+	}
+	if (v < 2) {
+		if (store_exec(s, schema_v2, cause) == -1)
+			goto fail;
+		v = 2;
 	}
 	sql = xasprintf("PRAGMA user_version = %d", v);
 	if (store_exec(s, sql, cause) == -1) {
@@ -404,6 +415,8 @@ store_insert(struct store *s, const struct job *j)
 	sqlite3_bind_int64(st, 12, j->nitems);
 	sqlite3_bind_int64(st, 13, j->chunksize);
 	sqlite3_bind_double(st, 14, j->created);
+	sqlite3_bind_double(st, 15, j->timeout);
+	sqlite3_bind_int64(st, 16, (int64_t)j->group);
 	if (store_write(s, st, "insert") == -1)
 		return -1;
 	return sqlite3_last_insert_rowid(s->db);
@@ -445,6 +458,8 @@ job_from_row(sqlite3_stmt *st, struct job *j)
 	j->pid = (pid_t)sqlite3_column_int64(st, 19);
 	j->result = column_text(st, 20);
 	j->error = column_text(st, 21);
+	j->timeout = sqlite3_column_double(st, 22);
+	j->group = (gid_t)sqlite3_column_int64(st, 23);
 }
 
 int

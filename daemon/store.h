@@ -20,6 +20,7 @@ struct job {
 	char	*kwargs;	/* JSON object */
 	char	*name;		/* may be NULL */
 	uid_t	 owner;
+	gid_t	 group;		/* the owner's group when submitted */
 	int	 priority;
 	int	 state;
 	int	 attempts;
@@ -27,6 +28,7 @@ struct job {
 	int64_t	 nitems;	/* a map's or chunk's item count */
 	int64_t	 ndone;		/* a map's items finished */
 	int64_t	 chunksize;
+	double	 timeout;	/* time limit in seconds per run, 0 for none */
 	double	 created;
 	double	 started;	/* 0 when not yet */
 	double	 finished;

@@ -1,7 +1,11 @@
 /*
- * Waiters: clients blocked in "get". Each waits on one job, indexed by job
- * id in a hash table, and on an optional timer. Completion of the job or
- * the timer answers it; nothing polls.
+ * Waiters: clients blocked in "get" (or a cancel of a running job). Each
+ * waits on one job, indexed by job id in a hash table, and on an optional
+ * timer. Completion of the job or the timer answers it; nothing polls.
+ *
+ * Followers (a "logs" request with wait) also wait for new output, which
+ * workers write straight to files: while any follower waits, one timer
+ * looks at the files every FOLLOW_INTERVAL seconds.
  */
 #include <stdlib.h>
 
@@ -12,18 +16,24 @@
 #include "xmalloc.h"
 
 #define WAITER_BUCKETS	4096
+#define FOLLOW_INTERVAL	0.1
 
 struct waiter {
 	struct client		*client;
 	json_t			*tag;
 	int64_t			 job;
 	struct event		*timer;
+	int			 follow;	/* a logs request */
+	int64_t			 off[2];	/* its stdout, stderr offsets */
 	LIST_ENTRY(waiter)	 by_job;
 	LIST_ENTRY(waiter)	 by_client;
+	LIST_ENTRY(waiter)	 by_follow;
 };
 
 LIST_HEAD(waiter_list, waiter);
 static struct waiter_list	 buckets[WAITER_BUCKETS];
+static struct waiter_list	 followers;
+static struct event		*follow_ev;
 static size_t			 nwaiters;
 
 /* The bucket of a job id. */
@@ -39,6 +49,8 @@ waiter_free(struct waiter *wt)
 {
 	LIST_REMOVE(wt, by_job);
 	LIST_REMOVE(wt, by_client);
+	if (wt->follow)
+		LIST_REMOVE(wt, by_follow);
 	if (wt->timer != NULL)
 		event_free(wt->timer);
 	json_decref(wt->tag);
@@ -70,6 +82,49 @@ waiter_timeout(evutil_socket_t fd, short events, void *arg)
 	server_reply(c, reply);
 	waiter_free(wt);
 	client_waiters_done(c);
+}
+
+/* Answers the followers that have new output. */
+static void
+waiter_follow_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct waiter	*wt, *next;
+	struct client	*c;
+	struct timeval	 tv = { 0, (suseconds_t)(FOLLOW_INTERVAL * 1e6) };
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+	for (wt = LIST_FIRST(&followers); wt != NULL; wt = next) {
+		next = LIST_NEXT(wt, by_follow);
+		c = wt->client;
+		if (logs_answer(c, wt->tag, wt->job, wt->off, 1)) {
+			waiter_free(wt);
+			client_waiters_done(c);
+		}
+	}
+	if (!LIST_EMPTY(&followers))
+		evtimer_add(follow_ev, &tv);
+	sched_kick();	/* replies go out after the tick */
+}
+
+void
+waiter_add_logs(struct client *c, json_t *tag, int64_t job, int64_t *off)
+{
+	struct waiter	*wt;
+	struct timeval	 tv = { 0, (suseconds_t)(FOLLOW_INTERVAL * 1e6) };
+
+	waiter_add(c, tag, job, -1);
+	wt = LIST_FIRST(&c->waiters);
+	wt->follow = 1;
+	wt->off[0] = off[0];
+	wt->off[1] = off[1];
+	LIST_INSERT_HEAD(&followers, wt, by_follow);
+	if (follow_ev == NULL &&
+	    (follow_ev = evtimer_new(ev_base, waiter_follow_cb, NULL)) == NULL)
+		fatalx("evtimer_new");
+	if (!evtimer_pending(follow_ev, NULL))
+		evtimer_add(follow_ev, &tv);
 }
 
 void
@@ -109,7 +164,10 @@ waiter_wake(int64_t job)
 		if (wt->job != job)
 			continue;
 		c = wt->client;
-		reply_job(c, wt->tag, job);
+		if (wt->follow)
+			logs_answer(c, wt->tag, job, wt->off, 0);
+		else
+			reply_job(c, wt->tag, job);
 		waiter_free(wt);
 		client_waiters_done(c);
 	}
@@ -126,4 +184,12 @@ size_t
 waiter_count(void)
 {
 	return nwaiters;
+}
+
+void
+waiter_free_all(void)
+{
+	if (follow_ev != NULL)
+		event_free(follow_ev);
+	follow_ev = NULL;
 }

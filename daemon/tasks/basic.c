@@ -38,33 +38,37 @@ json_type_name(json_t *v)
 
 /* echo(args...) -> the args as an array. */
 static json_t *
-echo_run(json_t *args, json_t *kwargs, char **cause)
+echo_run(json_t *args, json_t *kwargs, struct task_ctx *ctx,
+    json_t **error)
 {
 	(void)kwargs;
-	(void)cause;
+	(void)ctx;
+	(void)error;
 	return json_incref(args);
 }
 
 /* square(n) -> n*n; an integer result outside int64 is an error. */
 static json_t *
-square_run(json_t *args, json_t *kwargs, char **cause)
+square_run(json_t *args, json_t *kwargs, struct task_ctx *ctx,
+    json_t **error)
 {
 	json_t		*n;
 	json_int_t	 i, r;
 	double		 d;
 
 	(void)kwargs;
+	(void)ctx;
 	if (json_array_size(args) != 1) {
-		*cause = xasprintf("square takes one number, got %zu "
-		    "arguments", json_array_size(args));
+		*error = task_error(xasprintf("square takes one number, "
+		    "got %zu arguments", json_array_size(args)));
 		return NULL;
 	}
 	n = json_array_get(args, 0);
 	if (json_is_integer(n)) {
 		i = json_integer_value(n);
 		if (__builtin_mul_overflow(i, i, &r)) {
-			*cause = xasprintf("square of %lld does not fit in a "
-			    "64-bit integer", (long long)i);
+			*error = task_error(xasprintf("square of %lld does "
+			    "not fit in a 64-bit integer", (long long)i));
 			return NULL;
 		}
 		return json_integer(r);
@@ -72,19 +76,21 @@ square_run(json_t *args, json_t *kwargs, char **cause)
 	if (json_is_real(n)) {
 		d = json_real_value(n) * json_real_value(n);
 		if (!isfinite(d)) {
-			*cause = xasprintf("square of %g is not a finite "
-			    "number", json_real_value(n));
+			*error = task_error(xasprintf("square of %g is not "
+			    "a finite number", json_real_value(n)));
 			return NULL;
 		}
 		return json_real(d);
 	}
-	*cause = xasprintf("square takes a number, got %s", json_type_name(n));
+	*error = task_error(xasprintf("square takes a number, got %s",
+	    json_type_name(n)));
 	return NULL;
 }
 
 /* sleep(seconds[, value]) -> value, or the finish time in ISO 8601. */
 static json_t *
-sleep_run(json_t *args, json_t *kwargs, char **cause)
+sleep_run(json_t *args, json_t *kwargs, struct task_ctx *ctx,
+    json_t **error)
 {
 	struct timespec	 ts, rem;
 	json_t		*secs;
@@ -92,20 +98,24 @@ sleep_run(json_t *args, json_t *kwargs, char **cause)
 	char		 when[64];
 
 	(void)kwargs;
+	(void)ctx;
 	if (json_array_size(args) < 1 || json_array_size(args) > 2) {
-		*cause = xasprintf("sleep takes seconds and an optional value, "
-		    "got %zu arguments", json_array_size(args));
+		*error = task_error(xasprintf("sleep takes seconds and an "
+		    "optional value, got %zu arguments",
+		    json_array_size(args)));
 		return NULL;
 	}
 	secs = json_array_get(args, 0);
 	if (!json_is_number(secs) || (d = json_number_value(secs)) < 0 ||
 	    d > 1e9) {
 		if (json_is_number(secs))
-			*cause = xasprintf("sleep takes a number of seconds "
-			    "from 0 to 1e9, got %g", json_number_value(secs));
+			*error = task_error(xasprintf("sleep takes a number "
+			    "of seconds from 0 to 1e9, got %g",
+			    json_number_value(secs)));
 		else
-			*cause = xasprintf("sleep takes a number of seconds "
-			    "from 0 to 1e9, got %s", json_type_name(secs));
+			*error = task_error(xasprintf("sleep takes a number "
+			    "of seconds from 0 to 1e9, got %s",
+			    json_type_name(secs)));
 		return NULL;
 	}
 	ts.tv_sec = (time_t)d;
@@ -120,15 +130,17 @@ sleep_run(json_t *args, json_t *kwargs, char **cause)
 
 /* fail(message) -> the job fails with that message. */
 static json_t *
-fail_run(json_t *args, json_t *kwargs, char **cause)
+fail_run(json_t *args, json_t *kwargs, struct task_ctx *ctx,
+    json_t **error)
 {
 	json_t	*m = json_array_get(args, 0);
 
 	(void)kwargs;
+	(void)ctx;
 	if (json_is_string(m))
-		*cause = xstrdup(json_string_value(m));
+		*error = task_error(xstrdup(json_string_value(m)));
 	else
-		*cause = xstrdup("failed on request");
+		*error = task_error(xstrdup("failed on request"));
 	return NULL;
 }
 
@@ -137,12 +149,14 @@ fail_run(json_t *args, json_t *kwargs, char **cause)
  * whose default action does not end a process are replaced by SIGKILL.
  */
 static json_t *
-crash_run(json_t *args, json_t *kwargs, char **cause)
+crash_run(json_t *args, json_t *kwargs, struct task_ctx *ctx,
+    json_t **error)
 {
 	json_t	*s = json_array_get(args, 0);
 	int	 sig = SIGKILL;
 
 	(void)kwargs;
+	(void)ctx;
 	if (json_is_integer(s) && json_integer_value(s) > 0 &&
 	    json_integer_value(s) < NSIG)
 		sig = (int)json_integer_value(s);
@@ -154,22 +168,25 @@ crash_run(json_t *args, json_t *kwargs, char **cause)
 	}
 	signal(sig, SIG_DFL);
 	kill(getpid(), sig);
-	*cause = xasprintf("signal %d did not end the worker", sig);
+	*error = task_error(xasprintf("signal %d did not end the worker",
+	    sig));
 	return NULL;
 }
 
 const struct task task_echo = {
-	"echo", "return the arguments as an array", 0, echo_run
+	"echo", "return the arguments as an array", 0, 0, echo_run, NULL
 };
 const struct task task_square = {
-	"square", "n -> n*n (integers and reals)", 0, square_run
+	"square", "n -> n*n (integers and reals)", 0, 0, square_run, NULL
 };
 const struct task task_sleep = {
-	"sleep", "seconds[, value] -> value or the finish time", 0, sleep_run
+	"sleep", "seconds[, value] -> value or the finish time", 0, 0,
+	sleep_run, NULL
 };
 const struct task task_fail = {
-	"fail", "message -> the job fails with it", 0, fail_run
+	"fail", "message -> the job fails with it", 0, 0, fail_run, NULL
 };
 const struct task task_crash = {
-	"crash", "[signal] -> the worker dies by that signal", 1, crash_run
+	"crash", "[signal] -> the worker dies by that signal", 1, 0,
+	crash_run, NULL
 };

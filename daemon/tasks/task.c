@@ -1,6 +1,8 @@
 /* The table of tasks. A new task family adds its entries here. */
+#include <stdlib.h>
 #include <string.h>
 
+#include "proto.h"
 #include "task.h"
 
 static const struct task *tasks[] = {
@@ -9,9 +11,22 @@ static const struct task *tasks[] = {
 	&task_sleep,
 	&task_fail,
 	&task_crash,
+	&task_exec,
+	&task_shell,
 };
 
 static int	tests_enabled;
+
+json_t *
+task_error(char *message)
+{
+	json_t	*e;
+
+	e = json_pack("{s:s, s:s}", "code", JOBERR_TASK, "message",
+	    message != NULL ? message : "the task failed without a message");
+	free(message);
+	return e;
+}
 
 void
 task_enable_tests(int on)

@@ -1,19 +1,44 @@
 /*
  * Tasks: functions a worker runs, found by name. A task takes its args
- * (a JSON array) and kwargs (a JSON object) and returns a new reference to
- * its result, or NULL with *cause set to a newly allocated message.
+ * (a JSON array), kwargs (a JSON object) and the job's context, and
+ * returns a new reference to its result, or NULL with *error set to a new
+ * error object ({"code":..,"message":..}). A task may return both: a
+ * result kept with a failed job (a command that exited non-zero).
  */
 #ifndef MPD_TASK_H
 #define MPD_TASK_H
 
+#include <sys/types.h>
+
 #include <jansson.h>
+#include <stdint.h>
+
+/* What a task knows of the job it runs. */
+struct task_ctx {
+	int64_t		 job;
+	int		 logs;		/* keep a command's output in log files */
+	int		 setuser;	/* run commands as uid/gid (mpd is root) */
+	uid_t		 uid;
+	gid_t		 gid;
+};
 
 struct task {
 	const char	*name;
 	const char	*summary;
 	int		 test_only;	/* only with --test-tasks */
-	json_t		*(*run)(json_t *, json_t *, char **);
+	int		 command;	/* runs a process group: kill by frame */
+	json_t		*(*run)(json_t *, json_t *, struct task_ctx *,
+			    json_t **);
+	/*
+	 * Optional: checks args and kwargs when the job is submitted, so a
+	 * bad one is refused at once. Returns 0, or -1 with *cause set
+	 * (newly allocated).
+	 */
+	int		 (*check)(json_t *, json_t *, char **);
 };
+
+/* A task's error object: {"code":"task_error","message":m} (m stolen). */
+json_t		*task_error(char *);
 
 /* Allows or forbids the test-only tasks. */
 void		 task_enable_tests(int);
@@ -28,5 +53,9 @@ extern const struct task task_square;
 extern const struct task task_sleep;
 extern const struct task task_fail;
 extern const struct task task_crash;
+
+/* tasks/exec.c */
+extern const struct task task_exec;
+extern const struct task task_shell;
 
 #endif

@@ -41,9 +41,9 @@ SCHEMA_DIR = os.path.join(PROTO, "schema")
 EXAMPLE_DIR = os.path.join(PROTO, "examples")
 
 OPS = ("hello", "submit", "map", "get", "status", "list", "cancel", "forget",
-       "shutdown")
+       "logs", "shutdown")
 REQUIRED_EXAMPLES = ("hello", "submit-get", "map", "errors", "failures",
-                     "pipelining", "cancel-forget")
+                     "pipelining", "cancel-forget", "exec", "logs")
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 try:

@@ -176,13 +176,13 @@ query_int(const char *path, const char *sql)
 	return v;
 }
 
-/* Opening creates the schema at version 1, in WAL mode; reopening works. */
+/* Opening creates the schema at version 2, in WAL mode; reopening works. */
 static void
 test_open_schema(void **state)
 {
 	struct fixture	*fx = *state;
 
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 1);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 2);
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE type = 'table' AND name = 'jobs'"), 1);
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM "
@@ -190,8 +190,36 @@ test_open_schema(void **state)
 	assert_int_equal(query_int(fx->path, "SELECT journal_mode = 'wal' "
 	    "FROM pragma_journal_mode"), 1);
 	reopen(fx);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 1);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 2);
 	assert_false(store_dirty(fx->s));
+}
+
+/* A version 1 database (mpd 0.1) gains the new columns and keeps its jobs. */
+static void
+test_migrate_v1(void **state)
+{
+	struct fixture	*fx = *state;
+	struct job	 j;
+	sqlite3		*db;
+
+	store_close(fx->s);
+	fx->s = NULL;
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	    "ALTER TABLE jobs DROP COLUMN timeout;"
+	    "ALTER TABLE jobs DROP COLUMN owner_gid;"
+	    "INSERT INTO jobs (kind, task, args, kwargs, owner, state, created)"
+	    " VALUES (0, 'square', '[3]', '{}', 1000, 0, 1.5);"
+	    "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	fx->s = open_store(fx);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 2);
+	assert_int_equal(store_get(fx->s, 1, &j), 1);
+	assert_string_equal(j.task, "square");
+	assert_int_equal(j.owner, 1000);
+	assert_true(j.timeout == 0);
+	assert_int_equal(j.group, 0);
+	job_clear(&j);
 }
 
 /* A database from a newer mpd is refused with a cause. */
@@ -204,14 +232,14 @@ test_open_newer_schema(void **state)
 
 	store_close(fx->s);
 	fx->s = NULL;
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 2"), -1);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 2);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 3"), -1);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 3);
 	s = store_open(fx->path, 1, &cause);
 	assert_null(s);
 	assert_non_null(cause);
 	assert_non_null(strstr(cause, "newer"));
 	free(cause);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 1"), -1);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 2"), -1);
 	fx->s = open_store(fx);
 }
 
@@ -966,6 +994,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		T(test_open_schema),
 		T(test_open_newer_schema),
+		T(test_migrate_v1),
 		T(test_insert_get),
 		T(test_next_order),
 		T(test_next_empty),

@@ -1,0 +1,136 @@
+/*
+ * Commands' output on disk: one file per stream and job under the log
+ * directory, written by the worker that runs the command and read here for
+ * the logs op. A job's files stay until the job is forgotten.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base64.h"
+#include "log.h"
+#include "mpd.h"
+#include "proto.h"
+#include "store.h"
+#include "util.h"
+#include "xmalloc.h"
+
+static const char	*streams[2] = { "stdout", "stderr" };
+static const char	*exts[2] = { "out", "err" };
+
+char *
+logs_path(int64_t job, const char *ext)
+{
+	return xasprintf("%s/%lld.%s", cfg.log_dir, (long long)job, ext);
+}
+
+int
+logs_init(void)
+{
+	char	*probe;
+	int	 rc;
+
+	probe = xasprintf("%s/.", cfg.log_dir);
+	rc = mkdir_parents(probe, 0700);
+	free(probe);
+	return rc;
+}
+
+void
+logs_remove(int64_t job)
+{
+	char	*path;
+	int	 i;
+
+	for (i = 0; i < 2; i++) {
+		path = logs_path(job, exts[i]);
+		if (unlink(path) == -1 && errno != ENOENT)
+			log_warn("removing %s", path);
+		free(path);
+	}
+}
+
+/*
+ * Reads up to PROTO_LOGS_CHUNK bytes of a stream from off into *data
+ * (newly allocated); returns the byte count, and sets *more when bytes
+ * remain past them.
+ */
+static size_t
+logs_read(int64_t job, int stream, int64_t off, char **data, int *more)
+{
+	struct stat	 st;
+	char		*path;
+	ssize_t		 n;
+	size_t		 want;
+	int		 fd;
+
+	*data = NULL;
+	*more = 0;
+	path = logs_path(job, exts[stream]);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd == -1)
+		return 0;
+	if (fstat(fd, &st) == -1 || st.st_size <= off) {
+		close(fd);
+		return 0;
+	}
+	want = (size_t)(st.st_size - off);
+	if (want > PROTO_LOGS_CHUNK) {
+		want = PROTO_LOGS_CHUNK;
+		*more = 1;
+	}
+	*data = xmalloc(want);
+	do {
+		n = pread(fd, *data, want, off);
+	} while (n == -1 && errno == EINTR);
+	close(fd);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n < want)
+		*more = 0;
+	return (size_t)n;
+}
+
+int
+logs_answer(struct client *c, json_t *tag, int64_t job, int64_t *off,
+    int wait)
+{
+	struct job	 j;
+	json_t		*r;
+	char		*data[2], *text;
+	size_t		 len[2];
+	int		 more[2], i, ended;
+
+	if (store_get(store, job, &j) != 1) {
+		reply_error(c, tag, ERR_NOT_FOUND, "job %lld does not exist",
+		    (long long)job);
+		return 1;
+	}
+	ended = job_state_final(j.state);
+	for (i = 0; i < 2; i++)
+		len[i] = logs_read(job, i, off[i], &data[i], &more[i]);
+	if (wait && !ended && len[0] == 0 && len[1] == 0) {
+		job_clear(&j);
+		return 0;
+	}
+	r = reply_new(tag, 1);
+	json_object_set_new(r, "job", json_integer(job));
+	json_object_set_new(r, "state", json_string(job_state_name(j.state)));
+	for (i = 0; i < 2; i++) {
+		text = base64_encode(data[i] != NULL ? data[i] : "", len[i]);
+		json_object_set_new(r, streams[i], json_pack("{s:I, s:s}",
+		    "offset", (json_int_t)off[i], "data", text));
+		free(text);
+		free(data[i]);
+	}
+	json_object_set_new(r, "end", json_boolean(ended && !more[0] &&
+	    !more[1]));
+	server_reply(c, r);
+	job_clear(&j);
+	return 1;
+}

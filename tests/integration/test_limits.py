@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Input limits and worker health: nesting depth, clients at once, a client
+stalled in the middle of a line, workers replaced after N jobs or when they
+grow too big. Each through a real daemon started with small caps.
+
+Run as: MPD_BUILD_DIR=build python3 tests/integration/test_limits.py
+"""
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from mpdtest import (MpdTestCase, RawClient, SLOW, main,  # noqa: E402
+                     wait_for)
+
+
+class InputLimits(MpdTestCase):
+    workers = 1
+    daemon_args = ("--max-depth", "8", "--max-clients", "3",
+                   "--client-timeout", "0.5")
+
+    def test_deep_nesting_is_refused_before_parsing(self):
+        c = self.d.client()
+        self.addCleanup(c.close)
+        # Deeper than the cap: refused, and the connection keeps serving.
+        for line in (b"[" * 9 + b"]" * 9, b"[" * 100000,
+                     b'{"op":"submit","task":"echo","args":' +
+                     b"[" * 8 + b"]" * 8 + b"}"):
+            c.send_raw(line + b"\n")
+            r = json.loads(c.read_line())
+            self.assertFalse(r["ok"])
+            self.assertEqual(r["error"]["code"], "bad_request")
+            self.assertIn("deeper than 8", r["error"]["message"])
+        # Brackets inside strings do not count; up to the cap is fine.
+        r = c.call({"op": "submit", "task": "echo",
+                    "args": ["[[[[[[[[[[[[", [[[[[[1]]]]]]]})
+        self.assertTrue(r["ok"], r)
+        r = c.call({"op": "get", "job": r["job"]})
+        self.assertEqual(r["result"], ["[[[[[[[[[[[[", [[[[[[1]]]]]]])
+
+    def admitted_client(self):
+        """A client the daemon took in: the probes of setUp may still be
+        counted for a moment after they closed."""
+        def attempt():
+            c = RawClient(self.d.socket)
+            try:
+                if c.call({"op": "hello"}).get("ok"):
+                    return c
+            except (OSError, AssertionError):
+                pass
+            c.close()
+            return None
+        c = wait_for(attempt, 10, "a client to be admitted")
+        self.addCleanup(c.close)
+        return c
+
+    def test_a_client_over_the_cap_is_told_and_closed(self):
+        held = [self.admitted_client() for _ in range(3)]
+        extra = RawClient(self.d.socket)
+        self.addCleanup(extra.close)
+        r = json.loads(extra.read_line())
+        self.assertEqual(r["error"]["code"], "too_many_clients")
+        self.assertIsNone(extra.read_line())
+        # One leaves: a new client gets in again.
+        held[0].close()
+
+        def admitted():
+            c = RawClient(self.d.socket)
+            try:
+                return c.call({"op": "hello"}).get("ok")
+            finally:
+                c.close()
+        wait_for(admitted, 10, "a free client slot")
+
+    def test_a_stalled_half_line_is_closed_an_idle_client_is_not(self):
+        idle = self.d.client()
+        self.addCleanup(idle.close)
+        stalled = self.d.client()
+        self.addCleanup(stalled.close)
+        stalled.send_raw(b'{"op":"hel')
+        start = time.monotonic()
+        r = json.loads(stalled.read_line())
+        self.assertEqual(r["error"]["code"], "idle_timeout")
+        self.assertIsNone(stalled.read_line())
+        self.assertGreaterEqual(time.monotonic() - start, 0.4)
+        # A client between lines may wait as long as it likes.
+        self.assertTrue(idle.call({"op": "hello"})["ok"])
+
+    def test_a_waiting_get_is_not_an_idle_client(self):
+        c = self.d.client()
+        self.addCleanup(c.close)
+        job = c.call({"op": "submit", "task": "sleep",
+                      "args": [1.0 * SLOW, "late"]})["job"]
+        r = c.call({"op": "get", "job": job})
+        self.assertEqual(r["result"], "late")
+
+
+class WorkerRecycling(MpdTestCase):
+    workers = 1
+    daemon_args = ("--max-tasks-per-worker", "2",)
+
+    def test_a_worker_is_replaced_after_its_quota(self):
+        first = self.d.worker_pids()
+        for i in range(6):
+            job = self.submit("square", i)
+            self.assertEqual(self.get(job)["result"], i * i)
+        # Two jobs per process: three processes were replaced.
+        wait_for(lambda: self.d.log().count("ran 2 jobs; replacing it")
+                 == 3, 10, "three replacements")
+        self.assertEqual(self.d.log().count("replacing it"), 3)
+        wait_for(lambda: len(self.d.worker_pids()) == 1, 10, "a worker")
+        self.assertNotEqual(self.d.worker_pids(), first)
+        self.assertEqual(self.d.zombies(), [])
+
+
+class WorkerRss(MpdTestCase):
+    workers = 1
+    daemon_args = ("--max-worker-rss", "1")
+
+    def test_a_worker_over_the_memory_bound_is_replaced(self):
+        # Every worker is over 1 MiB, so each job ends its process.
+        first = self.d.worker_pids()
+        job = self.submit("square", 3)
+        self.assertEqual(self.get(job)["result"], 9)
+        wait_for(lambda: self.d.worker_pids() and
+                 self.d.worker_pids() != first, 10, "a new worker")
+        self.assertIn("replacing it", self.d.log())
+        job = self.submit("square", 4)
+        self.assertEqual(self.get(job)["result"], 16)
+
+
+if __name__ == "__main__":
+    main()
