@@ -17,12 +17,47 @@ const struct cmd cmd_submit = {
 "  -n, --name NAME          a name to show in status and list\n"
 "  -p, --priority P         higher runs first (default 0)\n"
 "  -k, --kwargs JSON        keyword arguments, a JSON object\n"
-"  -a, --max-attempts N     attempts before a worker death fails the job\n"
+"  -a, --max-attempts N     attempts in all before the job fails (default 1)\n"
+"      --retry-on CAUSES    which failed attempts are retried, comma-separated:\n"
+"                           worker_died, interrupted (the default), timeout,\n"
+"                           error\n"
+"      --retry-delay S      seconds before the first retry, doubling after\n"
+"                           each (default 0.5, at most 60)\n"
 "      --timeout S          the job's time limit in seconds, counted from\n"
 "                           its start (default: the daemon's --job-timeout)\n"
 "  -h, --help               show this help\n",
 	submit_run
 };
+
+/* Sets retry_on from a comma-separated list; 0, or -1 after a message. */
+static int
+submit_retry_on(json_t *req, const char *list)
+{
+	json_t	*causes = json_array();
+	char	*copy, *word, *rest;
+
+	copy = strdup(list);
+	if (copy == NULL) {
+		perror("mpctl");
+		exit(EXIT_UNREACHABLE);
+	}
+	for (rest = copy; (word = strsep(&rest, ",")) != NULL;) {
+		if (strcmp(word, "worker_died") != 0 &&
+		    strcmp(word, "interrupted") != 0 &&
+		    strcmp(word, "timeout") != 0 && strcmp(word, "error") != 0) {
+			fprintf(stderr, "mpctl: --retry-on takes worker_died, "
+			    "interrupted, timeout and error, not \"%s\"\n",
+			    word);
+			json_decref(causes);
+			free(copy);
+			return -1;
+		}
+		json_array_append_new(causes, json_string(word));
+	}
+	free(copy);
+	json_object_set_new(req, "retry_on", causes);
+	return 0;
+}
 
 static int
 submit_run(int argc, char **argv)
@@ -33,6 +68,8 @@ submit_run(int argc, char **argv)
 		{ "kwargs", required_argument, NULL, 'k' },
 		{ "max-attempts", required_argument, NULL, 'a' },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "retry-on", required_argument, NULL, OPT_RETRY_ON },
+		{ "retry-delay", required_argument, NULL, OPT_RETRY_DELAY },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -58,6 +95,19 @@ submit_run(int argc, char **argv)
 		case 'k':
 			if (ctl_kwargs(req, optarg) == -1)
 				goto out;
+			break;
+		case OPT_RETRY_ON:
+			if (submit_retry_on(req, optarg) == -1)
+				goto out;
+			break;
+		case OPT_RETRY_DELAY:
+			if (ctl_seconds(optarg) < 0) {
+				fprintf(stderr, "mpctl: --retry-delay takes a "
+				    "number of seconds\n");
+				goto out;
+			}
+			json_object_set_new(req, "retry_delay",
+			    json_real(ctl_seconds(optarg)));
 			break;
 		case 'h':
 			rc = ctl_help(&cmd_submit);

@@ -100,6 +100,8 @@ void		 ctl_catch(void (*)(void *), void *);
 /* Option codes of long options without a letter. */
 enum {
 	OPT_TIMEOUT = 256,
+	OPT_RETRY_ON,
+	OPT_RETRY_DELAY,
 	OPT_ENV_CLEAR,
 	OPT_SHELL
 };

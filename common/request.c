@@ -5,6 +5,7 @@
 
 #include "proto.h"
 #include "request.h"
+#include "util.h"
 
 enum field_type {
 	T_TAG,		/* integer or string: the client's req tag */
@@ -19,6 +20,8 @@ enum field_type {
 	T_STATE,	/* a job state's name */
 	T_MODE,		/* a shutdown mode */
 	T_OFFSET,	/* integer >= 0: a byte offset */
+	T_RETRY,	/* array of retry causes */
+	T_FACTOR,	/* number from 1 to 1000 */
 	T_BOOL,
 };
 
@@ -34,6 +37,9 @@ struct op_spec {
 };
 
 #define COMMON_FIELDS { "op", T_STRING, 1 }, { "req", T_TAG, 0 }
+#define RETRY_FIELDS { "retry_on", T_RETRY, 0 }, \
+	{ "retry_delay", T_LIMIT, 0 }, { "retry_factor", T_FACTOR, 0 }, \
+	{ "retry_max", T_LIMIT, 0 }
 
 static const struct field hello_fields[] = {
 	COMMON_FIELDS, { "version", T_INT, 0 }, { "client", T_STRING, 0 },
@@ -43,13 +49,14 @@ static const struct field submit_fields[] = {
 	COMMON_FIELDS, { "task", T_STRING, 1 }, { "args", T_ARRAY, 0 },
 	{ "kwargs", T_OBJECT, 0 }, { "name", T_STRING, 0 },
 	{ "priority", T_INT, 0 }, { "max_attempts", T_COUNT, 0 },
-	{ "timeout", T_LIMIT, 0 }, { NULL, 0, 0 }
+	{ "timeout", T_LIMIT, 0 }, RETRY_FIELDS, { NULL, 0, 0 }
 };
 static const struct field map_fields[] = {
 	COMMON_FIELDS, { "task", T_STRING, 1 }, { "items", T_ARRAY, 1 },
 	{ "kwargs", T_OBJECT, 0 }, { "chunksize", T_COUNT, 0 },
 	{ "name", T_STRING, 0 }, { "priority", T_INT, 0 },
-	{ "timeout", T_LIMIT, 0 }, { NULL, 0, 0 }
+	{ "max_attempts", T_COUNT, 0 }, { "timeout", T_LIMIT, 0 },
+	RETRY_FIELDS, { NULL, 0, 0 }
 };
 static const struct field get_fields[] = {
 	COMMON_FIELDS, { "job", T_ID, 1 }, { "timeout", T_SECONDS, 0 },
@@ -132,8 +139,35 @@ json_depth(const char *s, size_t len)
 	return deepest;
 }
 
+static json_t	*request_decode1(const char *, size_t, struct req_error *);
+static const char *request_check1(json_t *, struct req_error *);
+
+/*
+ * Messages quote the input (cut at a byte count) and jansson's words: make
+ * sure they are UTF-8 before they go into a JSON reply.
+ */
 json_t *
 request_decode(const char *line, size_t len, struct req_error *err)
+{
+	json_t	*req = request_decode1(line, len, err);
+
+	if (req == NULL)
+		utf8_scrub(err->message);
+	return req;
+}
+
+const char *
+request_check(json_t *req, struct req_error *err)
+{
+	const char	*op = request_check1(req, err);
+
+	if (op == NULL)
+		utf8_scrub(err->message);
+	return op;
+}
+
+static json_t *
+request_decode1(const char *line, size_t len, struct req_error *err)
 {
 	json_t		*req;
 	json_error_t	 jerr;
@@ -162,6 +196,25 @@ request_decode(const char *line, size_t len, struct req_error *err)
 		return NULL;
 	}
 	return req;
+}
+
+int
+retry_cause(const char *name)
+{
+	static const struct {
+		const char	*name;
+		int		 bit;
+	} causes[] = {
+		{ "worker_died", 0x1 }, { "interrupted", 0x2 },
+		{ "timeout", 0x4 }, { "error", 0x8 },
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof causes / sizeof causes[0]; i++) {
+		if (strcmp(causes[i].name, name) == 0)
+			return causes[i].bit;
+	}
+	return 0;
 }
 
 /* Returns a phrase naming what a field of this type must be. */
@@ -194,6 +247,11 @@ field_want(enum field_type type)
 		return "one of graceful, drain, now";
 	case T_OFFSET:
 		return "an integer, zero or more (a byte offset)";
+	case T_RETRY:
+		return "an array of retry causes: worker_died, interrupted, "
+		    "timeout, error";
+	case T_FACTOR:
+		return "a number from 1 to 1000";
 	case T_BOOL:
 		return "true or false";
 	}
@@ -205,6 +263,8 @@ static int
 field_ok(enum field_type type, json_t *v)
 {
 	const char	*s;
+	json_t		*e;
+	size_t		 i;
 
 	switch (type) {
 	case T_TAG:
@@ -233,6 +293,18 @@ field_ok(enum field_type type, json_t *v)
 		    job_state_parse(json_string_value(v)) != -1;
 	case T_OFFSET:
 		return json_is_integer(v) && json_integer_value(v) >= 0;
+	case T_RETRY:
+		if (!json_is_array(v))
+			return 0;
+		json_array_foreach(v, i, e) {
+			if (!json_is_string(e) ||
+			    retry_cause(json_string_value(e)) == 0)
+				return 0;
+		}
+		return 1;
+	case T_FACTOR:
+		return json_is_number(v) && json_number_value(v) >= 1 &&
+		    json_number_value(v) <= 1000;
 	case T_BOOL:
 		return json_is_boolean(v);
 	case T_MODE:
@@ -256,8 +328,8 @@ field_find(const struct field *fields, const char *name)
 	return NULL;
 }
 
-const char *
-request_check(json_t *req, struct req_error *err)
+static const char *
+request_check1(json_t *req, struct req_error *err)
 {
 	const struct op_spec	*spec = NULL;
 	const struct field	*f;

@@ -17,6 +17,11 @@ struct req_error {
  * with err filled in (malformed JSON, duplicate keys, not an object).
  */
 json_t	*request_decode(const char *, size_t, struct req_error *);
+/*
+ * The bit of a retry cause named in a request's retry_on (worker_died 1,
+ * interrupted 2, timeout 4, error 8; daemon/store.h's RETRY_*), or 0.
+ */
+int	retry_cause(const char *);
 /* Sets the deepest nesting of arrays and objects a request may have. */
 void	request_set_max_depth(int);
 /*

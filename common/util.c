@@ -125,3 +125,30 @@ path_beside(const char *path, const char *name)
 	return xasprintf("%.*s/%s", (int)(slash - path + (slash == path)),
 	    path, name);
 }
+
+void
+utf8_scrub(char *s)
+{
+	unsigned char	*p = (unsigned char *)s;
+	size_t		 n, k;
+
+	while (*p != '\0') {
+		n = *p < 0x80 ? 1 : (*p & 0xe0) == 0xc0 && *p >= 0xc2 ? 2 :
+		    (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 &&
+		    *p <= 0xf4 ? 4 : 0;
+		for (k = 1; k < n; k++) {
+			if ((p[k] & 0xc0) != 0x80)
+				break;
+		}
+		if (k == n && ((n == 3 && ((p[0] == 0xe0 && p[1] < 0xa0) ||
+		    (p[0] == 0xed && p[1] >= 0xa0))) || (n == 4 &&
+		    ((p[0] == 0xf0 && p[1] < 0x90) ||
+		    (p[0] == 0xf4 && p[1] >= 0x90)))))
+			k = 0;	/* overlong, surrogate or past U+10FFFF */
+		if (n == 0 || k < n) {
+			*p++ = '?';
+			continue;
+		}
+		p += n;
+	}
+}

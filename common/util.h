@@ -23,6 +23,11 @@ char	*path_default_socket(void);
  * allocated.
  */
 char	*path_default_db(void);
+/*
+ * Replaces, in place, each byte that does not begin a well-formed UTF-8
+ * sequence with '?': for messages quoting cut or invalid input.
+ */
+void	 utf8_scrub(char *);
 /* The path of name in the directory of path (newly allocated). */
 char	*path_beside(const char *, const char *);
 /*

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "mpd.h"
 #include "proto.h"
+#include "request.h"
 #include "store.h"
 #include "tasks/task.h"
 #include "util.h"
@@ -52,6 +53,8 @@ reply_error(struct client *c, json_t *tag, const char *code, const char *fmt,
 	if (vasprintf(&msg, fmt, ap) == -1)
 		fatal("vasprintf");
 	va_end(ap);
+	/* Quoted input may be cut mid-character or be invalid UTF-8. */
+	utf8_scrub(msg);
 	json_object_set_new(r, "error", json_pack("{s:s, s:s}", "code", code,
 	    "message", msg));
 	free(msg);
@@ -195,7 +198,8 @@ ops_text(json_t *req, const char *key, const char *dflt)
 static void
 ops_job_init(struct client *c, json_t *req, struct job *j)
 {
-	json_t	*v, *kw;
+	json_t	*v, *kw, *e;
+	size_t	 i;
 
 	memset(j, 0, sizeof *j);
 	j->task = xstrdup(json_string_value(json_object_get(req, "task")));
@@ -211,6 +215,21 @@ ops_job_init(struct client *c, json_t *req, struct job *j)
 		j->max_attempts = (int)json_integer_value(v);
 	j->created = time_now();
 	j->group = c->gid;
+	j->retry_on = RETRY_DEFAULT;
+	if ((v = json_object_get(req, "retry_on")) != NULL) {
+		j->retry_on = 0;
+		json_array_foreach(v, i, e)
+			j->retry_on |= retry_cause(json_string_value(e));
+	}
+	j->retry_delay = RETRY_DELAY;
+	if ((v = json_object_get(req, "retry_delay")) != NULL)
+		j->retry_delay = json_number_value(v);
+	j->retry_factor = RETRY_FACTOR;
+	if ((v = json_object_get(req, "retry_factor")) != NULL)
+		j->retry_factor = json_number_value(v);
+	j->retry_max = RETRY_MAX;
+	if ((v = json_object_get(req, "retry_max")) != NULL)
+		j->retry_max = json_number_value(v);
 	/* The time limit: the request's, a command's kwargs', the default. */
 	kw = json_object_get(req, "kwargs");
 	if ((v = json_object_get(req, "timeout")) != NULL)
@@ -421,6 +440,50 @@ job_summary(const struct job *j)
 	return o;
 }
 
+/* store_attempts callback: appends one attempt's record. */
+static void
+history_one(int n, double started, double finished, pid_t pid, int state,
+    const char *error, void *arg)
+{
+	json_t	*o;
+
+	o = json_pack("{s:i, s:s}", "attempt", n, "state",
+	    job_state_name(state));
+	set_time(o, "started", started);
+	set_time(o, "finished", finished);
+	json_object_set_new(o, "worker_pid", pid != 0 ? json_integer(pid) :
+	    json_null());
+	json_object_set_new(o, "error", error != NULL ? json_loads(error,
+	    JSON_DECODE_ANY, NULL) : json_null());
+	json_array_append_new(arg, o);
+}
+
+/* A job's retry policy and attempt history, for status. */
+static void
+status_retries(json_t *o, const struct job *j)
+{
+	static const char	*causes[] = { "worker_died", "interrupted",
+				    "timeout", "error" };
+	json_t			*on, *history;
+	size_t			 i;
+
+	on = json_array();
+	for (i = 0; i < sizeof causes / sizeof causes[0]; i++) {
+		if (j->retry_on & (1 << i))
+			json_array_append_new(on, json_string(causes[i]));
+	}
+	json_object_set_new(o, "retry", json_pack("{s:o, s:f, s:f, s:f}",
+	    "on", on, "delay", j->retry_delay, "factor", j->retry_factor,
+	    "max", j->retry_max));
+	set_time(o, "not_before", j->state == JOB_QUEUED ? j->not_before : 0);
+	history = json_array();
+	if (store_attempts(store, j->id, history_one, history) == -1) {
+		json_decref(history);
+		history = json_null();
+	}
+	json_object_set_new(o, "history", history);
+}
+
 static void
 op_status(struct client *c, json_t *req, json_t *tag)
 {
@@ -440,6 +503,7 @@ op_status(struct client *c, json_t *req, json_t *tag)
 		    json_integer(j.pid) : json_null());
 		json_object_set_new(o, "timeout", j.timeout > 0 ?
 		    json_real(j.timeout) : json_null());
+		status_retries(o, &j);
 		if (j.kind == KIND_MAP) {
 			json_object_set_new(o, "progress", json_pack(
 			    "{s:I, s:I}", "done", (json_int_t)j.ndone,

@@ -98,7 +98,7 @@ pool_slot_dead(struct worker *w)
 	if (job != 0 && w->requeue && w->ending == 0) {
 		log_info("%s (pid %ld) stopped; job %lld goes back to the "
 		    "queue", w->name, (long)w->pid, (long long)job);
-		if (store_requeue(store, job, 1) == -1)
+		if (store_requeue(store, job, 1, 0) == -1)
 			log_warnx("cannot requeue job %lld", (long long)job);
 	} else if (job != 0) {
 		log_warnx("%s (pid %ld) %s while running job %lld", w->name,

@@ -21,8 +21,11 @@
 #define DISPATCH_BATCH	64
 
 static struct event	*tick_ev;
+static struct event	*delay_ev;	/* the next retried job is due */
 
 static char	*dump(json_t *);
+static void	 sched_arm_delay(void);
+static void	 sched_delay_cb(evutil_socket_t, short, void *);
 
 /* A string as JSON text (newly allocated). */
 static char *
@@ -106,8 +109,10 @@ sched_tick(evutil_socket_t fd, short events, void *arg)
 void
 sched_init(void)
 {
-	if ((tick_ev = event_new(ev_base, -1, 0, sched_tick, NULL)) == NULL)
+	if ((tick_ev = event_new(ev_base, -1, 0, sched_tick, NULL)) == NULL ||
+	    (delay_ev = evtimer_new(ev_base, sched_delay_cb, NULL)) == NULL)
 		fatalx("event_new");
+	sched_arm_delay();
 }
 
 void
@@ -115,7 +120,9 @@ sched_free(void)
 {
 	if (tick_ev != NULL)
 		event_free(tick_ev);
-	tick_ev = NULL;
+	if (delay_ev != NULL)
+		event_free(delay_ev);
+	tick_ev = delay_ev = NULL;
 }
 
 void
@@ -249,14 +256,83 @@ sched_chunk_end(struct job *chunk, int state, const char *result,
 	job_clear(&map);
 }
 
+/* Wakes the scheduler when the earliest retried job becomes due. */
+static void
+sched_arm_delay(void)
+{
+	struct timeval	 tv;
+	double		 when, wait;
+
+	if (delay_ev == NULL || (when = store_next_delayed(store)) <= 0)
+		return;
+	wait = when - time_now();
+	if (wait < 0)
+		wait = 0;
+	tv.tv_sec = (time_t)wait;
+	tv.tv_usec = (suseconds_t)((wait - (double)tv.tv_sec) * 1e6) + 1000;
+	evtimer_add(delay_ev, &tv);
+}
+
+static void
+sched_delay_cb(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	sched_kick();
+	sched_arm_delay();
+}
+
 /*
- * Records the end of a job that worker pid ran: result (text) or error
- * (object). An outcome for a row that is no longer that worker's running
- * job (forgotten, or ended some other way) is dropped.
+ * Another attempt for a job whose attempt ended for cause, if its policy
+ * and its attempts allow: queues it again after its back-off and returns
+ * 1; else returns 0.
+ */
+static int
+sched_retry(struct job *j, int cause)
+{
+	struct job	 map;
+	double		 delay;
+	int		 over = 0, i;
+
+	if (cause == 0 || !(j->retry_on & cause) ||
+	    j->attempts >= j->max_attempts)
+		return 0;
+	if (j->kind == KIND_CHUNK) {
+		/* A chunk of an ended map is not worth another attempt. */
+		if (store_get(store, j->parent, &map) != 1 ||
+		    job_state_final(map.state))
+			over = 1;
+		job_clear(&map);
+		if (over)
+			return 0;
+	}
+	delay = j->retry_delay;
+	for (i = 1; i < j->attempts && delay < 1e9; i++)
+		delay *= j->retry_factor;
+	if (j->retry_max > 0 && delay > j->retry_max)
+		delay = j->retry_max;
+	log_info("job %lld: attempt %d of %d failed; retrying in %.3g s",
+	    (long long)j->id, j->attempts, j->max_attempts, delay);
+	if (store_requeue(store, j->id, 0, delay > 0 ? time_now() + delay :
+	    0) == -1)
+		fatalx("cannot requeue job %lld: %s", (long long)j->id,
+		    store_errmsg(store));
+	if (delay > 0)
+		sched_arm_delay();
+	return 1;
+}
+
+/*
+ * Records the end of an attempt of a job that worker pid ran: result
+ * (text) or error (object), and the cause when it failed (RETRY_*). The
+ * job is retried when its policy says so, else it ends. An outcome for a
+ * row that is no longer that worker's running job (forgotten, or ended
+ * some other way) is dropped.
  */
 static void
 sched_end(int64_t id, pid_t pid, int state, const char *result,
-    json_t *error)
+    json_t *error, int cause)
 {
 	struct job	 j;
 	char		*text;
@@ -277,6 +353,15 @@ sched_end(int64_t id, pid_t pid, int state, const char *result,
 		job_clear(&j);
 		return;
 	}
+	text = error != NULL ? dump(error) : NULL;
+	if (store_attempt(store, &j, time_now(), state, text) == -1)
+		fatalx("cannot record an attempt of job %lld",
+		    (long long)id);
+	free(text);
+	if (sched_retry(&j, cause)) {
+		job_clear(&j);
+		return;
+	}
 	if (j.kind == KIND_CHUNK)
 		sched_chunk_end(&j, state, result, error);
 	else {
@@ -292,7 +377,7 @@ sched_result(struct worker *w, json_t *frame)
 {
 	json_t	*id, *result, *error, *started, *killed = NULL;
 	char	*text = NULL;
-	int	 state;
+	int	 state, cause;
 
 	id = json_object_get(frame, "job");
 	result = json_object_get(frame, "result");
@@ -312,13 +397,15 @@ sched_result(struct worker *w, json_t *frame)
 		return;
 	}
 	state = error != NULL ? JOB_FAILED : JOB_DONE;
+	cause = error != NULL ? RETRY_ERROR : 0;
 	if (w->ending != 0) {
 		state = w->ending;
 		error = killed = limit_error(w);
+		cause = state == JOB_TIMEOUT ? RETRY_TIMEOUT : 0;
 	}
 	if (result != NULL)
 		text = dump(result);
-	sched_end(w->job, w->pid, state, text, error);
+	sched_end(w->job, w->pid, state, text, error, cause);
 	free(text);
 	json_decref(killed);
 	limit_stop(w);
@@ -335,42 +422,16 @@ sched_result(struct worker *w, json_t *frame)
 void
 sched_lost(struct worker *w, int64_t id, json_t *error)
 {
-	struct job	j, map;
-	int		rc, map_over = 0;
-
 	if (w->ending != 0) {
 		/* Killed on purpose: it ends as the kill's cause says. */
 		json_decref(error);
 		error = limit_error(w);
-		sched_end(id, w->pid, w->ending, NULL, error);
-		limit_stop(w);
-		json_decref(error);
-		return;
-	}
+		sched_end(id, w->pid, w->ending, NULL, error,
+		    w->ending == JOB_TIMEOUT ? RETRY_TIMEOUT : 0);
+	} else
+		sched_end(id, w->pid, JOB_FAILED, NULL, error,
+		    RETRY_WORKER_DIED);
 	limit_stop(w);
-	memset(&map, 0, sizeof map);
-	rc = store_get(store, id, &j);
-	if (rc == 1 && j.kind == KIND_CHUNK) {
-		/* A chunk of an ended map is not worth another attempt. */
-		if (store_get(store, j.parent, &map) != 1 ||
-		    job_state_final(map.state))
-			map_over = 1;
-		job_clear(&map);
-	}
-	if (rc == 1 && j.state == JOB_RUNNING && j.pid == w->pid &&
-	    !map_over && j.attempts < j.max_attempts) {
-		log_info("job %lld: attempt %d of %d lost; queued again",
-		    (long long)id, j.attempts, j.max_attempts);
-		if (store_requeue(store, id, 0) == -1)
-			fatalx("cannot requeue job %lld: %s", (long long)id,
-			    store_errmsg(store));
-	} else if (rc != -1)
-		sched_end(id, w->pid, JOB_FAILED, NULL, error);
-	else
-		fatalx("cannot load job %lld: %s", (long long)id,
-		    store_errmsg(store));
-	if (rc == 1)
-		job_clear(&j);
 	json_decref(error);
 }
 

@@ -14,9 +14,10 @@
 #include "log.h"
 #include "proto.h"
 #include "store.h"
+#include "util.h"
 #include "xmalloc.h"
 
-#define SCHEMA_VERSION	2
+#define SCHEMA_VERSION	3
 
 enum {
 	S_INSERT,
@@ -31,6 +32,9 @@ enum {
 	S_CANCEL_CHUNKS,
 	S_FORGET,
 	S_COUNTS,
+	S_ATTEMPT,
+	S_ATTEMPTS,
+	S_NEXT_DELAYED,
 	S_BEGIN,
 	S_COMMIT,
 	S_NSTMTS
@@ -39,16 +43,18 @@ enum {
 #define JOB_COLUMNS \
 	"id, kind, parent, seq, task, args, kwargs, name, owner, priority, " \
 	"state, attempts, max_attempts, nitems, ndone, chunksize, created, " \
-	"started, finished, worker_pid, result, error, timeout, owner_gid"
+	"started, finished, worker_pid, result, error, timeout, owner_gid, " \
+	"retry_on, retry_delay, retry_factor, retry_max, not_before"
 
 static const char *stmt_sql[S_NSTMTS] = {
 	[S_INSERT] = "INSERT INTO jobs (kind, parent, seq, task, args, kwargs, "
 	    "name, owner, priority, state, max_attempts, nitems, chunksize, "
-	    "created, timeout, owner_gid) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-	    "?,?)",
+	    "created, timeout, owner_gid, retry_on, retry_delay, retry_factor, "
+	    "retry_max) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[S_GET] = "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?",
 	[S_NEXT] = "SELECT id FROM jobs INDEXED BY jobs_queue "
-	    "WHERE state = 0 AND kind != 1 ORDER BY priority DESC, id LIMIT ?",
+	    "WHERE state = 0 AND kind != 1 AND not_before <= ? "
+	    "ORDER BY priority DESC, id LIMIT ?",
 	[S_RUNNING] = "UPDATE jobs SET state = 1, attempts = attempts + 1, "
 	    "started = ?, worker_pid = ? WHERE id = ?",
 	[S_MAP_STARTED] = "UPDATE jobs SET state = 1, started = ? "
@@ -56,13 +62,19 @@ static const char *stmt_sql[S_NSTMTS] = {
 	[S_FINAL] = "UPDATE jobs SET state = ?, result = ?, error = ?, "
 	    "finished = ?, worker_pid = NULL WHERE id = ?",
 	[S_REQUEUE] = "UPDATE jobs SET state = 0, attempts = attempts - ?, "
-	    "started = NULL, worker_pid = NULL WHERE id = ?",
+	    "started = NULL, worker_pid = NULL, not_before = ? WHERE id = ?",
 	[S_PROGRESS] = "UPDATE jobs SET ndone = ndone + ? WHERE id = ?",
 	[S_CHUNK_RESULTS] = "SELECT result FROM jobs WHERE parent = ? "
 	    "ORDER BY seq",
 	[S_CANCEL_CHUNKS] = "UPDATE jobs SET state = 5, error = ?, "
 	    "finished = ? WHERE parent = ? AND state = 0",
 	[S_FORGET] = "DELETE FROM jobs WHERE id = ?1 OR parent = ?1",
+	[S_ATTEMPT] = "INSERT OR REPLACE INTO attempts (job, n, started, "
+	    "finished, worker_pid, state, error) VALUES (?,?,?,?,?,?,?)",
+	[S_ATTEMPTS] = "SELECT n, started, finished, worker_pid, state, error "
+	    "FROM attempts WHERE job = ? ORDER BY n",
+	[S_NEXT_DELAYED] = "SELECT min(not_before) FROM jobs INDEXED BY "
+	    "jobs_delayed WHERE state = 0 AND not_before > 0",
 	[S_COUNTS] = "SELECT state, count(*) FROM jobs WHERE kind != 2 "
 	    "AND (?1 < 0 OR owner = ?1) GROUP BY state",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
@@ -103,6 +115,30 @@ static const char schema_v1[] =
 static const char schema_v2[] =
 	"ALTER TABLE jobs ADD COLUMN timeout REAL NOT NULL DEFAULT 0;"
 	"ALTER TABLE jobs ADD COLUMN owner_gid INTEGER NOT NULL DEFAULT 0;";
+
+/*
+ * Version 3: retry policy, the time before which a retried job waits, and
+ * a record of every attempt (deleted with its job by a trigger).
+ */
+static const char schema_v3[] =
+	"ALTER TABLE jobs ADD COLUMN retry_on INTEGER NOT NULL DEFAULT 3;"
+	"ALTER TABLE jobs ADD COLUMN retry_delay REAL NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN retry_factor REAL NOT NULL DEFAULT 1;"
+	"ALTER TABLE jobs ADD COLUMN retry_max REAL NOT NULL DEFAULT 0;"
+	"ALTER TABLE jobs ADD COLUMN not_before REAL NOT NULL DEFAULT 0;"
+	"CREATE INDEX jobs_delayed ON jobs (not_before)"
+	" WHERE state = 0 AND not_before > 0;"
+	"CREATE TABLE attempts ("
+	" job INTEGER NOT NULL,"
+	" n INTEGER NOT NULL,"
+	" started REAL,"
+	" finished REAL NOT NULL,"
+	" worker_pid INTEGER,"
+	" state INTEGER NOT NULL,"
+	" error TEXT,"
+	" PRIMARY KEY (job, n)) WITHOUT ROWID;"
+	"CREATE TRIGGER jobs_forget AFTER DELETE ON jobs BEGIN"
+	" DELETE FROM attempts WHERE job = old.id; END;";
 
 struct store {
 	sqlite3		*db;
@@ -192,6 +228,11 @@ store_migrate(struct store *s, char **cause)
 		if (store_exec(s, schema_v2, cause) == -1)
 			goto fail;
 		v = 2;
+	}
+	if (v < 3) {
+		if (store_exec(s, schema_v3, cause) == -1)
+			goto fail;
+		v = 3;
 	}
 	sql = xasprintf("PRAGMA user_version = %d", v);
 	if (store_exec(s, sql, cause) == -1) {
@@ -334,35 +375,41 @@ store_commit(struct store *s)
 int
 store_recover(struct store *s, int64_t *requeued, int64_t *failed)
 {
+	static const char record_sql[] =
+	    "INSERT OR REPLACE INTO attempts (job, n, started, finished, "
+	    "worker_pid, state, error) SELECT id, attempts, started, ?1, "
+	    "worker_pid, 3, json_object('code', 'interrupted', 'message', "
+	    "'the daemon stopped while this attempt ran') FROM jobs "
+	    "WHERE state = 1 AND kind != 1";
 	static const char requeue_sql[] =
-	    "UPDATE jobs SET state = 0, worker_pid = NULL, started = NULL "
-	    "WHERE state = 1 AND kind != 1 AND attempts < max_attempts";
+	    "UPDATE jobs SET state = 0, worker_pid = NULL, started = NULL, "
+	    "not_before = CASE WHEN retry_delay > 0 THEN ?1 + retry_delay "
+	    "ELSE 0 END WHERE state = 1 AND kind != 1 AND "
+	    "attempts < max_attempts AND (retry_on & 2) != 0";
 	static const char fail_sql[] =
-	    "UPDATE jobs SET state = 3, worker_pid = NULL, finished = ?, "
+	    "UPDATE jobs SET state = 3, worker_pid = NULL, finished = ?1, "
 	    "error = json_object('code', 'interrupted', 'message', "
-	    "'the daemon stopped while the job was running and no attempts "
-	    "remain') WHERE state = 1 AND kind != 1";
+	    "'the daemon stopped while the job was running and it is not "
+	    "retried') WHERE state = 1 AND kind != 1";
 	static const char maps_sql[] =
-	    "UPDATE jobs SET state = 3, finished = ?, error = json_object("
+	    "UPDATE jobs SET state = 3, finished = ?1, error = json_object("
 	    "'code', 'interrupted', 'message', 'a chunk of this map was "
-	    "interrupted by a daemon stop and no attempts remain') "
+	    "interrupted by a daemon stop and is not retried') "
 	    "WHERE kind = 1 AND state IN (0, 1) AND EXISTS (SELECT 1 FROM "
 	    "jobs c WHERE c.parent = jobs.id AND c.state = 3)";
 	static const char orphans_sql[] =
-	    "UPDATE jobs SET state = 5, finished = ?, error = json_object("
+	    "UPDATE jobs SET state = 5, finished = ?1, error = json_object("
 	    "'code', 'cancelled', 'message', 'the map this chunk belongs to "
 	    "has ended') WHERE kind = 2 AND state = 0 AND parent IN (SELECT "
 	    "id FROM jobs WHERE kind = 1 AND state >= 2)";
-	static const char *steps[] = { fail_sql, maps_sql, orphans_sql };
+	static const char *steps[] = { record_sql, requeue_sql, fail_sql,
+	    maps_sql, orphans_sql };
 	sqlite3_stmt	*st;
 	size_t		 i;
-	double		 now = (double)time(NULL);
+	double		 now = time_now();
 
 	if (store_begin(s) == -1)
 		return -1;
-	if (sqlite3_exec(s->db, requeue_sql, NULL, NULL, NULL) != SQLITE_OK)
-		goto fail;
-	*requeued = sqlite3_changes64(s->db);
 	for (i = 0; i < sizeof steps / sizeof steps[0]; i++) {
 		if (sqlite3_prepare_v2(s->db, steps[i], -1, &st, NULL) !=
 		    SQLITE_OK)
@@ -372,7 +419,9 @@ store_recover(struct store *s, int64_t *requeued, int64_t *failed)
 			sqlite3_finalize(st);
 			goto fail;
 		}
-		if (i == 0)
+		if (i == 1)
+			*requeued = sqlite3_changes64(s->db);
+		else if (i == 2)
 			*failed = sqlite3_changes64(s->db);
 		sqlite3_finalize(st);
 	}
@@ -417,6 +466,10 @@ store_insert(struct store *s, const struct job *j)
 	sqlite3_bind_double(st, 14, j->created);
 	sqlite3_bind_double(st, 15, j->timeout);
 	sqlite3_bind_int64(st, 16, (int64_t)j->group);
+	sqlite3_bind_int(st, 17, j->retry_on);
+	sqlite3_bind_double(st, 18, j->retry_delay);
+	sqlite3_bind_double(st, 19, j->retry_factor);
+	sqlite3_bind_double(st, 20, j->retry_max);
 	if (store_write(s, st, "insert") == -1)
 		return -1;
 	return sqlite3_last_insert_rowid(s->db);
@@ -460,6 +513,11 @@ job_from_row(sqlite3_stmt *st, struct job *j)
 	j->error = column_text(st, 21);
 	j->timeout = sqlite3_column_double(st, 22);
 	j->group = (gid_t)sqlite3_column_int64(st, 23);
+	j->retry_on = sqlite3_column_int(st, 24);
+	j->retry_delay = sqlite3_column_double(st, 25);
+	j->retry_factor = sqlite3_column_double(st, 26);
+	j->retry_max = sqlite3_column_double(st, 27);
+	j->not_before = sqlite3_column_double(st, 28);
 }
 
 int
@@ -488,7 +546,8 @@ store_next(struct store *s, int64_t *ids, int max)
 	sqlite3_stmt	*st = store_stmt(s, S_NEXT);
 	int		 n = 0, rc;
 
-	sqlite3_bind_int(st, 1, max);
+	sqlite3_bind_double(st, 1, time_now());
+	sqlite3_bind_int(st, 2, max);
 	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		ids[n++] = sqlite3_column_int64(st, 0);
 	if (n < max && rc != SQLITE_DONE) {
@@ -544,7 +603,7 @@ store_set_final(struct store *s, int64_t id, int state, const char *result,
 }
 
 int
-store_requeue(struct store *s, int64_t id, int refund)
+store_requeue(struct store *s, int64_t id, int refund, double not_before)
 {
 	sqlite3_stmt	*st;
 
@@ -552,8 +611,64 @@ store_requeue(struct store *s, int64_t id, int refund)
 		return -1;
 	st = store_stmt(s, S_REQUEUE);
 	sqlite3_bind_int(st, 1, refund ? 1 : 0);
-	sqlite3_bind_int64(st, 2, id);
+	sqlite3_bind_double(st, 2, not_before);
+	sqlite3_bind_int64(st, 3, id);
 	return store_write(s, st, "requeue");
+}
+
+int
+store_attempt(struct store *s, const struct job *j, double finished,
+    int state, const char *error)
+{
+	sqlite3_stmt	*st;
+
+	if (store_begin(s) == -1)
+		return -1;
+	st = store_stmt(s, S_ATTEMPT);
+	sqlite3_bind_int64(st, 1, j->id);
+	sqlite3_bind_int(st, 2, j->attempts);
+	if (j->started > 0)
+		sqlite3_bind_double(st, 3, j->started);
+	sqlite3_bind_double(st, 4, finished);
+	if (j->pid != 0)
+		sqlite3_bind_int64(st, 5, j->pid);
+	sqlite3_bind_int(st, 6, state);
+	bind_text(st, 7, error);
+	return store_write(s, st, "record an attempt");
+}
+
+int
+store_attempts(struct store *s, int64_t id, void (*fn)(int, double, double,
+    pid_t, int, const char *, void *), void *arg)
+{
+	sqlite3_stmt	*st = store_stmt(s, S_ATTEMPTS);
+	int		 rc;
+
+	sqlite3_bind_int64(st, 1, id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn(sqlite3_column_int(st, 0), sqlite3_column_double(st, 1),
+		    sqlite3_column_double(st, 2),
+		    (pid_t)sqlite3_column_int64(st, 3),
+		    sqlite3_column_int(st, 4),
+		    (const char *)sqlite3_column_text(st, 5), arg);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("store: attempts: %s", sqlite3_errmsg(s->db));
+		return -1;
+	}
+	return 0;
+}
+
+double
+store_next_delayed(struct store *s)
+{
+	sqlite3_stmt	*st = store_stmt(s, S_NEXT_DELAYED);
+	double		 t = 0;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		t = sqlite3_column_double(st, 0);
+	sqlite3_reset(st);
+	return t;
 }
 
 int

@@ -29,6 +29,11 @@ struct job {
 	int64_t	 ndone;		/* a map's items finished */
 	int64_t	 chunksize;
 	double	 timeout;	/* time limit in seconds per run, 0 for none */
+	int	 retry_on;	/* RETRY_* causes that earn another attempt */
+	double	 retry_delay;	/* before the first retry, seconds */
+	double	 retry_factor;	/* each later delay is this much longer */
+	double	 retry_max;	/* delays are capped here */
+	double	 not_before;	/* a retried job waits until then */
 	double	 created;
 	double	 started;	/* 0 when not yet */
 	double	 finished;
@@ -36,6 +41,17 @@ struct job {
 	char	*result;	/* JSON text or NULL */
 	char	*error;		/* JSON object text or NULL */
 };
+
+/* Causes of a failed attempt that a job may be retried for (retry_on). */
+#define RETRY_WORKER_DIED	0x1
+#define RETRY_INTERRUPTED	0x2	/* the daemon stopped or crashed */
+#define RETRY_TIMEOUT		0x4
+#define RETRY_ERROR		0x8	/* the task failed: error, exit status */
+#define RETRY_DEFAULT		(RETRY_WORKER_DIED | RETRY_INTERRUPTED)
+/* The default back-off: 0.5 s, doubling, at most a minute. */
+#define RETRY_DELAY		0.5
+#define RETRY_FACTOR		2.0
+#define RETRY_MAX		60.0
 
 struct store;
 
@@ -75,10 +91,22 @@ int		 store_map_started(struct store *, int64_t, double);
 int		 store_set_final(struct store *, int64_t, int, const char *,
 		     const char *, double);
 /*
- * Puts a running job back in the queue; with refund, the attempt it was
- * on does not count (a stop of mpd's own, not a failure).
+ * Puts a running job back in the queue, to run no earlier than not_before
+ * (0: at once); with refund, the attempt it was on does not count (a stop
+ * of mpd's own, not a failure).
  */
-int		 store_requeue(struct store *, int64_t, int);
+int		 store_requeue(struct store *, int64_t, int, double);
+/* Records how attempt j->attempts of job j ended. */
+int		 store_attempt(struct store *, const struct job *, double, int,
+		     const char *);
+/*
+ * Calls fn(n, started, finished, worker pid, state, error) for each
+ * recorded attempt of a job, in order. Returns 0 or -1.
+ */
+int		 store_attempts(struct store *, int64_t, void (*)(int, double,
+		     double, pid_t, int, const char *, void *), void *);
+/* The earliest time a retried job waits for, or 0 when none waits. */
+double		 store_next_delayed(struct store *);
 /* Adds n finished items to a map. */
 int		 store_map_progress(struct store *, int64_t, int64_t);
 /* Joins a map's chunk results in item order; newly allocated, or NULL. */

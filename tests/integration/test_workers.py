@@ -56,7 +56,11 @@ class Deaths(MpdTestCase):
                          ("failed", "worker_died"))
         st = self.d.call({"op": "status", "job": job})["job"]
         self.assertEqual((st["attempts"], st["max_attempts"]), (3, 3))
-        self.assertEqual(self.d.log().count("lost; queued again"), 2)
+        self.assertEqual(self.d.log().count("failed; retrying in"), 2)
+        # Every attempt is on record, with its cause.
+        self.assertEqual([(h["attempt"], h["state"], h["error"]["code"])
+                          for h in st["history"]],
+                         [(n, "failed", "worker_died") for n in (1, 2, 3)])
 
     def test_forgetting_an_ended_map_while_a_chunk_runs(self):
         r = self.d.call({"op": "map", "task": "sleep",

@@ -103,6 +103,7 @@ insert(struct store *s, int kind, int64_t parent, int64_t seq, int priority,
 	j.priority = priority;
 	j.state = st;
 	j.max_attempts = max_attempts;
+	j.retry_on = RETRY_DEFAULT;
 	j.created = 1000.0;
 	id = store_insert(s, &j);
 	assert_true(id > 0);
@@ -182,7 +183,7 @@ test_open_schema(void **state)
 {
 	struct fixture	*fx = *state;
 
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 2);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 3);
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE type = 'table' AND name = 'jobs'"), 1);
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM "
@@ -190,7 +191,7 @@ test_open_schema(void **state)
 	assert_int_equal(query_int(fx->path, "SELECT journal_mode = 'wal' "
 	    "FROM pragma_journal_mode"), 1);
 	reopen(fx);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 2);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 3);
 	assert_false(store_dirty(fx->s));
 }
 
@@ -206,6 +207,13 @@ test_migrate_v1(void **state)
 	fx->s = NULL;
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
+	    "DROP TRIGGER jobs_forget; DROP TABLE attempts;"
+	    "DROP INDEX jobs_delayed;"
+	    "ALTER TABLE jobs DROP COLUMN retry_on;"
+	    "ALTER TABLE jobs DROP COLUMN retry_delay;"
+	    "ALTER TABLE jobs DROP COLUMN retry_factor;"
+	    "ALTER TABLE jobs DROP COLUMN retry_max;"
+	    "ALTER TABLE jobs DROP COLUMN not_before;"
 	    "ALTER TABLE jobs DROP COLUMN timeout;"
 	    "ALTER TABLE jobs DROP COLUMN owner_gid;"
 	    "INSERT INTO jobs (kind, task, args, kwargs, owner, state, created)"
@@ -213,12 +221,14 @@ test_migrate_v1(void **state)
 	    "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	fx->s = open_store(fx);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 2);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 3);
 	assert_int_equal(store_get(fx->s, 1, &j), 1);
 	assert_string_equal(j.task, "square");
 	assert_int_equal(j.owner, 1000);
 	assert_true(j.timeout == 0);
 	assert_int_equal(j.group, 0);
+	/* Old jobs keep the old policy: retried when lost or interrupted. */
+	assert_int_equal(j.retry_on, RETRY_DEFAULT);
 	job_clear(&j);
 }
 
@@ -232,14 +242,14 @@ test_open_newer_schema(void **state)
 
 	store_close(fx->s);
 	fx->s = NULL;
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 3"), -1);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 3);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 4"), -1);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 4);
 	s = store_open(fx->path, 1, &cause);
 	assert_null(s);
 	assert_non_null(cause);
 	assert_non_null(strstr(cause, "newer"));
 	free(cause);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 2"), -1);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 3"), -1);
 	fx->s = open_store(fx);
 }
 
@@ -402,13 +412,13 @@ test_running_requeue(void **state)
 	job_clear(&g);
 	assert_int_equal(store_next(s, ids, 4), 0);
 
-	assert_int_equal(store_requeue(s, id, 0), 0);
+	assert_int_equal(store_requeue(s, id, 0, 0), 0);
 	assert_int_equal(store_get(s, id, &g), 1);
 	assert_int_equal(g.state, JOB_QUEUED);
 	assert_int_equal(g.attempts, 1);
 	job_clear(&g);
 	assert_int_equal(store_set_running(s, id, 4242, 100.5), 0);
-	assert_int_equal(store_requeue(s, id, 1), 0);
+	assert_int_equal(store_requeue(s, id, 1, 0), 0);
 	assert_int_equal(store_get(s, id, &g), 1);
 	assert_int_equal(g.state, JOB_QUEUED);
 	assert_int_equal(g.attempts, 1);
@@ -584,6 +594,7 @@ test_recover_map(void **state)
 	g.args = (char *)"[7]";
 	g.kwargs = (char *)"{}";
 	g.max_attempts = 2;
+	g.retry_on = RETRY_DEFAULT;
 	g.created = 1.0;
 	d0 = store_insert(s, &g);
 	g.seq = 1;
