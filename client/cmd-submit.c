@@ -23,6 +23,9 @@ const struct cmd cmd_submit = {
 "                           error\n"
 "      --retry-delay S      seconds before the first retry, doubling after\n"
 "                           each (default 0.5, at most 60)\n"
+"      --no-block           when the daemon's queue is full (mpd --max-queue),\n"
+"                           fail at once (exit 6) instead of waiting for room\n"
+"      --block-timeout S    wait at most S seconds for room in a full queue\n"
 "      --timeout S          the job's time limit in seconds, counted from\n"
 "                           its start (default: the daemon's --job-timeout)\n"
 "  -h, --help               show this help\n",
@@ -70,6 +73,8 @@ submit_run(int argc, char **argv)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "retry-on", required_argument, NULL, OPT_RETRY_ON },
 		{ "retry-delay", required_argument, NULL, OPT_RETRY_DELAY },
+		{ "no-block", no_argument, NULL, OPT_NO_BLOCK },
+		{ "block-timeout", required_argument, NULL, OPT_BLOCK_TIMEOUT },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -99,6 +104,18 @@ submit_run(int argc, char **argv)
 		case OPT_RETRY_ON:
 			if (submit_retry_on(req, optarg) == -1)
 				goto out;
+			break;
+		case OPT_NO_BLOCK:
+			json_object_set_new(req, "block", json_false());
+			break;
+		case OPT_BLOCK_TIMEOUT:
+			if (ctl_seconds(optarg) < 0) {
+				fprintf(stderr, "mpctl: --block-timeout takes a "
+				    "number of seconds\n");
+				goto out;
+			}
+			json_object_set_new(req, "block_timeout",
+			    json_real(ctl_seconds(optarg)));
 			break;
 		case OPT_RETRY_DELAY:
 			if (ctl_seconds(optarg) < 0) {

@@ -35,6 +35,7 @@
 #define ERR_PERMISSION		"permission_denied"
 #define ERR_IDLE_TIMEOUT	"idle_timeout"
 #define ERR_TOO_MANY_CLIENTS	"too_many_clients"
+#define ERR_QUEUE_FULL		"queue_full"
 #define ERR_INTERNAL		"internal"
 
 /* Codes in a job's own error object. */

@@ -37,7 +37,9 @@ struct op_spec {
 };
 
 #define COMMON_FIELDS { "op", T_STRING, 1 }, { "req", T_TAG, 0 }
-#define RETRY_FIELDS { "retry_on", T_RETRY, 0 }, \
+/* Fields of submit and map: a full queue, and retries. */
+#define POLICY_FIELDS { "block", T_BOOL, 0 }, \
+	{ "block_timeout", T_SECONDS, 0 }, { "retry_on", T_RETRY, 0 }, \
 	{ "retry_delay", T_LIMIT, 0 }, { "retry_factor", T_FACTOR, 0 }, \
 	{ "retry_max", T_LIMIT, 0 }
 
@@ -49,14 +51,14 @@ static const struct field submit_fields[] = {
 	COMMON_FIELDS, { "task", T_STRING, 1 }, { "args", T_ARRAY, 0 },
 	{ "kwargs", T_OBJECT, 0 }, { "name", T_STRING, 0 },
 	{ "priority", T_INT, 0 }, { "max_attempts", T_COUNT, 0 },
-	{ "timeout", T_LIMIT, 0 }, RETRY_FIELDS, { NULL, 0, 0 }
+	{ "timeout", T_LIMIT, 0 }, POLICY_FIELDS, { NULL, 0, 0 }
 };
 static const struct field map_fields[] = {
 	COMMON_FIELDS, { "task", T_STRING, 1 }, { "items", T_ARRAY, 1 },
 	{ "kwargs", T_OBJECT, 0 }, { "chunksize", T_COUNT, 0 },
 	{ "name", T_STRING, 0 }, { "priority", T_INT, 0 },
 	{ "max_attempts", T_COUNT, 0 }, { "timeout", T_LIMIT, 0 },
-	RETRY_FIELDS, { NULL, 0, 0 }
+	POLICY_FIELDS, { NULL, 0, 0 }
 };
 static const struct field get_fields[] = {
 	COMMON_FIELDS, { "job", T_ID, 1 }, { "timeout", T_SECONDS, 0 },

@@ -39,6 +39,7 @@ static const struct option longopts[] = {
 	{ "limit-cpu", required_argument, NULL, 'C' },
 	{ "limit-nofile", required_argument, NULL, 'N' },
 	{ "max-depth", required_argument, NULL, 'P' },
+	{ "max-queue", required_argument, NULL, 'q' },
 	{ "max-clients", required_argument, NULL, 'Q' },
 	{ "client-timeout", required_argument, NULL, 'R' },
 	{ "max-tasks-per-worker", required_argument, NULL, 'U' },
@@ -76,6 +77,9 @@ usage(FILE *f)
 "                        they are stopped and requeued (default: 10)\n"
 "      --max-line BYTES  longest request line accepted (default: %d)\n"
 "      --max-items N     most items in one map (default: %d)\n"
+"      --max-queue N     most items queued at once (a map counts each item);\n"
+"                        a submit or map that does not fit waits for room, or\n"
+"                        is refused with queue_full (default: 0, no cap)\n"
 "      --max-depth N     deepest nesting of arrays and objects in a request\n"
 "                        (default: %d)\n"
 "      --max-clients N   clients connected at once; one more is told so and\n"
@@ -254,6 +258,10 @@ config_apply(int ch, const char *arg, const char *where)
 	case 'N':
 		cfg.limit_nofile = config_count(where, "limit-nofile", arg,
 		    1LL << 30);
+		break;
+	case 'q':
+		cfg.max_queue = strcmp(arg, "0") == 0 ? 0 : config_count(where,
+		    "max-queue", arg, 1LL << 40);
 		break;
 	case 'P':
 		cfg.max_depth = (int)config_count(where, "max-depth", arg, 1000);

@@ -86,6 +86,7 @@ mpd_stop(enum stop_mode mode)
 		    mode == STOP_DRAIN ? "drain" : "graceful");
 		notify_stopping();
 		server_close_listener();
+		admit_refuse_all();
 	}
 	stop_mode = mode;
 	if (mode == STOP_GRACEFUL) {

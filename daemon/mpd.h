@@ -48,6 +48,7 @@ struct config {
 	double		 client_timeout; /* to finish a started line */
 	int64_t		 max_tasks;	/* jobs per worker process, 0 no cap */
 	int64_t		 max_worker_rss; /* bytes, 0 for no cap */
+	int64_t		 max_queue;	/* queued items, 0 for no cap */
 };
 
 /* Stop modes, mildest first: a stop may only move to a harsher one. */
@@ -250,6 +251,19 @@ void	limit_stop(struct worker *);
 void	limit_kill(struct worker *, int);
 /* The error object of a job that was killed (new reference). */
 json_t	*limit_error(struct worker *);
+
+/* admit.c */
+/*
+ * Admits a submit or map of this many items under --max-queue: returns 1
+ * to go on, or 0 when it was refused (replied) or waits for space.
+ */
+int	admit(struct client *, json_t *, const char *, int64_t);
+/* After dispatch: lets in the waiting requests that now fit. */
+void	admit_blocked(void);
+/* Drops the waiting requests of a client that is going away. */
+void	admit_drop_client(struct client *);
+/* A stop began: refuses every waiting request. */
+void	admit_refuse_all(void);
 
 /* logs.c */
 /* The path of a job's log file for a stream ("out", "err"); allocated. */

@@ -277,7 +277,7 @@ op_submit(struct client *c, json_t *req, json_t *tag)
 		json_incref(args);
 	ok = ops_check(c, tag, t, args, json_object_get(req, "kwargs"));
 	json_decref(args);
-	if (!ok)
+	if (!ok || !admit(c, req, "submit", 1))
 		return;
 	ops_job_init(c, req, &j);
 	j.kind = KIND_JOB;
@@ -339,6 +339,8 @@ op_map(struct client *c, json_t *req, json_t *tag)
 				return;
 		}
 	}
+	if (!admit(c, req, "map", n))
+		return;
 	v = json_object_get(req, "chunksize");
 	size = v != NULL ? json_integer_value(v) : map_chunksize(n, nworkers);
 

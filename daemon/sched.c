@@ -94,6 +94,7 @@ sched_tick(evutil_socket_t fd, short events, void *arg)
 			job_clear(&j);
 		}
 	}
+	admit_blocked();
 	if (store_commit(store) == -1) {
 		/*
 		 * Nothing of this transaction was acknowledged: its replies are

@@ -60,6 +60,7 @@ client_kill(struct client *c)
 	c->flags |= CLIENT_DEAD;
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	waiter_drop_client(c);
+	admit_drop_client(c);
 	sched_kick();
 }
 
@@ -72,6 +73,7 @@ client_free(struct client *c)
 	if (c->flags & CLIENT_HELD)
 		TAILQ_REMOVE(&held, c, held_entry);
 	waiter_drop_client(c);
+	admit_drop_client(c);
 	bufferevent_free(c->bev);
 	evbuffer_free(c->held);
 	log_debug("client %llu freed", (unsigned long long)c->id);

@@ -35,6 +35,7 @@ enum {
 	S_ATTEMPT,
 	S_ATTEMPTS,
 	S_NEXT_DELAYED,
+	S_QUEUED_ITEMS,
 	S_BEGIN,
 	S_COMMIT,
 	S_NSTMTS
@@ -73,6 +74,9 @@ static const char *stmt_sql[S_NSTMTS] = {
 	    "finished, worker_pid, state, error) VALUES (?,?,?,?,?,?,?)",
 	[S_ATTEMPTS] = "SELECT n, started, finished, worker_pid, state, error "
 	    "FROM attempts WHERE job = ? ORDER BY n",
+	[S_QUEUED_ITEMS] = "SELECT total(CASE WHEN kind = 2 THEN nitems "
+	    "ELSE 1 END) FROM jobs INDEXED BY jobs_queue WHERE state = 0 AND "
+	    "kind != 1",
 	[S_NEXT_DELAYED] = "SELECT min(not_before) FROM jobs INDEXED BY "
 	    "jobs_delayed WHERE state = 0 AND not_before > 0",
 	[S_COUNTS] = "SELECT state, count(*) FROM jobs WHERE kind != 2 "
@@ -657,6 +661,18 @@ store_attempts(struct store *s, int64_t id, void (*fn)(int, double, double,
 		return -1;
 	}
 	return 0;
+}
+
+int64_t
+store_queued_items(struct store *s)
+{
+	sqlite3_stmt	*st = store_stmt(s, S_QUEUED_ITEMS);
+	int64_t		 n = -1;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = (int64_t)sqlite3_column_double(st, 0);
+	sqlite3_reset(st);
+	return n;
 }
 
 double

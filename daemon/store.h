@@ -105,6 +105,8 @@ int		 store_attempt(struct store *, const struct job *, double, int,
  */
 int		 store_attempts(struct store *, int64_t, void (*)(int, double,
 		     double, pid_t, int, const char *, void *), void *);
+/* Items queued: one per job, a chunk's item count; -1 on error. */
+int64_t		 store_queued_items(struct store *);
 /* The earliest time a retried job waits for, or 0 when none waits. */
 double		 store_next_delayed(struct store *);
 /* Adds n finished items to a map. */

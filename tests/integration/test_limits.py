@@ -63,16 +63,10 @@ class InputLimits(MpdTestCase):
         r = json.loads(extra.read_line())
         self.assertEqual(r["error"]["code"], "too_many_clients")
         self.assertIsNone(extra.read_line())
-        # One leaves: a new client gets in again.
+        # One leaves: a new client gets in again, once the daemon has
+        # seen the close.
         held[0].close()
-
-        def admitted():
-            c = RawClient(self.d.socket)
-            try:
-                return c.call({"op": "hello"}).get("ok")
-            finally:
-                c.close()
-        wait_for(admitted, 10, "a free client slot")
+        self.admitted_client()
 
     def test_a_stalled_half_line_is_closed_an_idle_client_is_not(self):
         idle = self.d.client()
@@ -95,6 +89,78 @@ class InputLimits(MpdTestCase):
                       "args": [1.0 * SLOW, "late"]})["job"]
         r = c.call({"op": "get", "job": job})
         self.assertEqual(r["result"], "late")
+
+
+class QueueCap(MpdTestCase):
+    workers = 1
+    daemon_args = ("--max-queue", "3")
+
+    def fill(self):
+        """The worker busy, three jobs queued: the queue is full."""
+        busy = self.submit("sleep", 30)
+        wait_for(lambda: self.d.call({"op": "status", "job": busy})
+                 ["job"]["state"] == "running", 10, "the sleep to run")
+        return [self.submit("square", n) for n in range(3)]
+
+    def queued(self):
+        return self.d.status()["jobs"]["queued"]
+
+    def test_a_full_queue_refuses_at_once_when_asked(self):
+        self.fill()
+        r = self.d.call({"op": "submit", "task": "square", "args": [9],
+                         "block": False})
+        self.assertEqual(r["error"]["code"], "queue_full", r)
+        self.assertIn("at most 3", r["error"]["message"])
+        r = self.d.call({"op": "submit", "task": "square", "args": [9],
+                         "block_timeout": 0})
+        self.assertEqual(r["error"]["code"], "queue_full", r)
+        # A map that could never fit is refused whatever it asks.
+        r = self.d.call({"op": "map", "task": "square",
+                         "items": [1, 2, 3, 4]})
+        self.assertEqual(r["error"]["code"], "queue_full", r)
+        self.assertIn("never fit", r["error"]["message"])
+        self.assertEqual(self.queued(), 3)
+
+    def test_a_blocked_submit_waits_for_room_then_goes_in(self):
+        queued = self.fill()
+        c = self.d.client()
+        self.addCleanup(c.close)
+        tag = c.send({"op": "submit", "task": "square", "args": [7]})
+        # A map of two items waits too, whole, behind it.
+        mtag = c.send({"op": "map", "task": "square", "items": [5, 6]})
+        other = self.d.client()
+        self.addCleanup(other.close)
+        self.assertTrue(other.call({"op": "hello"})["ok"])
+        self.assertEqual(self.queued(), 3, "nothing went in half")
+        # Room for one: the submit goes in, the map still waits.
+        self.assertTrue(self.d.call({"op": "cancel",
+                                     "job": queued[0]})["ok"])
+        r = c.wait(tag)
+        self.assertTrue(r["ok"], r)
+        self.assertEqual(self.queued(), 3)
+        # Room for two more: the map goes in whole.
+        for j in queued[1:]:
+            self.d.call({"op": "cancel", "job": j})
+        r = c.wait(mtag)
+        self.assertTrue(r["ok"], r)
+        self.assertEqual(r["items"], 2)
+
+    def test_block_timeout_runs_out(self):
+        self.fill()
+        start = time.monotonic()
+        r = self.d.call({"op": "submit", "task": "square", "args": [9],
+                         "block_timeout": 0.3})
+        self.assertEqual(r["error"]["code"], "queue_full", r)
+        self.assertGreaterEqual(time.monotonic() - start, 0.25)
+
+    def test_a_stop_refuses_what_waits(self):
+        self.fill()
+        c = self.d.client()
+        self.addCleanup(c.close)
+        tag = c.send({"op": "submit", "task": "square", "args": [1]})
+        self.assertEqual(self.queued(), 3)
+        self.assertTrue(self.d.call({"op": "shutdown", "mode": "now"})["ok"])
+        self.assertEqual(c.wait(tag)["error"]["code"], "shutting_down")
 
 
 class WorkerRecycling(MpdTestCase):

@@ -1,0 +1,160 @@
+/*
+ * Admission: the queue's cap (--max-queue), Queue(maxsize) for jobs. A
+ * submit or map that does not fit waits, in arrival order, until enough
+ * queued items have gone to workers, or until its block_timeout runs out;
+ * with "block":false it is refused at once with queue_full. A map counts
+ * one per item and is taken whole or not at all. Without a cap, all of
+ * this is skipped.
+ *
+ * The queue's size comes from the store once per loop iteration and is
+ * kept up to date in between by what is admitted.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "mpd.h"
+#include "proto.h"
+#include "store.h"
+#include "xmalloc.h"
+
+struct blocked {
+	struct client		*client;
+	json_t			*req;
+	const char		*op;
+	int64_t			 items;
+	struct event		*timer;
+	TAILQ_ENTRY(blocked)	 entry;
+};
+
+static TAILQ_HEAD(, blocked)	 blocked = TAILQ_HEAD_INITIALIZER(blocked);
+static int64_t			 queued = -1;	/* -1: ask the store */
+static int			 admitting;	/* a blocked request goes in */
+
+/* Items queued now, counting what this iteration admitted. */
+static int64_t
+admit_queued(void)
+{
+	if (queued < 0 && (queued = store_queued_items(store)) < 0)
+		fatalx("cannot count the queue: %s", store_errmsg(store));
+	return queued;
+}
+
+static void
+blocked_free(struct blocked *b)
+{
+	TAILQ_REMOVE(&blocked, b, entry);
+	if (b->timer != NULL)
+		event_free(b->timer);
+	json_decref(b->req);
+	free(b);
+}
+
+/* A blocked request waited as long as it was willing to. */
+static void
+admit_timeout(evutil_socket_t fd, short events, void *arg)
+{
+	struct blocked	*b = arg;
+
+	(void)fd;
+	(void)events;
+	reply_error(b->client, json_object_get(b->req, "req"), ERR_QUEUE_FULL,
+	    "the queue stayed full (%lld items queued, at most %lld) for "
+	    "block_timeout", (long long)admit_queued(), (long long)cfg.max_queue);
+	blocked_free(b);
+}
+
+int
+admit(struct client *c, json_t *req, const char *op, int64_t items)
+{
+	struct blocked	*b;
+	struct timeval	 tv;
+	json_t		*v, *tag = json_object_get(req, "req");
+	double		 wait = -1;
+
+	if (cfg.max_queue == 0)
+		return 1;
+	if (admitting) {
+		queued = admit_queued() + items;
+		return 1;
+	}
+	if (items > cfg.max_queue) {
+		reply_error(c, tag, ERR_QUEUE_FULL, "%lld items can never fit "
+		    "in a queue of at most %lld", (long long)items,
+		    (long long)cfg.max_queue);
+		return 0;
+	}
+	if (TAILQ_EMPTY(&blocked) && admit_queued() + items <= cfg.max_queue) {
+		queued += items;
+		return 1;
+	}
+	if ((v = json_object_get(req, "block_timeout")) != NULL)
+		wait = json_number_value(v);
+	if (json_is_false(json_object_get(req, "block")) || wait == 0) {
+		reply_error(c, tag, ERR_QUEUE_FULL, "the queue is full (%lld "
+		    "items queued, at most %lld)", (long long)admit_queued(),
+		    (long long)cfg.max_queue);
+		return 0;
+	}
+	b = xcalloc(1, sizeof *b);
+	b->client = c;
+	b->req = json_incref(req);
+	b->op = op;
+	b->items = items;
+	if (wait > 0) {
+		if ((b->timer = evtimer_new(ev_base, admit_timeout, b)) == NULL)
+			fatalx("evtimer_new");
+		if (wait > 1e9)
+			wait = 1e9;
+		tv.tv_sec = (time_t)wait;
+		tv.tv_usec = (suseconds_t)((wait - (double)tv.tv_sec) * 1e6);
+		evtimer_add(b->timer, &tv);
+	}
+	TAILQ_INSERT_TAIL(&blocked, b, entry);
+	log_debug("client %llu: %s of %lld item(s) waits for queue space",
+	    (unsigned long long)c->id, op, (long long)items);
+	return 0;
+}
+
+void
+admit_blocked(void)
+{
+	struct blocked	*b;
+
+	queued = -1;	/* after dispatch: ask the store again */
+	if (cfg.max_queue == 0)
+		return;
+	while ((b = TAILQ_FIRST(&blocked)) != NULL &&
+	    admit_queued() + b->items <= cfg.max_queue) {
+		admitting = 1;
+		ops_dispatch(b->client, b->req, b->op);
+		admitting = 0;
+		blocked_free(b);
+		sched_kick();	/* dispatch what went in */
+	}
+}
+
+void
+admit_drop_client(struct client *c)
+{
+	struct blocked	*b, *next;
+
+	for (b = TAILQ_FIRST(&blocked); b != NULL; b = next) {
+		next = TAILQ_NEXT(b, entry);
+		if (b->client == c)
+			blocked_free(b);
+	}
+}
+
+void
+admit_refuse_all(void)
+{
+	struct blocked	*b;
+
+	while ((b = TAILQ_FIRST(&blocked)) != NULL) {
+		reply_error(b->client, json_object_get(b->req, "req"),
+		    ERR_SHUTTING_DOWN, "the daemon is shutting down and takes "
+		    "no new jobs");
+		blocked_free(b);
+	}
+}
