@@ -11,10 +11,10 @@
  * anything that left the group (setsid, double forks): every process of
  * the job is reaped before the result goes out.
  */
-#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -596,6 +596,24 @@ exec_signal(pid_t pid, int sig)
 }
 
 /*
+ * After a SIGCHLD: drains the signalfd and tells whether the main process
+ * has ended, leaving it unreaped (other children may have sent it).
+ */
+static int
+exec_ended(int chld, pid_t pid)
+{
+	struct signalfd_siginfo	 ssi;
+	siginfo_t		 si;
+
+	while (read(chld, &ssi, sizeof ssi) == (ssize_t)sizeof ssi)
+		continue;
+	memset(&si, 0, sizeof si);
+	if (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG | WNOWAIT) == -1)
+		fatal("waitid");
+	return si.si_pid == pid;
+}
+
+/*
  * Runs a command to its end. Returns the result object, with *error set
  * when the command failed; or NULL with *error when it could not start.
  */
@@ -605,29 +623,37 @@ command_run(struct command *cmd, struct task_ctx *ctx, json_t **error)
 	struct capture		 cap[2];
 	struct exec_fail	 fail;
 	struct sigaction	 sa;
-	sigset_t		 term, waitmask;
+	sigset_t		 block, waitmask;
 	struct pollfd		 pfd[4];
 	json_t			*result;
 	gid_t			*groups;
 	double			 start;
 	pid_t			 pid, worker;
-	int			 in, out[2], err[2], report[2], pidfd = -1;
+	int			 in, out[2], err[2], report[2], chld, running = 0;
 	int			 ngroups, status = 0, exited = 0, i, n, sig;
 	ssize_t			 got;
 
 	memset(cap, 0, sizeof cap);
 	/*
 	 * SIGTERM (the parent's death) is let through only inside ppoll, so
-	 * it is never missed between a check and a wait.
+	 * it is never missed between a check and a wait. SIGCHLD stays
+	 * blocked and is read from a signalfd: it tells that the command may
+	 * have ended, which waitid then checks without reaping it.
 	 */
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = exec_term;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	sigprocmask(SIG_BLOCK, &term, &waitmask);
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
 	sigdelset(&waitmask, SIGTERM);
+	sigaddset(&waitmask, SIGCHLD);
+	sigdelset(&block, SIGTERM);
+	if ((chld = signalfd(-1, &block, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+	sigaddset(&block, SIGTERM);
 	groups = exec_groups(ctx, &ngroups);
 	if ((in = exec_stdin(cmd)) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
 	    pipe2(err, O_CLOEXEC) == -1 || pipe2(report, O_CLOEXEC) == -1)
@@ -657,24 +683,23 @@ command_run(struct command *cmd, struct task_ctx *ctx, json_t **error)
 	cap[0].log = exec_log_open(ctx, "out");
 	cap[1].log = exec_log_open(ctx, "err");
 	if (got != (ssize_t)sizeof fail) {
+		running = 1;
 		worker_started(ctx->job, pid);
-		if ((pidfd = pidfd_open(pid, 0)) == -1)
-			fatal("pidfd_open");
 		/* A kill may have come in the same read as the job. */
 		exec_signal(pid, worker_control_pending(ctx->job));
 	}
 	for (i = 0; i < 2; i++)
 		fcntl(cap[i].fd, F_SETFL, O_NONBLOCK);
 
-	while (pidfd != -1 || cap[0].fd != -1 || cap[1].fd != -1) {
+	while (running || cap[0].fd != -1 || cap[1].fd != -1) {
 		n = 0;
 		for (i = 0; i < 2; i++) {
 			pfd[n].fd = cap[i].fd;
 			pfd[n++].events = POLLIN;
 		}
-		pfd[n].fd = pidfd;
+		pfd[n].fd = running ? chld : -1;
 		pfd[n++].events = POLLIN;
-		pfd[n].fd = pidfd != -1 ? worker_control_fd() : -1;
+		pfd[n].fd = running ? worker_control_fd() : -1;
 		pfd[n++].events = POLLIN;
 		if (ppoll(pfd, (nfds_t)n, NULL, &waitmask) == -1) {
 			if (errno != EINTR)
@@ -687,12 +712,12 @@ command_run(struct command *cmd, struct task_ctx *ctx, json_t **error)
 			if (cap[i].fd != -1 && pfd[i].revents != 0)
 				capture_read(&cap[i]);
 		}
-		if (pidfd != -1 && pfd[3].revents != 0) {
+		if (running && pfd[3].revents != 0) {
 			if ((sig = worker_control(ctx->job)) == -1)
 				exec_abandon(pid);
 			exec_signal(pid, sig);
 		}
-		if (pidfd != -1 && pfd[2].revents != 0) {
+		if (running && pfd[2].revents != 0 && exec_ended(chld, pid)) {
 			/*
 			 * The main process ended but is not yet reaped, so
 			 * its group id cannot have been reused: kill the rest
@@ -702,17 +727,17 @@ command_run(struct command *cmd, struct task_ctx *ctx, json_t **error)
 			if (waitpid(pid, &status, 0) == -1)
 				fatal("waitpid");
 			exited = 1;
-			close(pidfd);
-			pidfd = -1;
+			running = 0;
 			exec_sweep();
 		}
 	}
 	if (!exited)
 		exec_sweep();	/* the child that failed to exec */
 	/* Back to dying of SIGTERM, at once if it came meanwhile. */
+	close(chld);
 	sa.sa_handler = SIG_DFL;
 	sigaction(SIGTERM, &sa, NULL);
-	sigprocmask(SIG_UNBLOCK, &term, NULL);
+	sigprocmask(SIG_UNBLOCK, &block, NULL);
 	for (i = 0; i < 2; i++) {
 		if (cap[i].log != -1)
 			close(cap[i].log);

@@ -28,7 +28,8 @@ class Valgrind(unittest.TestCase):
                "--errors-for-leak-kinds=definite", "--error-exitcode=99",
                "--child-silent-after-fork=yes", "--log-file=" + vlog,
                MPD, "--socket", d.socket, "--db", d.db, "--workers", "2",
-               "--test-tasks", "--grace", "1"]
+               "--test-tasks", "--grace", "1", "--kill-grace", "1",
+               "--max-queue", "1000", "--config", os.devnull]
         log = open(os.path.join(d.tmp, "mpd.log"), "ab")
         d.proc = subprocess.Popen(cmd, stdout=log, stderr=log,
                                   stdin=subprocess.DEVNULL)
@@ -49,6 +50,27 @@ class Valgrind(unittest.TestCase):
         self.assertEqual(len(c.call({"op": "get", "job": m})["result"]), 50)
         j = c.call({"op": "submit", "task": "crash"})["job"]
         self.assertEqual(c.call({"op": "get", "job": j})["state"], "failed")
+        # Commands: output, logs, a time limit, a held cancel, a retry.
+        j = c.call({"op": "submit", "task": "shell", "args": [
+            "echo out; echo err >&2; exit 3"]})["job"]
+        self.assertEqual(c.call({"op": "get", "job": j})["state"], "failed")
+        self.assertTrue(c.call({"op": "logs", "job": j})["end"])
+        j = c.call({"op": "submit", "task": "exec", "args": ["sleep", "30"],
+                    "timeout": 0.2})["job"]
+        r = c.call({"op": "get", "job": j})
+        self.assertEqual(r["state"], "timeout", r)
+        j = c.call({"op": "submit", "task": "exec",
+                    "args": ["sleep", "30"]})["job"]
+        wait_for(lambda: d.call({"op": "status", "job": j})["job"]["state"]
+                 == "running", 60, "the command to run")
+        self.assertEqual(c.call({"op": "cancel", "job": j})["state"],
+                         "cancelled")
+        j = c.call({"op": "submit", "task": "fail", "args": ["x"],
+                    "max_attempts": 2, "retry_on": ["error"],
+                    "retry_delay": 0})["job"]
+        self.assertEqual(c.call({"op": "get", "job": j})["state"], "failed")
+        self.assertEqual(len(d.call({"op": "status", "job": j})["job"]
+                             ["history"]), 2)
         j = c.call({"op": "submit", "task": "sleep", "args": [30]})["job"]
         r = c.call({"op": "get", "job": j, "timeout": 0.1})
         self.assertEqual(r["error"]["code"], "timeout")
@@ -61,9 +83,12 @@ class Valgrind(unittest.TestCase):
         c.call({"op": "status"})
         c.call({"op": "list"})
         c.send({"op": "get", "job": j})     # a waiter left at exit
+        f = d.client()                        # and a log follower
+        f.send({"op": "logs", "job": j, "wait": True})
         d.proc.send_signal(signal.SIGTERM)
         rc = d.proc.wait(120)
         c.close()
+        f.close()
         with open(vlog) as f:
             report = f.read()
         if rc != 0:
