@@ -28,6 +28,7 @@ struct logs_stream {
 	int		 fd;
 	json_int_t	 off;
 	int		 failed;
+	int		 gone;		/* its reader closed the pipe */
 };
 
 /*
@@ -52,6 +53,7 @@ logs_copy(struct logs_stream *s, json_t *reply)
 		if (errno != EPIPE)
 			fprintf(stderr, "mpctl: writing the job's %s: %s\n",
 			    s->name, strerror(errno));
+		s->gone = errno == EPIPE;
 		s->failed = 1;
 	}
 	free(buf);
@@ -64,10 +66,11 @@ int
 ctl_logs(struct mpc *c, int64_t id, int follow)
 {
 	struct logs_stream	 out[2] = {
-		{ "stdout", STDOUT_FILENO, 0, 0 },
-		{ "stderr", STDERR_FILENO, 0, 0 },
+		{ "stdout", STDOUT_FILENO, 0, 0, 0 },
+		{ "stderr", STDERR_FILENO, 0, 0, 0 },
 	};
 	json_t			*reply;
+	json_int_t		 attempt = 0, now;
 	ssize_t			 n[2];
 	int			 end, i, rc;
 
@@ -80,6 +83,17 @@ ctl_logs(struct mpc *c, int64_t id, int follow)
 			json_decref(reply);
 			return rc;
 		}
+		/* A retry writes its logs afresh: follow it from the start. */
+		now = json_integer_value(json_object_get(reply, "attempt"));
+		if (attempt != 0 && now != attempt && out[0].off + out[1].off >
+		    0) {
+			attempt = now;
+			out[0].off = out[1].off = 0;
+			json_decref(reply);
+			n[0] = n[1] = end = 0;
+			continue;
+		}
+		attempt = now;
 		for (i = 0; i < 2; i++) {
 			if ((n[i] = logs_copy(&out[i], reply)) == -1) {
 				fprintf(stderr, "mpctl: malformed logs reply "
@@ -90,6 +104,9 @@ ctl_logs(struct mpc *c, int64_t id, int follow)
 		}
 		end = json_is_true(json_object_get(reply, "end"));
 		json_decref(reply);
+		/* Nobody reads the output any more (| head): stop. */
+		if (out[0].failed && out[0].gone)
+			return EXIT_PIPE;
 	} while (!end && (follow || n[0] > 0 || n[1] > 0));
 	return out[0].failed || out[1].failed ? EXIT_JOB_FAILED : EXIT_OK;
 }

@@ -202,7 +202,10 @@ run_exec(int argc, char **argv)
 		if (job.interrupted)
 			ctl_cancel(&job.id, 1);
 		rc = ctl_logs(c, job.id, 1);
-		if (rc == EXIT_OK || rc == EXIT_JOB_FAILED) {
+		if (rc == EXIT_PIPE) {
+			/* Its reader is gone: the command need not go on. */
+			ctl_cancel(&job.id, 1);
+		} else if (rc == EXIT_OK || rc == EXIT_JOB_FAILED) {
 			json_decref(reply);
 			reply = ctl_call(c, json_pack("{s:s, s:I}", "op",
 			    "get", "job", (json_int_t)job.id));

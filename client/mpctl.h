@@ -15,6 +15,7 @@
 #define EXIT_TIMEOUT		4	/* a wait, or run's time limit, ran out */
 #define EXIT_NOT_FOUND		5	/* no such job */
 #define EXIT_REFUSED		6	/* the daemon refused the request */
+#define EXIT_PIPE		141	/* run: stdout's reader went away */
 
 struct cmd {
 	const char	*name;

@@ -28,6 +28,11 @@ char	*path_default_db(void);
  * sequence with '?': for messages quoting cut or invalid input.
  */
 void	 utf8_scrub(char *);
+/*
+ * In a new child: every signal back to its default action and none
+ * blocked, whatever the parent (or whoever started mpd) had set.
+ */
+void	 signals_reset(void);
 /* The path of name in the directory of path (newly allocated). */
 char	*path_beside(const char *, const char *);
 /*

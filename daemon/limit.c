@@ -64,7 +64,8 @@ limit_next(struct worker *w)
 		log_info("job %lld: still running after %g s; SIGKILL to its "
 		    "process group", (long long)w->job, cfg.kill_grace);
 		limit_signal(w, SIGKILL);
-		limit_arm(w, cfg.kill_grace);
+		/* Time for the worker to reap and report, even at grace 0. */
+		limit_arm(w, cfg.kill_grace > 1 ? cfg.kill_grace : 1);
 		break;
 	default:
 		pool_kill(w, "did not end its job's command");

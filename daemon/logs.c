@@ -16,6 +16,7 @@
 #include "mpd.h"
 #include "proto.h"
 #include "store.h"
+#include "tasks/task.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -31,13 +32,24 @@ logs_path(int64_t job, const char *ext)
 int
 logs_init(void)
 {
-	char	*probe;
-	int	 rc;
+	struct stat	 st;
+	char		*probe;
+	int		 rc;
 
 	probe = xasprintf("%s/.", cfg.log_dir);
 	rc = mkdir_parents(probe, 0700);
 	free(probe);
-	return rc;
+	if (rc == -1)
+		return -1;
+	/* Others' output lives here: it must be ours alone. */
+	if (lstat(cfg.log_dir, &st) == -1)
+		return -1;
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0)
+		fatalx("log directory %s must be a directory owned by uid %ld "
+		    "with no access for group or others (chmod 0700)",
+		    cfg.log_dir, (long)geteuid());
+	return 0;
 }
 
 void
@@ -96,6 +108,16 @@ logs_read(int64_t job, int stream, int64_t off, char **data, int *more)
 	return (size_t)n;
 }
 
+/* True when the job is a command that has started: its files are its. */
+static int
+logs_of_command(const struct job *j)
+{
+	const struct task	*t = task_find(j->task);
+
+	return j->kind == KIND_JOB && t != NULL && t->command &&
+	    j->started > 0;
+}
+
 int
 logs_answer(struct client *c, json_t *tag, int64_t job, int64_t *off,
     int wait)
@@ -112,8 +134,16 @@ logs_answer(struct client *c, json_t *tag, int64_t job, int64_t *off,
 		return 1;
 	}
 	ended = job_state_final(j.state);
-	for (i = 0; i < 2; i++)
-		len[i] = logs_read(job, i, off[i], &data[i], &more[i]);
+	/* Only a command that has run has logs: any file is not its own. */
+	for (i = 0; i < 2; i++) {
+		if (logs_of_command(&j))
+			len[i] = logs_read(job, i, off[i], &data[i], &more[i]);
+		else {
+			len[i] = 0;
+			data[i] = NULL;
+			more[i] = 0;
+		}
+	}
 	if (wait && !ended && len[0] == 0 && len[1] == 0) {
 		job_clear(&j);
 		return 0;
@@ -121,6 +151,7 @@ logs_answer(struct client *c, json_t *tag, int64_t job, int64_t *off,
 	r = reply_new(tag, 1);
 	json_object_set_new(r, "job", json_integer(job));
 	json_object_set_new(r, "state", json_string(job_state_name(j.state)));
+	json_object_set_new(r, "attempt", json_integer(j.attempts));
 	for (i = 0; i < 2; i++) {
 		text = base64_encode(data[i] != NULL ? data[i] : "", len[i]);
 		json_object_set_new(r, streams[i], json_pack("{s:I, s:s}",

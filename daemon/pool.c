@@ -89,9 +89,12 @@ pool_slot_dead(struct worker *w)
 	int64_t		 job = w->job;
 
 	cause = pool_cause(w->status);
-	if (w->group > 0) {
-		/* Its command lost its worker: nothing of the job may stay. */
-		kill(-w->group, SIGKILL);
+	if (job != 0 || w->group > 0) {
+		/*
+		 * A command that lost its worker died with it (its death
+		 * signal); what it left was reparented here: kill it. The
+		 * group is not signalled, as its id may be free by now.
+		 */
 		w->group = 0;
 		pool_sweep();
 	}
@@ -214,17 +217,12 @@ pool_event_cb(struct bufferevent *bev, short events, void *arg)
 static void
 pool_child(struct worker *w, int fd, pid_t parent)
 {
-	static const int	 sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP,
-				     SIGPIPE, SIGUSR1, SIGUSR2 };
-	sigset_t		 none;
-	size_t			 i;
 	int			 null;
 	char			 tag[32];
 
-	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		signal(sigs[i], SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	signals_reset();
+	/* Away from any terminal mpd was started from. */
+	setsid();
 	log_set_exit(_exit);
 	snprintf(tag, sizeof tag, "mpd[%s]", w->name);
 	log_set_tag(tag);

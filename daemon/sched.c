@@ -393,7 +393,11 @@ sched_result(struct worker *w, json_t *frame)
 		return;
 	}
 	if (result == NULL && error == NULL) {
-		/* A command started: its group is killed if the worker dies. */
+		/* A command started (its pid, for status and logs). */
+		if (json_integer_value(started) <= 1) {
+			pool_kill(w, "sent a bad command pid");
+			return;
+		}
 		w->group = (pid_t)json_integer_value(started);
 		return;
 	}

@@ -39,6 +39,9 @@
 
 extern char	**environ;
 
+/* The PATH of another user's command when mpd runs as root. */
+#define EXEC_USER_PATH	"/usr/local/bin:/usr/bin:/bin"
+
 /* One captured stream. */
 struct capture {
 	int	 fd;		/* read end of the pipe, -1 at end of file */
@@ -178,8 +181,10 @@ exec_check_kwargs(json_t *kwargs, char **cause)
 		return -1;
 	}
 	if ((v = json_object_get(kwargs, "timeout")) != NULL &&
-	    (!json_is_number(v) || json_number_value(v) < 0)) {
-		*cause = xstrdup("timeout must be a number of seconds");
+	    (!json_is_number(v) || json_number_value(v) < 0 ||
+	    json_number_value(v) > 1e9)) {
+		*cause = xstrdup("timeout must be a number of seconds from 0 "
+		    "to 1e9");
 		return -1;
 	}
 	if ((v = json_object_get(kwargs, "limits")) != NULL) {
@@ -258,23 +263,37 @@ env_set(char **envp, size_t *n, const char *name, const char *value)
 static char **
 exec_env(json_t *kwargs, struct task_ctx *ctx)
 {
+	static const char *kept[] = { "LANG", "LC_ALL", "TZ" };
 	struct passwd	*pw;
-	const char	*key;
+	const char	*key, *v_env;
 	json_t		*v;
 	char		**envp;
 	size_t		 n = 0, i;
 
 	envp = xcalloc(1, sizeof *envp);
-	if (!json_is_true(json_object_get(kwargs, "env_clear"))) {
+	if (json_is_true(json_object_get(kwargs, "env_clear")))
+		;
+	else if (ctx->setuser) {
+		/*
+		 * Another user's command gets a login's environment, not
+		 * root's: nothing of the daemon's settings leaks to it.
+		 */
+		envp = env_set(envp, &n, "PATH", EXEC_USER_PATH);
+		for (i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+			if ((v_env = getenv(kept[i])) != NULL)
+				envp = env_set(envp, &n, kept[i], v_env);
+		}
+		if ((pw = getpwuid(ctx->uid)) != NULL) {
+			envp = env_set(envp, &n, "HOME", pw->pw_dir);
+			envp = env_set(envp, &n, "USER", pw->pw_name);
+			envp = env_set(envp, &n, "LOGNAME", pw->pw_name);
+			envp = env_set(envp, &n, "SHELL", pw->pw_shell);
+		}
+	} else {
 		for (i = 0; environ[i] != NULL; i++) {
 			envp = xreallocarray(envp, n + 2, sizeof *envp);
 			envp[n++] = xstrdup(environ[i]);
 			envp[n] = NULL;
-		}
-		if (ctx->setuser && (pw = getpwuid(ctx->uid)) != NULL) {
-			envp = env_set(envp, &n, "HOME", pw->pw_dir);
-			envp = env_set(envp, &n, "USER", pw->pw_name);
-			envp = env_set(envp, &n, "LOGNAME", pw->pw_name);
 		}
 	}
 	json_object_foreach(json_object_get(kwargs, "env"), key, v)
@@ -353,17 +372,17 @@ static void __attribute__((noreturn))
 exec_child(struct command *cmd, struct task_ctx *ctx, gid_t *groups,
     int ngroups, int in, int out, int err, int report, pid_t worker)
 {
-	static const int	 sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP,
-				     SIGPIPE, SIGUSR1, SIGUSR2, SIGQUIT };
 	struct rlimit		 rl;
-	sigset_t		 none;
 	size_t			 i;
 
-	setpgid(0, 0);
-	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		signal(sigs[i], SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	/*
+	 * A session of its own, not only a process group: no job may reach
+	 * a terminal mpd was started from (TIOCSTI into a root shell). Its
+	 * process group id is its pid either way.
+	 */
+	if (setsid() == -1)
+		child_fail(report, STAGE_EXEC);
+	signals_reset();
 	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(err, 2) == -1)
 		child_fail(report, STAGE_EXEC);
 	/* Only 0-2 and the report pipe (close-on-exec) stay open. */
@@ -426,7 +445,8 @@ exec_log_open(struct task_ctx *ctx, const char *ext)
 	if (!ctx->logs)
 		return -1;
 	path = logs_path(ctx->job, ext);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
 	if (fd == -1)
 		log_warn("job %lld: cannot open %s", (long long)ctx->job, path);
 	free(path);
@@ -543,6 +563,7 @@ static json_t *
 exec_fail_error(struct command *cmd, struct exec_fail *f)
 {
 	const char	*what = strerror(f->err);
+	json_t		*e;
 	char		*msg;
 
 	switch (f->stage) {
@@ -561,8 +582,10 @@ exec_fail_error(struct command *cmd, struct exec_fail *f)
 		msg = xasprintf("cannot run \"%s\": %s", cmd->argv[0], what);
 		break;
 	}
-	return json_pack("{s:s, s:s%, s:i}", "code", JOBERR_EXEC_FAILED,
-	    "message", msg, strlen(msg), "errno", f->err);
+	e = json_pack("{s:s, s:s, s:i}", "code", JOBERR_EXEC_FAILED,
+	    "message", msg, "errno", f->err);
+	free(msg);
+	return e;
 }
 
 /* SIGTERM while a command runs: the parent died (PDEATHSIG). */
@@ -665,7 +688,6 @@ command_run(struct command *cmd, struct task_ctx *ctx, json_t **error)
 	if (pid == 0)
 		exec_child(cmd, ctx, groups, ngroups, in, out[1], err[1],
 		    report[1], worker);
-	setpgid(pid, pid);
 	free(groups);
 	close(in);
 	close(out[1]);

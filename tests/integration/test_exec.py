@@ -17,6 +17,7 @@ import pwd
 import random
 import select
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -1035,7 +1036,8 @@ def call(o):
     f.flush()
     return json.loads(f.readline())
 r = call({"op": "submit", "task": "exec", "req": 1,
-          "args": ["sh", "-c", 'id -u; id -g; id -G; echo "$USER $HOME"']})
+          "args": ["sh", "-c",
+                   'id -u; id -g; id -G; echo "$USER $HOME"; echo "$PATH"']})
 if not r.get("ok"):
     print(json.dumps(r))
     sys.exit(1)
@@ -1099,12 +1101,48 @@ class RunAsOwner(ExecCase):
                          sorted({self.gid, self.extra_gid}))
         self.assertEqual(lines[3], "%s /nonexistent-%s" % (self.user,
                                                             self.user))
+        # A login's environment, not root's.
+        self.assertEqual(lines[4], "/usr/local/bin:/usr/bin:/bin")
         st = self.call({"op": "status", "job": g["job"]})["job"]
         self.assertEqual(st["owner"], self.uid)
 
     def test_root_job_runs_as_root(self):
         r = self.run_job("exec", ["sh", "-c", "id -u; id -g"])
         self.assertEqual(r["result"]["stdout"], "0\n0\n")
+
+
+class Isolation(ExecCase):
+    def setUp(self):
+        # The daemon starts with SIGALRM ignored, as a careless parent
+        # might leave it; its commands must not inherit that.
+        old = signal.signal(signal.SIGALRM, signal.SIG_IGN)
+        try:
+            super().setUp()
+        finally:
+            signal.signal(signal.SIGALRM, old)
+
+    def test_a_command_has_a_session_of_its_own(self):
+        # No controlling terminal of the daemon's can be reached from it.
+        r = self.run_job("exec", ["sh", "-c",
+                                  "echo $$; cut -d' ' -f6 /proc/$$/stat; "
+                                  "cut -d' ' -f7 /proc/$$/stat"])
+        pid, sid, tty = r["result"]["stdout"].split()
+        self.assertEqual(pid, sid)
+        self.assertEqual(tty, "0")
+
+    def test_inherited_ignored_signals_are_reset(self):
+        # The daemon ran with SIGALRM ignored; the command must not be.
+        r = self.run_job("exec", ["sh", "-c", "kill -ALRM $$; sleep 5"])
+        self.assertEqual(r["result"].get("signal"), signal.SIGALRM, r)
+
+    def test_a_stale_log_file_is_not_a_jobs_log(self):
+        job = self.submit("square", 4)
+        self.finish(job)
+        with open(os.path.join(self.d.tmp, "logs", "%d.out" % job),
+                  "w") as f:
+            f.write("someone else's output")
+        r = self.call({"op": "logs", "job": job})
+        self.assertEqual((r["stdout"]["data"], r["end"]), ("", True))
 
 
 class Limits(ExecCase):
