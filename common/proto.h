@@ -36,6 +36,7 @@
 #define ERR_IDLE_TIMEOUT	"idle_timeout"
 #define ERR_TOO_MANY_CLIENTS	"too_many_clients"
 #define ERR_QUEUE_FULL		"queue_full"
+#define ERR_STORE_FULL		"store_full"
 #define ERR_INTERNAL		"internal"
 
 /* Codes in a job's own error object. */
@@ -50,6 +51,8 @@
 
 /* Default cap on each captured stream of a command (--output-cap). */
 #define PROTO_OUTPUT_CAP	(64 * 1024)
+/* Default bytes of store kept for running jobs (--store-reserve). */
+#define PROTO_STORE_RESERVE	(4 * 1024 * 1024)
 /* Most bytes of each stream in one logs reply. */
 #define PROTO_LOGS_CHUNK	(256 * 1024)
 

@@ -40,6 +40,8 @@ static const struct option longopts[] = {
 	{ "limit-nofile", required_argument, NULL, 'N' },
 	{ "max-depth", required_argument, NULL, 'P' },
 	{ "max-queue", required_argument, NULL, 'q' },
+	{ "store-reserve", required_argument, NULL, 'r' },
+	{ "max-db-size", required_argument, NULL, 'z' },
 	{ "max-clients", required_argument, NULL, 'Q' },
 	{ "client-timeout", required_argument, NULL, 'R' },
 	{ "max-tasks-per-worker", required_argument, NULL, 'U' },
@@ -80,6 +82,11 @@ usage(FILE *f)
 "      --max-queue N     most items queued at once (a map counts each item);\n"
 "                        a submit or map that does not fit waits for room, or\n"
 "                        is refused with queue_full (default: 0, no cap)\n"
+"      --store-reserve BYTES  refuse new jobs with store_full when less than\n"
+"                        this is left for the database (disk or --max-db-size);\n"
+"                        it is kept for running jobs' results (default: 4M;\n"
+"                        0: never refuse)\n"
+"      --max-db-size BYTES  cap the database file's size (default: none)\n"
 "      --max-depth N     deepest nesting of arrays and objects in a request\n"
 "                        (default: %d)\n"
 "      --max-clients N   clients connected at once; one more is told so and\n"
@@ -263,6 +270,13 @@ config_apply(int ch, const char *arg, const char *where)
 		cfg.max_queue = strcmp(arg, "0") == 0 ? 0 : config_count(where,
 		    "max-queue", arg, 1LL << 40);
 		break;
+	case 'r':
+		cfg.store_reserve = strcmp(arg, "0") == 0 ? 0 :
+		    config_bytes(where, "store-reserve", arg);
+		break;
+	case 'z':
+		cfg.max_db_size = config_bytes(where, "max-db-size", arg);
+		break;
 	case 'P':
 		cfg.max_depth = (int)config_count(where, "max-depth", arg, 1000);
 		break;
@@ -387,6 +401,7 @@ config_parse(int argc, char **argv)
 	cfg.max_items = PROTO_MAX_ITEMS;
 	cfg.log_level = LOG_LEVEL_INFO;
 	cfg.kill_grace = 5;
+	cfg.store_reserve = PROTO_STORE_RESERVE;
 	cfg.max_depth = PROTO_MAX_DEPTH;
 	cfg.max_clients = PROTO_MAX_CLIENTS;
 	cfg.client_timeout = PROTO_CLIENT_TIMEOUT;

@@ -137,6 +137,15 @@ signal_cb(evutil_socket_t sig, short events, void *arg)
 	}
 }
 
+/* The store lost this iteration's writes: say so to whoever waits. */
+static void
+store_aborted(const char *why)
+{
+	(void)why;
+	server_fail_held("the database failed (disk full or I/O error); this "
+	    "request was not kept, and the daemon is stopping to recover");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -166,6 +175,11 @@ main(int argc, char **argv)
 
 	if ((store = store_open(cfg.db_path, cfg.sync_full, &cause)) == NULL)
 		fatalx("cannot open the database: %s", cause);
+	if (cfg.max_db_size > 0 && store_limit_size(store, cfg.max_db_size) ==
+	    -1)
+		fatalx("cannot cap the database's size: %s",
+		    store_errmsg(store));
+	store_abort_hook = store_aborted;
 	if (store_recover(store, &requeued, &failed) == -1)
 		fatalx("recovery failed: %s", store_errmsg(store));
 	if (requeued > 0 || failed > 0)

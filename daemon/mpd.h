@@ -49,6 +49,8 @@ struct config {
 	int64_t		 max_tasks;	/* jobs per worker process, 0 no cap */
 	int64_t		 max_worker_rss; /* bytes, 0 for no cap */
 	int64_t		 max_queue;	/* queued items, 0 for no cap */
+	int64_t		 store_reserve;	/* bytes kept for running jobs */
+	int64_t		 max_db_size;	/* bytes, 0 for no cap */
 };
 
 /* Stop modes, mildest first: a stop may only move to a harsher one. */
@@ -102,6 +104,11 @@ void	server_reply_text(struct client *, const char *, size_t);
 void	server_reply(struct client *, json_t *);
 /* After a commit: sends held replies and frees dead clients. */
 void	server_flush(void);
+/*
+ * The commit failed and mpd is about to stop: each held reply is replaced
+ * by an error for the same request, sent at once.
+ */
+void	server_fail_held(const char *);
 /* Closes every client. */
 void	server_free_all(void);
 /* A client's waiter was answered: a half-closed client may now close. */

@@ -180,6 +180,32 @@ ops_check(struct client *c, json_t *tag, const struct task *t, json_t *args,
 	return 0;
 }
 
+/*
+ * Refuses new work when the store is nearly full: the reserve is kept for
+ * what running jobs will write (results, attempts), so nothing that was
+ * acknowledged is lost. Returns 1 to go on, or 0 after replying.
+ */
+static int
+ops_room(struct client *c, json_t *tag, json_t *req)
+{
+	int64_t	left, need;
+
+	if (cfg.store_reserve == 0)
+		return 1;
+	/* About what the rows will take: their JSON and some overhead. */
+	need = 512 + (int64_t)json_dumpb(json_object_get(req, "args"), NULL, 0,
+	    JSON_COMPACT) + (int64_t)json_dumpb(json_object_get(req, "items"),
+	    NULL, 0, JSON_COMPACT) + 64 * (int64_t)json_array_size(
+	    json_object_get(req, "items"));
+	if ((left = store_headroom(store)) - need >= cfg.store_reserve)
+		return 1;
+	reply_error(c, tag, ERR_STORE_FULL, "the store is nearly full (%lld "
+	    "bytes left, %lld kept for running jobs); try again once jobs "
+	    "are forgotten or space is freed", (long long)left,
+	    (long long)cfg.store_reserve);
+	return 0;
+}
+
 /* Text of an optional JSON field, or a default (newly allocated). */
 static char *
 ops_text(json_t *req, const char *key, const char *dflt)
@@ -277,7 +303,7 @@ op_submit(struct client *c, json_t *req, json_t *tag)
 		json_incref(args);
 	ok = ops_check(c, tag, t, args, json_object_get(req, "kwargs"));
 	json_decref(args);
-	if (!ok || !admit(c, req, "submit", 1))
+	if (!ok || !ops_room(c, tag, req) || !admit(c, req, "submit", 1))
 		return;
 	ops_job_init(c, req, &j);
 	j.kind = KIND_JOB;
@@ -339,7 +365,7 @@ op_map(struct client *c, json_t *req, json_t *tag)
 				return;
 		}
 	}
-	if (!admit(c, req, "map", n))
+	if (!ops_room(c, tag, req) || !admit(c, req, "map", n))
 		return;
 	v = json_object_get(req, "chunksize");
 	size = v != NULL ? json_integer_value(v) : map_chunksize(n, nworkers);

@@ -98,9 +98,13 @@ sched_tick(evutil_socket_t fd, short events, void *arg)
 	if (store_commit(store) == -1) {
 		/*
 		 * Nothing of this transaction was acknowledged: its replies are
-		 * still held. Stop so the service manager restarts mpd and
-		 * recovery runs from what is durable.
+		 * still held, and become errors. A failed commit is not tried
+		 * again (a retried fsync may report success for lost data):
+		 * stop, so the service manager restarts mpd and recovery runs
+		 * from what is durable.
 		 */
+		server_fail_held("the database failed to commit; this request "
+		    "was not kept, and the daemon is stopping to recover");
 		fatalx("store: commit failed: %s", store_errmsg(store));
 	}
 	server_flush();

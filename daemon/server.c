@@ -459,6 +459,43 @@ server_flush(void)
 }
 
 void
+server_fail_held(const char *why)
+{
+	struct client	*c;
+	json_t		*line, *r;
+	char		*text, *out;
+	size_t		 len;
+	int		 fd;
+
+	while ((c = TAILQ_FIRST(&held)) != NULL) {
+		TAILQ_REMOVE(&held, c, held_entry);
+		c->flags &= ~CLIENT_HELD;
+		fd = bufferevent_getfd(c->bev);
+		/* Each held reply becomes an error for the same request. */
+		while ((text = evbuffer_readln(c->held, &len,
+		    EVBUFFER_EOL_LF)) != NULL) {
+			line = json_loadb(text, len, 0, NULL);
+			free(text);
+			r = reply_new(json_object_get(line, "req"), 0);
+			json_decref(line);
+			json_object_set_new(r, "error", json_pack("{s:s, s:s}",
+			    "code", ERR_INTERNAL, "message", why));
+			out = json_dumps(r, JSON_COMPACT);
+			json_decref(r);
+			if (out == NULL)
+				continue;
+			/* The daemon is about to exit: best effort, now. */
+			if ((c->flags & CLIENT_DEAD) == 0 && fd != -1 &&
+			    (write(fd, out, strlen(out)) == -1 ||
+			    write(fd, "\n", 1) == -1))
+				log_debug("client %llu: cannot send an error",
+				    (unsigned long long)c->id);
+			free(out);
+		}
+	}
+}
+
+void
 server_free_all(void)
 {
 	struct client	*c;

@@ -6,7 +6,10 @@
  * Ids are AUTOINCREMENT: a forgotten job's id is never handed out again,
  * so an old handle can never name someone else's job.
  */
+#include <sys/statvfs.h>
+
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -36,6 +39,7 @@ enum {
 	S_ATTEMPTS,
 	S_NEXT_DELAYED,
 	S_QUEUED_ITEMS,
+	S_PAGES,
 	S_BEGIN,
 	S_COMMIT,
 	S_NSTMTS
@@ -74,6 +78,9 @@ static const char *stmt_sql[S_NSTMTS] = {
 	    "finished, worker_pid, state, error) VALUES (?,?,?,?,?,?,?)",
 	[S_ATTEMPTS] = "SELECT n, started, finished, worker_pid, state, error "
 	    "FROM attempts WHERE job = ? ORDER BY n",
+	[S_PAGES] = "SELECT max_page_count - page_count + freelist_count, "
+	    "page_size FROM pragma_max_page_count, pragma_page_count, "
+	    "pragma_freelist_count, pragma_page_size",
 	[S_QUEUED_ITEMS] = "SELECT total(CASE WHEN kind = 2 THEN nitems "
 	    "ELSE 1 END) FROM jobs INDEXED BY jobs_queue WHERE state = 0 AND "
 	    "kind != 1",
@@ -144,7 +151,10 @@ static const char schema_v3[] =
 	"CREATE TRIGGER jobs_forget AFTER DELETE ON jobs BEGIN"
 	" DELETE FROM attempts WHERE job = old.id; END;";
 
+void	(*store_abort_hook)(const char *);
+
 struct store {
+	char		*dir;		/* the database's directory */
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[S_NSTMTS];
 	int		 in_txn;
@@ -257,6 +267,7 @@ store_open(const char *path, int sync_full, char **cause)
 	int		 i;
 
 	s = xcalloc(1, sizeof *s);
+	s->dir = path_beside(path, ".");
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		*cause = xasprintf("%s: %s", path, s->db != NULL ?
@@ -301,6 +312,7 @@ store_close(struct store *s)
 		sqlite3_finalize(s->stmt[i]);
 	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
 		log_warnx("store: close: %s", sqlite3_errmsg(s->db));
+	free(s->dir);
 	free(s);
 }
 
@@ -347,9 +359,12 @@ store_write(struct store *s, sqlite3_stmt *st, const char *what)
 	 * writes of this iteration whose replies are held are gone, so no
 	 * reply may go out. Stop; nothing acknowledged is lost.
 	 */
-	if (s->in_txn && sqlite3_get_autocommit(s->db))
+	if (s->in_txn && sqlite3_get_autocommit(s->db)) {
+		if (store_abort_hook != NULL)
+			store_abort_hook(sqlite3_errmsg(s->db));
 		fatalx("store: the transaction was rolled back: %s",
 		    sqlite3_errmsg(s->db));
+	}
 	return -1;
 }
 
@@ -661,6 +676,35 @@ store_attempts(struct store *s, int64_t id, void (*fn)(int, double, double,
 		return -1;
 	}
 	return 0;
+}
+
+int
+store_limit_size(struct store *s, int64_t bytes)
+{
+	char	*sql;
+	int	 rc;
+
+	sql = sqlite3_mprintf("PRAGMA max_page_count = %lld", (long long)
+	    (bytes / 4096 > 0 ? bytes / 4096 : 1));
+	rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	sqlite3_free(sql);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+int64_t
+store_headroom(struct store *s)
+{
+	sqlite3_stmt	*st = store_stmt(s, S_PAGES);
+	struct statvfs	 vfs;
+	int64_t		 pages = INT64_MAX, disk = INT64_MAX;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		pages = sqlite3_column_int64(st, 0) *
+		    sqlite3_column_int64(st, 1);
+	sqlite3_reset(st);
+	if (statvfs(s->dir, &vfs) == 0)
+		disk = (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
+	return pages < disk ? pages : disk;
 }
 
 int64_t

@@ -55,6 +55,12 @@ struct job {
 
 struct store;
 
+/*
+ * Called, when set, just before mpd stops because SQLite rolled back the
+ * open transaction (disk full, I/O error), with SQLite's words.
+ */
+extern void	(*store_abort_hook)(const char *);
+
 /* Frees the strings of a job and zeroes it. */
 void		 job_clear(struct job *);
 
@@ -105,6 +111,13 @@ int		 store_attempt(struct store *, const struct job *, double, int,
  */
 int		 store_attempts(struct store *, int64_t, void (*)(int, double,
 		     double, pid_t, int, const char *, void *), void *);
+/* Caps the database file at about this many bytes (max_page_count). */
+int		 store_limit_size(struct store *, int64_t);
+/*
+ * Bytes the store may still grow by: the least of the pages left under
+ * its cap (free pages included) and the free space of its file system.
+ */
+int64_t		 store_headroom(struct store *);
 /* Items queued: one per job, a chunk's item count; -1 on error. */
 int64_t		 store_queued_items(struct store *);
 /* The earliest time a retried job waits for, or 0 when none waits. */

@@ -163,6 +163,88 @@ class QueueCap(MpdTestCase):
         self.assertEqual(c.wait(tag)["error"]["code"], "shutting_down")
 
 
+class StoreFull(MpdTestCase):
+    workers = 1
+    daemon_args = ("--max-db-size", "1M", "--store-reserve", "300K")
+
+    def test_new_jobs_are_refused_running_ones_finish_then_it_recovers(self):
+        # A job already running when the store fills up still gets its
+        # result written: the reserve is kept for it.
+        running = self.submit("sleep", 0.5 * SLOW, "x" * 20000)
+        # Big jobs with small results: the reserve covers the results.
+        pad = {"pad": "y" * 20000}
+        accepted, refused = [], None
+        for n in range(200):
+            r = self.d.call({"op": "submit", "task": "square", "args": [n],
+                             "kwargs": pad})
+            if not r["ok"]:
+                refused = r
+                break
+            accepted.append(r["job"])
+        self.assertIsNotNone(refused, "the store never filled up")
+        self.assertEqual(refused["error"]["code"], "store_full", refused)
+        self.assertIn("nearly full", refused["error"]["message"])
+        self.assertGreater(len(accepted), 5)
+        # Nothing acknowledged is lost: every accepted job runs.
+        self.assertEqual(self.get(running)["result"], "x" * 20000)
+        for n, job in enumerate(accepted):
+            self.assertEqual(self.get(job)["result"], n * n)
+        # Forgetting frees pages: new jobs are taken again, by themselves.
+        for job in accepted:
+            self.assertTrue(self.d.call({"op": "forget", "job": job})["ok"])
+        r = self.d.call({"op": "submit", "task": "square", "args": [7],
+                         "kwargs": pad})
+        self.assertTrue(r["ok"], r)
+        self.assertEqual(self.get(r["job"])["result"], 49)
+
+
+class StoreFullWithoutReserve(MpdTestCase):
+    workers = 1
+    daemon_args = ("--max-db-size", "512K", "--store-reserve", "0")
+
+    def test_a_full_store_stops_mpd_and_loses_nothing_acknowledged(self):
+        c = self.d.client()
+        self.addCleanup(c.close)
+        pad = {"pad": "z" * 30000}
+        tags = []
+        for n in range(60):
+            try:
+                tags.append(c.send({"op": "submit", "task": "square",
+                                    "args": [n], "kwargs": pad}))
+            except OSError:
+                break       # it stopped while we were still sending
+        acked, errors = {}, 0
+        while True:
+            try:
+                r = c.recv()
+            except OSError:
+                r = None
+            if r is None:
+                break
+            if r.get("ok"):
+                acked[r["req"]] = r["job"]
+            else:
+                self.assertEqual(r["error"]["code"], "internal", r)
+                self.assertIn("not kept", r["error"]["message"])
+                errors += 1
+        # SQLite rolled the iteration back: mpd stopped, non-zero.
+        self.assertNotEqual(self.d.wait_exit(), 0)
+        self.assertIn("rolled back", self.d.log())
+        self.assertTrue(set(acked) <= set(tags))
+        # Restarted with room, every acknowledged job is there and runs.
+        self.d.args = []
+        self.d.start()
+        # (one that was running when mpd stopped failed as interrupted).
+        self.assertGreater(len(acked), 0)
+        for n, job in sorted(acked.items()):
+            r = self.d.call({"op": "get", "job": job})
+            self.assertTrue(r["ok"], r)
+            if r["state"] == "done":
+                self.assertEqual(r["result"], (n - 1) ** 2, r)
+            else:
+                self.assertEqual(r["error"]["code"], "interrupted", r)
+
+
 class WorkerRecycling(MpdTestCase):
     workers = 1
     daemon_args = ("--max-tasks-per-worker", "2",)
