@@ -48,9 +48,12 @@
 #define JOBERR_EXIT		"exit_status"	/* a command exited non-zero */
 #define JOBERR_KILLED		"killed"	/* a command died by a signal */
 #define JOBERR_EXEC_FAILED	"exec_failed"	/* a command could not start */
+#define JOBERR_RESULT_TOO_LARGE	"result_too_large"
 
 /* Default cap on each captured stream of a command (--output-cap). */
 #define PROTO_OUTPUT_CAP	(64 * 1024)
+/* Default cap on a job's result, as JSON text (--max-result). */
+#define PROTO_MAX_RESULT	(64 * 1024 * 1024)
 /* Default bytes of store kept for running jobs (--store-reserve). */
 #define PROTO_STORE_RESERVE	(4 * 1024 * 1024)
 /* Most bytes of each stream in one logs reply. */

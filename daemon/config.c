@@ -42,6 +42,7 @@ static const struct option longopts[] = {
 	{ "max-queue", required_argument, NULL, 'q' },
 	{ "store-reserve", required_argument, NULL, 'r' },
 	{ "max-db-size", required_argument, NULL, 'z' },
+	{ "max-result", required_argument, NULL, 'Z' },
 	{ "max-clients", required_argument, NULL, 'Q' },
 	{ "client-timeout", required_argument, NULL, 'R' },
 	{ "max-tasks-per-worker", required_argument, NULL, 'U' },
@@ -87,6 +88,8 @@ usage(FILE *f)
 "                        it is kept for running jobs' results (default: 4M;\n"
 "                        0: never refuse)\n"
 "      --max-db-size BYTES  cap the database file's size (default: none)\n"
+"      --max-result BYTES  a job whose result's JSON is longer fails with\n"
+"                        result_too_large (default: 64M)\n"
 "      --max-depth N     deepest nesting of arrays and objects in a request\n"
 "                        (default: %d)\n"
 "      --max-clients N   clients connected at once; one more is told so and\n"
@@ -274,6 +277,9 @@ config_apply(int ch, const char *arg, const char *where)
 		cfg.store_reserve = strcmp(arg, "0") == 0 ? 0 :
 		    config_bytes(where, "store-reserve", arg);
 		break;
+	case 'Z':
+		cfg.max_result = (size_t)config_bytes(where, "max-result", arg);
+		break;
 	case 'z':
 		cfg.max_db_size = config_bytes(where, "max-db-size", arg);
 		break;
@@ -402,6 +408,7 @@ config_parse(int argc, char **argv)
 	cfg.log_level = LOG_LEVEL_INFO;
 	cfg.kill_grace = 5;
 	cfg.store_reserve = PROTO_STORE_RESERVE;
+	cfg.max_result = PROTO_MAX_RESULT;
 	cfg.max_depth = PROTO_MAX_DEPTH;
 	cfg.max_clients = PROTO_MAX_CLIENTS;
 	cfg.client_timeout = PROTO_CLIENT_TIMEOUT;

@@ -51,6 +51,7 @@ struct config {
 	int64_t		 max_queue;	/* queued items, 0 for no cap */
 	int64_t		 store_reserve;	/* bytes kept for running jobs */
 	int64_t		 max_db_size;	/* bytes, 0 for no cap */
+	size_t		 max_result;	/* bytes of a result's JSON */
 };
 
 /* Stop modes, mildest first: a stop may only move to a harsher one. */

@@ -414,6 +414,20 @@ sched_result(struct worker *w, json_t *frame)
 	}
 	if (result != NULL)
 		text = dump(result);
+	if (text != NULL && strlen(text) > cfg.max_result) {
+		/* Too big to keep: the job fails, and says so. */
+		json_decref(killed);
+		error = killed = json_pack("{s:s, s:I, s:I}", "code",
+		    JOBERR_RESULT_TOO_LARGE, "bytes", (json_int_t)strlen(text),
+		    "limit", (json_int_t)cfg.max_result);
+		json_object_set_new(error, "message", json_sprintf("the result "
+		    "is %zu bytes of JSON; at most %zu are kept (--max-result)",
+		    strlen(text), cfg.max_result));
+		free(text);
+		text = NULL;
+		state = JOB_FAILED;
+		cause = RETRY_ERROR;
+	}
 	sched_end(w->job, w->pid, state, text, error, cause);
 	free(text);
 	json_decref(killed);

@@ -245,6 +245,20 @@ class StoreFullWithoutReserve(MpdTestCase):
                 self.assertEqual(r["error"]["code"], "interrupted", r)
 
 
+class ResultCap(MpdTestCase):
+    daemon_args = ("--max-result", "1K")
+
+    def test_a_result_over_the_cap_fails_the_job(self):
+        r = self.get(self.submit("echo", "x" * 2000))
+        self.assertEqual((r["state"], r["error"]["code"]),
+                         ("failed", "result_too_large"), r)
+        self.assertEqual(r["error"]["limit"], 1024)
+        self.assertNotIn("result", r)
+        # Under the cap all is as usual, and the worker serves on.
+        self.assertEqual(self.get(self.submit("echo", "small"))["result"],
+                         ["small"])
+
+
 class WorkerRecycling(MpdTestCase):
     workers = 1
     daemon_args = ("--max-tasks-per-worker", "2",)
