@@ -219,6 +219,9 @@ main(int argc, char **argv)
 	event_free(grace_ev);
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		event_free(sigev[i]);
+	/* Stopped already: a late SIGTERM must not make the exit a death. */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
 	event_base_free(ev_base);
 	libevent_global_shutdown();
 	close(lock_fd);

@@ -161,6 +161,7 @@ class QueueCap(MpdTestCase):
         self.assertEqual(self.queued(), 3)
         self.assertTrue(self.d.call({"op": "shutdown", "mode": "now"})["ok"])
         self.assertEqual(c.wait(tag)["error"]["code"], "shutting_down")
+        self.assertEqual(self.d.wait_exit(), 0)
 
 
 class StoreFull(MpdTestCase):
