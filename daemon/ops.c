@@ -508,7 +508,9 @@ status_retries(json_t *o, const struct job *j)
 	if (store_attempts(store, j->id, history_one, history) == -1) {
 		json_decref(history);
 		history = json_null();
-	}
+	} else if (j->state == JOB_DONE && j->kind != KIND_MAP)
+		history_one(j->attempts, j->started, j->finished, 0, JOB_DONE,
+		    NULL, history);	/* the attempt that succeeded: the row */
 	json_object_set_new(o, "history", history);
 }
 

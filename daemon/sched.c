@@ -358,11 +358,18 @@ sched_end(int64_t id, pid_t pid, int state, const char *result,
 		job_clear(&j);
 		return;
 	}
-	text = error != NULL ? dump(error) : NULL;
-	if (store_attempt(store, &j, time_now(), state, text) == -1)
-		fatalx("cannot record an attempt of job %lld",
-		    (long long)id);
-	free(text);
+	/*
+	 * An attempt that did not succeed is recorded with its cause; one
+	 * that did is the job's own row (status shows both), which spares
+	 * the common case a write.
+	 */
+	if (state != JOB_DONE) {
+		text = error != NULL ? dump(error) : NULL;
+		if (store_attempt(store, &j, time_now(), state, text) == -1)
+			fatalx("cannot record an attempt of job %lld",
+			    (long long)id);
+		free(text);
+	}
 	if (sched_retry(&j, cause)) {
 		job_clear(&j);
 		return;
