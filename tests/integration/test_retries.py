@@ -76,6 +76,15 @@ class Retries(MpdTestCase):
         self.assertEqual([h["state"] for h in st["history"]],
                          ["timeout", "timeout"])
 
+    def test_a_success_is_the_last_entry_of_the_history(self):
+        # A job that succeeds at once: one entry, read from the job.
+        job = self.submit("square", 6, max_attempts=2, retry_delay=0)
+        self.assertEqual(self.get(job)["result"], 36)
+        st = history(self.d, job)
+        self.assertEqual([(h["attempt"], h["state"]) for h in st["history"]],
+                         [(1, "done")])
+        self.assertIsNotNone(st["history"][0]["finished"])
+
     def test_bad_retry_fields_are_refused(self):
         for fields in ({"retry_on": ["sometimes"]}, {"retry_on": "error"},
                        {"retry_factor": 0.5}, {"retry_delay": -1}):
