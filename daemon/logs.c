@@ -119,25 +119,21 @@ logs_of_command(const struct job *j)
 }
 
 int
-logs_answer(struct client *c, json_t *tag, int64_t job, int64_t *off,
+logs_reply(struct client *c, json_t *tag, const struct job *j, int64_t *off,
     int wait)
 {
-	struct job	 j;
 	json_t		*r;
 	char		*data[2], *text;
 	size_t		 len[2];
-	int		 more[2], i, ended;
+	int		 more[2], i, ended, own;
 
-	if (store_get(store, job, &j) != 1) {
-		reply_error(c, tag, ERR_NOT_FOUND, "job %lld does not exist",
-		    (long long)job);
-		return 1;
-	}
-	ended = job_state_final(j.state);
+	ended = job_state_final(j->state);
 	/* Only a command that has run has logs: any file is not its own. */
+	own = logs_of_command(j);
 	for (i = 0; i < 2; i++) {
-		if (logs_of_command(&j))
-			len[i] = logs_read(job, i, off[i], &data[i], &more[i]);
+		if (own)
+			len[i] = logs_read(j->id, i, off[i], &data[i],
+			    &more[i]);
 		else {
 			len[i] = 0;
 			data[i] = NULL;
@@ -145,13 +141,14 @@ logs_answer(struct client *c, json_t *tag, int64_t job, int64_t *off,
 		}
 	}
 	if (wait && !ended && len[0] == 0 && len[1] == 0) {
-		job_clear(&j);
+		free(data[0]);
+		free(data[1]);
 		return 0;
 	}
 	r = reply_new(tag, 1);
-	json_object_set_new(r, "job", json_integer(job));
-	json_object_set_new(r, "state", json_string(job_state_name(j.state)));
-	json_object_set_new(r, "attempt", json_integer(j.attempts));
+	json_object_set_new(r, "job", json_integer(j->id));
+	json_object_set_new(r, "state", json_string(job_state_name(j->state)));
+	json_object_set_new(r, "attempt", json_integer(j->attempts));
 	for (i = 0; i < 2; i++) {
 		text = base64_encode(data[i] != NULL ? data[i] : "", len[i]);
 		json_object_set_new(r, streams[i], json_pack("{s:I, s:s}",
@@ -162,6 +159,22 @@ logs_answer(struct client *c, json_t *tag, int64_t job, int64_t *off,
 	json_object_set_new(r, "end", json_boolean(ended && !more[0] &&
 	    !more[1]));
 	server_reply(c, r);
-	job_clear(&j);
 	return 1;
+}
+
+int
+logs_answer(struct client *c, json_t *tag, int64_t job, int64_t *off,
+    int wait)
+{
+	struct job	 j;
+	int		 rc;
+
+	if (store_get(store, job, &j) != 1) {
+		reply_error(c, tag, ERR_NOT_FOUND, "job %lld does not exist",
+		    (long long)job);
+		return 1;
+	}
+	rc = logs_reply(c, tag, &j, off, wait);
+	job_clear(&j);
+	return rc;
 }

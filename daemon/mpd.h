@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 struct store;
+struct job;
 
 /* config.c */
 /*
@@ -285,6 +286,9 @@ void	 logs_remove(int64_t);
  * is nothing new and the job has not ended: then returns 0 (not answered).
  */
 int	 logs_answer(struct client *, json_t *, int64_t, int64_t *, int);
+/* logs_answer for a job already loaded. */
+int	 logs_reply(struct client *, json_t *, const struct job *, int64_t *,
+	     int);
 
 /* proctitle.c */
 void	proctitle_init(int, char **);

@@ -192,12 +192,20 @@ ops_room(struct client *c, json_t *tag, json_t *req)
 
 	if (cfg.store_reserve == 0)
 		return 1;
+	/*
+	 * A request is at most a line, and a map's rows take at most some
+	 * dozens of times that: with that much room, skip the estimate (it
+	 * dumps the arguments again, on every submit).
+	 */
+	if ((left = store_headroom(store)) - cfg.store_reserve >=
+	    (int64_t)cfg.max_line * 64)
+		return 1;
 	/* About what the rows will take: their JSON and some overhead. */
 	need = 512 + (int64_t)json_dumpb(json_object_get(req, "args"), NULL, 0,
 	    JSON_COMPACT) + (int64_t)json_dumpb(json_object_get(req, "items"),
 	    NULL, 0, JSON_COMPACT) + 64 * (int64_t)json_array_size(
 	    json_object_get(req, "items"));
-	if ((left = store_headroom(store)) - need >= cfg.store_reserve)
+	if (left - need >= cfg.store_reserve)
 		return 1;
 	reply_error(c, tag, ERR_STORE_FULL, "the store is nearly full (%lld "
 	    "bytes left, %lld kept for running jobs); try again once jobs "
@@ -635,14 +643,14 @@ op_logs(struct client *c, json_t *req, json_t *tag)
 
 	if (!ops_load(c, tag, id, &j))
 		return;
-	job_clear(&j);
 	if ((v = json_object_get(req, "stdout")) != NULL)
 		off[0] = json_integer_value(v);
 	if ((v = json_object_get(req, "stderr")) != NULL)
 		off[1] = json_integer_value(v);
 	wait = json_is_true(json_object_get(req, "wait"));
-	if (!logs_answer(c, tag, id, off, wait))
+	if (!logs_reply(c, tag, &j, off, wait))
 		waiter_add_logs(c, tag, id, off);
+	job_clear(&j);
 }
 
 static void

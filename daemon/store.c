@@ -450,6 +450,20 @@ fail:
 	return -1;
 }
 
+/*
+ * Ends a read: resets the statement and reports a step that stopped short
+ * of SQLITE_DONE. Returns 0 or -1.
+ */
+static int
+store_read_done(struct store *s, sqlite3_stmt *st, int rc, const char *what)
+{
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	log_warnx("store: %s: %s", what, sqlite3_errmsg(s->db));
+	return -1;
+}
+
 /* Binds text or NULL. */
 static void
 bind_text(sqlite3_stmt *st, int i, const char *v)
@@ -670,22 +684,25 @@ store_attempts(struct store *s, int64_t id, void (*fn)(int, double, double,
 		    (pid_t)sqlite3_column_int64(st, 3),
 		    sqlite3_column_int(st, 4),
 		    (const char *)sqlite3_column_text(st, 5), arg);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		log_warnx("store: attempts: %s", sqlite3_errmsg(s->db));
-		return -1;
-	}
-	return 0;
+	return store_read_done(s, st, rc, "attempts");
 }
 
 int
 store_limit_size(struct store *s, int64_t bytes)
 {
-	char	*sql;
-	int	 rc;
+	char		*sql;
+	int		 rc;
+	sqlite3_stmt	*st;
+	int64_t		 page = 4096;
 
+	if (sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &st, NULL) ==
+	    SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			page = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
 	sql = sqlite3_mprintf("PRAGMA max_page_count = %lld", (long long)
-	    (bytes / 4096 > 0 ? bytes / 4096 : 1));
+	    (bytes / page > 0 ? bytes / page : 1));
 	rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
 	sqlite3_free(sql);
 	return rc == SQLITE_OK ? 0 : -1;
@@ -830,12 +847,7 @@ store_counts(struct store *s, uid_t owner, int64_t *counts)
 		if (state >= 0 && state < JOB_NSTATES)
 			counts[state] = sqlite3_column_int64(st, 1);
 	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		log_warnx("store: counts: %s", sqlite3_errmsg(s->db));
-		return -1;
-	}
-	return 0;
+	return store_read_done(s, st, rc, "counts");
 }
 
 int

@@ -824,18 +824,16 @@ command_error_message(json_t *error)
 	free(msg);
 }
 
+/* Runs a checked command line (argv, stolen) to its end. */
 static json_t *
-exec_run(json_t *args, json_t *kwargs, struct task_ctx *ctx, json_t **error)
+command_task(json_t *argv, json_t *kwargs, struct task_ctx *ctx,
+    json_t **error)
 {
 	struct command	 cmd;
 	json_t		*result;
-	char		*cause = NULL;
 
-	if (exec_check(args, kwargs, &cause) == -1) {
-		*error = task_error(cause);
-		return NULL;
-	}
-	command_init(&cmd, exec_argv_json(args), kwargs, ctx);
+	command_init(&cmd, argv, kwargs, ctx);
+	json_decref(argv);
 	result = command_run(&cmd, ctx, error);
 	if (*error != NULL)
 		command_error_message(*error);
@@ -844,24 +842,29 @@ exec_run(json_t *args, json_t *kwargs, struct task_ctx *ctx, json_t **error)
 }
 
 static json_t *
+exec_run(json_t *args, json_t *kwargs, struct task_ctx *ctx, json_t **error)
+{
+	char	*cause = NULL;
+
+	if (exec_check(args, kwargs, &cause) == -1) {
+		*error = task_error(cause);
+		return NULL;
+	}
+	return command_task(json_incref(exec_argv_json(args)), kwargs, ctx,
+	    error);
+}
+
+static json_t *
 shell_run(json_t *args, json_t *kwargs, struct task_ctx *ctx, json_t **error)
 {
-	struct command	 cmd;
-	json_t		*argv, *result;
-	char		*cause = NULL;
+	char	*cause = NULL;
 
 	if (shell_check(args, kwargs, &cause) == -1) {
 		*error = task_error(cause);
 		return NULL;
 	}
-	argv = json_pack("[s, s, O]", "/bin/sh", "-c", json_array_get(args, 0));
-	command_init(&cmd, argv, kwargs, ctx);
-	json_decref(argv);
-	result = command_run(&cmd, ctx, error);
-	if (*error != NULL)
-		command_error_message(*error);
-	command_free(&cmd);
-	return result;
+	return command_task(json_pack("[s, s, O]", "/bin/sh", "-c",
+	    json_array_get(args, 0)), kwargs, ctx, error);
 }
 
 const struct task task_exec = {
