@@ -157,6 +157,21 @@ enum worker_state {
 	W_EXITING,	/* told to stop, or dying */
 };
 
+/*
+ * Jobs of quick tasks are handed to a worker busy with one ahead of time,
+ * at most this many behind the one it runs, so it goes from one to the
+ * next without a round trip through the daemon.
+ */
+#define HANDED_MAX	16
+
+/* A job handed to a worker behind the one it runs. */
+struct handed {
+	int64_t		 id;
+	double		 limit;		/* its time limit, 0 for none */
+	int		 cancel;	/* cancelled meanwhile: kill it */
+	uid_t		 cancel_by;
+};
+
 struct worker {
 	int			 slot;		/* 1..N */
 	char			 name[24];	/* "worker-N" */
@@ -182,6 +197,10 @@ struct worker {
 	double			 limit;		/* the job's time limit */
 	uid_t			 cancel_by;
 	struct event		*limit_ev;	/* time limit, then grace */
+	double			 job_start;	/* when it began its job */
+	int			 quick;		/* its job is of a quick task */
+	struct handed		 handed[HANDED_MAX];
+	int			 nhanded;	/* jobs waiting behind job */
 };
 
 extern struct worker	*workers;
@@ -245,6 +264,8 @@ void	sched_kick(void);
 void	sched_result(struct worker *, json_t *);
 /* A worker died with a job: error is the job's error object (stolen). */
 void	sched_lost(struct worker *, int64_t, json_t *);
+/* A worker is gone: the jobs handed to it that it never began go back. */
+void	sched_unhand(struct worker *);
 /*
  * Cancels a job or map. Returns 0 when it ended at once, 1 when a running
  * job is being killed (it ends when its process does), or -1 with *why.

@@ -389,7 +389,7 @@ op_map(struct client *c, json_t *req, json_t *tag)
 	}
 	if ((id = store_insert(store, &map)) == -1)
 		goto fail;
-	if (n == 0 && store_set_final(store, id, JOB_DONE, "[]", NULL,
+	if (n == 0 && store_set_final(store, id, JOB_DONE, "[]", NULL, 0,
 	    map.created) == -1)
 		goto fail;
 	chunk = map;

@@ -125,6 +125,7 @@ pool_slot_dead(struct worker *w)
 		    cause);
 	free(cause);
 	limit_stop(w);
+	sched_unhand(w);
 
 	if (w->bev != NULL) {
 		bufferevent_free(w->bev);
@@ -294,6 +295,7 @@ pool_spawn(struct worker *w)
 	w->state = W_IDLE;
 	w->ran = 0;
 	w->job = 0;
+	w->nhanded = 0;
 	w->eof = 0;
 	w->reaped = 0;
 	w->status = 0;

@@ -26,6 +26,8 @@ static struct event	*delay_ev;	/* the next retried job is due */
 static char	*dump(json_t *);
 static void	 sched_arm_delay(void);
 static void	 sched_delay_cb(evutil_socket_t, short, void *);
+static void	 sched_final(int64_t, int, const char *, const char *, double);
+static void	 sched_next_handed(struct worker *);
 
 /* A string as JSON text (newly allocated). */
 static char *
@@ -41,16 +43,135 @@ dump_string(const char *s)
 	return text;
 }
 
+/* Loads a job that store_next just named. */
+static void
+sched_load(int64_t id, struct job *j)
+{
+	if (store_get(store, id, j) != 1)
+		fatalx("queued job %lld vanished from the store",
+		    (long long)id);
+}
+
+/*
+ * Hands job j to worker w: marks it running and sends its frame. The
+ * worker runs it at once, or (behind) after the jobs it already has.
+ */
+static void
+sched_hand(struct worker *w, struct job *j, int behind)
+{
+	const struct task	*t;
+	struct handed		*h;
+	char			*task, *frame;
+	double			 now = time_now(), limit;
+
+	if (store_set_running(store, j->id, w->pid, behind ? 0 : now) == -1 ||
+	    (j->kind == KIND_CHUNK && store_map_started(store, j->parent,
+	    now) == -1))
+		fatalx("cannot mark job %lld running: %s", (long long)j->id,
+		    store_errmsg(store));
+	task = dump_string(j->task);
+	frame = xasprintf("{\"job\":%lld,\"task\":%s,\"%s\":%s,"
+	    "\"kwargs\":%s,\"uid\":%lld,\"gid\":%lld}", (long long)j->id,
+	    task, j->kind == KIND_CHUNK ? "items" : "args", j->args, j->kwargs,
+	    (long long)j->owner, (long long)j->group);
+	limit = j->timeout * (j->kind == KIND_CHUNK ? (double)j->nitems : 1);
+	if (behind) {
+		h = &w->handed[w->nhanded++];
+		memset(h, 0, sizeof *h);
+		h->id = j->id;
+		h->limit = limit;
+	} else {
+		w->state = W_BUSY;
+		w->job = j->id;
+		w->job_start = now;
+		t = task_find(j->task);
+		w->command = t != NULL && t->command;
+		w->quick = t != NULL && t->quick && j->kind == KIND_JOB;
+		w->map = j->kind == KIND_CHUNK ? j->parent : 0;
+		w->limit = limit;
+		limit_start(w);
+	}
+	pool_send(w, frame, strlen(frame));
+	log_debug("job %lld (%s) to %s%s", (long long)j->id, j->task, w->name,
+	    behind ? ", behind its job" : "");
+	free(frame);
+	free(task);
+}
+
+/*
+ * How many more jobs may be handed to w behind its job: only to a worker
+ * running a quick task's job, so no job ever waits behind a long one.
+ */
+static int
+sched_room(struct worker *w)
+{
+	int	room;
+
+	if (w->state != W_BUSY || w->reaped || !w->quick || w->ending != 0)
+		return 0;
+	room = HANDED_MAX - w->nhanded;
+	/* Its last job before it is replaced is its last. */
+	if (cfg.max_tasks > 0 && room > cfg.max_tasks - w->ran - 1 -
+	    w->nhanded)
+		room = (int)(cfg.max_tasks - w->ran - 1 - w->nhanded);
+	return room > 0 ? room : 0;
+}
+
+/*
+ * While more jobs are queued than idle workers take, hands jobs of quick
+ * tasks to workers busy with one, in queue order; stops at the first job
+ * that may not be handed ahead (any other waits for an idle worker, and
+ * nothing passes it).
+ */
+static void
+sched_hand_ahead(void)
+{
+	int64_t			 ids[DISPATCH_BATCH];
+	const struct task	*t;
+	struct worker		*best;
+	struct job		 j;
+	int			*room, total = 0, n, i, k;
+
+	/* Its size is read from its process between jobs: one at a time. */
+	if (cfg.max_worker_rss > 0)
+		return;
+	room = xcalloc((size_t)nworkers, sizeof *room);
+	for (k = 0; k < nworkers; k++)
+		total += room[k] = sched_room(&workers[k]);
+	while (total > 0) {
+		n = store_next(store, ids, total < DISPATCH_BATCH ? total :
+		    DISPATCH_BATCH);
+		if (n <= 0)
+			break;
+		for (i = 0; i < n; i++) {
+			sched_load(ids[i], &j);
+			t = task_find(j.task);
+			if (j.kind != KIND_JOB || t == NULL || !t->quick) {
+				job_clear(&j);
+				total = 0;
+				break;
+			}
+			for (best = NULL, k = 0; k < nworkers; k++) {
+				if (room[k] > 0 && (best == NULL ||
+				    workers[k].nhanded < best->nhanded))
+					best = &workers[k];
+			}
+			sched_hand(best, &j, 1);
+			room[best - workers]--;
+			total--;
+			job_clear(&j);
+		}
+	}
+	free(room);
+}
+
 /* The tick: dispatch, commit, release replies, check for the end. */
 static void
 sched_tick(evutil_socket_t fd, short events, void *arg)
 {
-	int64_t			 ids[DISPATCH_BATCH];
-	int			 n, i, idle;
-	const struct task	*t;
-	struct worker		*w;
+	int64_t		 ids[DISPATCH_BATCH];
+	int		 n, i, idle;
 	struct job	 j;
-	char		*task, *frame;
 
 	(void)fd;
 	(void)events;
@@ -62,38 +183,13 @@ sched_tick(evutil_socket_t fd, short events, void *arg)
 		if (n <= 0)
 			break;
 		for (i = 0; i < n; i++) {
-			w = pool_idle();
-			if (store_get(store, ids[i], &j) != 1)
-				fatalx("queued job %lld vanished from the "
-				    "store", (long long)ids[i]);
-			if (store_set_running(store, j.id, w->pid,
-			    time_now()) == -1 ||
-			    (j.kind == KIND_CHUNK && store_map_started(store,
-			    j.parent, time_now()) == -1))
-				fatalx("cannot mark job %lld running: %s",
-				    (long long)j.id, store_errmsg(store));
-			task = dump_string(j.task);
-			frame = xasprintf("{\"job\":%lld,\"task\":%s,\"%s\":%s,"
-			    "\"kwargs\":%s,\"uid\":%lld,\"gid\":%lld}",
-			    (long long)j.id, task, j.kind == KIND_CHUNK ?
-			    "items" : "args", j.args, j.kwargs,
-			    (long long)j.owner, (long long)j.group);
-			w->state = W_BUSY;
-			w->job = j.id;
-			t = task_find(j.task);
-			w->command = t != NULL && t->command;
-			w->map = j.kind == KIND_CHUNK ? j.parent : 0;
-			w->limit = j.timeout * (j.kind == KIND_CHUNK ?
-			    (double)j.nitems : 1);
-			limit_start(w);
-			pool_send(w, frame, strlen(frame));
-			log_debug("job %lld (%s) to %s", (long long)j.id,
-			    j.task, w->name);
-			free(frame);
-			free(task);
+			sched_load(ids[i], &j);
+			sched_hand(pool_idle(), &j, 0);
 			job_clear(&j);
 		}
 	}
+	if (stop_mode <= STOP_DRAIN)
+		sched_hand_ahead();
 	admit_blocked();
 	if (store_commit(store) == -1) {
 		/*
@@ -148,11 +244,16 @@ dump(json_t *v)
 	return s;
 }
 
-/* Ends a job (not a chunk) and answers its waiters. */
+/*
+ * Ends a job (not a chunk) and answers its waiters; started is when it
+ * began, for a job handed over ahead whose row has no start yet, or 0.
+ */
 static void
-sched_final(int64_t id, int state, const char *result, const char *error)
+sched_final(int64_t id, int state, const char *result, const char *error,
+    double started)
 {
-	if (store_set_final(store, id, state, result, error, time_now()) == -1)
+	if (store_set_final(store, id, state, result, error, started,
+	    time_now()) == -1)
 		fatalx("cannot record the end of job %lld: %s", (long long)id,
 		    store_errmsg(store));
 	waiter_wake(id);
@@ -194,7 +295,7 @@ sched_map_fail(int64_t map, int64_t chunk, int state, json_t *error)
 	if (store_cancel_chunks(store, map, cancel, time_now()) == -1)
 		fatalx("cannot cancel the chunks of map %lld",
 		    (long long)map);
-	sched_final(map, state, NULL, text);
+	sched_final(map, state, NULL, text, 0);
 	/* Its other running chunks are of no use now: kill them. */
 	sched_kill_chunks(map, chunk, geteuid());
 	free(cancel);
@@ -211,7 +312,7 @@ sched_chunk_end(struct job *chunk, int state, const char *result,
 	json_t		*index;
 
 	text = error != NULL ? dump(error) : NULL;
-	if (store_set_final(store, chunk->id, state, result, text,
+	if (store_set_final(store, chunk->id, state, result, text, 0,
 	    time_now()) == -1)
 		fatalx("cannot record chunk %lld", (long long)chunk->id);
 	free(text);
@@ -254,7 +355,7 @@ sched_chunk_end(struct job *chunk, int state, const char *result,
 			if ((text = store_map_result(store, map.id)) == NULL)
 				fatalx("cannot join the results of map %lld",
 				    (long long)map.id);
-			sched_final(map.id, JOB_DONE, text, NULL);
+			sched_final(map.id, JOB_DONE, text, NULL, 0);
 			free(text);
 		}
 	}
@@ -336,8 +437,8 @@ sched_retry(struct job *j, int cause)
  * some other way) is dropped.
  */
 static void
-sched_end(int64_t id, pid_t pid, int state, const char *result,
-    json_t *error, int cause)
+sched_end(int64_t id, pid_t pid, double started, int state,
+    const char *result, json_t *error, int cause)
 {
 	struct job	 j;
 	char		*text;
@@ -358,6 +459,8 @@ sched_end(int64_t id, pid_t pid, int state, const char *result,
 		job_clear(&j);
 		return;
 	}
+	if (j.started == 0)
+		j.started = started;	/* handed over ahead: begun since */
 	/*
 	 * An attempt that did not succeed is recorded with its cause; one
 	 * that did is the job's own row (status shows both), which spares
@@ -378,10 +481,70 @@ sched_end(int64_t id, pid_t pid, int state, const char *result,
 		sched_chunk_end(&j, state, result, error);
 	else {
 		text = error != NULL ? dump(error) : NULL;
-		sched_final(id, state, result, text);
+		sched_final(id, state, result, text, j.started);
 		free(text);
 	}
 	job_clear(&j);
+}
+
+/* The worker has begun the first job handed to it behind the last. */
+static void
+sched_next_handed(struct worker *w)
+{
+	struct handed	h = w->handed[0];
+
+	w->nhanded--;
+	memmove(&w->handed[0], &w->handed[1], (size_t)w->nhanded *
+	    sizeof h);
+	w->job = h.id;
+	w->job_start = time_now();
+	w->command = 0;
+	w->quick = 1;
+	w->map = 0;
+	w->limit = h.limit;
+	limit_start(w);
+	if (h.cancel) {
+		w->cancel_by = h.cancel_by;
+		limit_kill(w, JOB_CANCELLED);
+	}
+}
+
+void
+sched_unhand(struct worker *w)
+{
+	struct handed	*h;
+	char		*error;
+	int		 i;
+
+	for (i = 0; i < w->nhanded; i++) {
+		h = &w->handed[i];
+		if (h->cancel) {
+			error = xasprintf("{\"code\":\"cancelled\",\"message\""
+			    ":\"cancelled by uid %ld before it began\"}",
+			    (long)h->cancel_by);
+			sched_final(h->id, JOB_CANCELLED, NULL, error, 0);
+			free(error);
+		} else if (store_requeue(store, h->id, 1, 0) == -1)
+			fatalx("cannot requeue job %lld: %s",
+			    (long long)h->id, store_errmsg(store));
+		else
+			log_debug("job %lld goes back to the queue: %s ended "
+			    "before it began it", (long long)h->id, w->name);
+	}
+	w->nhanded = 0;
+}
+
+/* After the worker's job ended or was given back: its next, or idle. */
+static void
+sched_worker_next(struct worker *w)
+{
+	w->job = 0;
+	if (w->state == W_BUSY && w->nhanded > 0)
+		sched_next_handed(w);
+	else if (w->state == W_BUSY)
+		w->state = W_IDLE;
+	pool_check(w);
+	sched_kick();
 }
 
 void
@@ -435,18 +598,14 @@ sched_result(struct worker *w, json_t *frame)
 		state = JOB_FAILED;
 		cause = RETRY_ERROR;
 	}
-	sched_end(w->job, w->pid, state, text, error, cause);
+	sched_end(w->job, w->pid, w->job_start, state, text, error, cause);
 	free(text);
 	json_decref(killed);
 	limit_stop(w);
-	w->job = 0;
 	w->jobs_done++;
 	w->ran++;
 	w->fails = 0;
-	if (w->state == W_BUSY)
-		w->state = W_IDLE;
-	pool_check(w);
-	sched_kick();
+	sched_worker_next(w);
 }
 
 void
@@ -456,24 +615,38 @@ sched_lost(struct worker *w, int64_t id, json_t *error)
 		/* Killed on purpose: it ends as the kill's cause says. */
 		json_decref(error);
 		error = limit_error(w);
-		sched_end(id, w->pid, w->ending, NULL, error,
+		sched_end(id, w->pid, w->job_start, w->ending, NULL, error,
 		    w->ending == JOB_TIMEOUT ? RETRY_TIMEOUT : 0);
 	} else
-		sched_end(id, w->pid, JOB_FAILED, NULL, error,
+		sched_end(id, w->pid, w->job_start, JOB_FAILED, NULL, error,
 		    RETRY_WORKER_DIED);
 	limit_stop(w);
 	json_decref(error);
 }
 
-/* The worker running a job, or NULL. */
+/*
+ * The worker running a job, or NULL; *h is set when the job waits behind
+ * another on that worker, else NULL.
+ */
 static struct worker *
-sched_worker_of(int64_t id)
+sched_worker_of(int64_t id, struct handed **h)
 {
-	int	i;
+	struct worker	*w;
+	int		 i, k;
 
+	*h = NULL;
 	for (i = 0; i < nworkers; i++) {
-		if (workers[i].job == id && workers[i].pid != 0)
-			return &workers[i];
+		w = &workers[i];
+		if (w->pid == 0)
+			continue;
+		if (w->job == id)
+			return w;
+		for (k = 0; k < w->nhanded; k++) {
+			if (w->handed[k].id == id) {
+				*h = &w->handed[k];
+				return w;
+			}
+		}
 	}
 	return NULL;
 }
@@ -482,6 +655,7 @@ int
 sched_cancel(int64_t id, uid_t by, const char **why)
 {
 	struct worker	*w;
+	struct handed	*h;
 	struct job	 j;
 	char		*error;
 	int		 rc = -1;
@@ -493,9 +667,14 @@ sched_cancel(int64_t id, uid_t by, const char **why)
 	if (job_state_final(j.state))
 		*why = "the job has already ended";
 	else if (j.kind == KIND_JOB && j.state == JOB_RUNNING) {
-		if ((w = sched_worker_of(id)) == NULL)
+		if ((w = sched_worker_of(id, &h)) == NULL)
 			*why = "the job is running but no worker holds it";
-		else {
+		else if (h != NULL) {
+			/* Killed when its worker gets to it. */
+			h->cancel = 1;
+			h->cancel_by = by;
+			rc = 1;
+		} else {
 			w->cancel_by = by;
 			limit_kill(w, JOB_CANCELLED);
 			rc = 1;
@@ -511,7 +690,7 @@ sched_cancel(int64_t id, uid_t by, const char **why)
 		if (j.kind == KIND_MAP && sched_kill_chunks(id, 0, by) > 0)
 			rc = 1;
 		else {
-			sched_final(id, JOB_CANCELLED, NULL, error);
+			sched_final(id, JOB_CANCELLED, NULL, error, 0);
 			rc = 0;
 		}
 		free(error);

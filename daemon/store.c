@@ -64,8 +64,9 @@ static const char *stmt_sql[S_NSTMTS] = {
 	    "started = ?, worker_pid = ? WHERE id = ?",
 	[S_MAP_STARTED] = "UPDATE jobs SET state = 1, started = ? "
 	    "WHERE id = ? AND state = 0",
-	[S_FINAL] = "UPDATE jobs SET state = ?, result = ?, error = ?, "
-	    "finished = ?, worker_pid = NULL WHERE id = ?",
+	[S_FINAL] = "UPDATE jobs SET state = ?1, result = ?2, error = ?3, "
+	    "finished = ?4, worker_pid = NULL, started = coalesce(started, "
+	    "?6) WHERE id = ?5",
 	[S_REQUEUE] = "UPDATE jobs SET state = 0, attempts = attempts - ?, "
 	    "started = NULL, worker_pid = NULL, not_before = ? WHERE id = ?",
 	[S_PROGRESS] = "UPDATE jobs SET ndone = ndone + ? WHERE id = ?",
@@ -394,6 +395,10 @@ store_commit(struct store *s)
 int
 store_recover(struct store *s, int64_t *requeued, int64_t *failed)
 {
+	static const char handed_sql[] =
+	    "UPDATE jobs SET state = 0, attempts = attempts - 1, "
+	    "worker_pid = NULL WHERE state = 1 AND kind = 0 AND "
+	    "started IS NULL";
 	static const char record_sql[] =
 	    "INSERT OR REPLACE INTO attempts (job, n, started, finished, "
 	    "worker_pid, state, error) SELECT id, attempts, started, ?1, "
@@ -421,8 +426,9 @@ store_recover(struct store *s, int64_t *requeued, int64_t *failed)
 	    "'code', 'cancelled', 'message', 'the map this chunk belongs to "
 	    "has ended') WHERE kind = 2 AND state = 0 AND parent IN (SELECT "
 	    "id FROM jobs WHERE kind = 1 AND state >= 2)";
-	static const char *steps[] = { record_sql, requeue_sql, fail_sql,
-	    maps_sql, orphans_sql };
+	/* Jobs handed to a worker that had not begun them go back first. */
+	static const char *steps[] = { handed_sql, record_sql, requeue_sql,
+	    fail_sql, maps_sql, orphans_sql };
 	sqlite3_stmt	*st;
 	size_t		 i;
 	double		 now = time_now();
@@ -438,9 +444,11 @@ store_recover(struct store *s, int64_t *requeued, int64_t *failed)
 			sqlite3_finalize(st);
 			goto fail;
 		}
-		if (i == 1)
+		if (i == 0)
 			*requeued = sqlite3_changes64(s->db);
 		else if (i == 2)
+			*requeued += sqlite3_changes64(s->db);
+		else if (i == 3)
 			*failed = sqlite3_changes64(s->db);
 		sqlite3_finalize(st);
 	}
@@ -599,7 +607,8 @@ store_set_running(struct store *s, int64_t id, pid_t pid, double t)
 	if (store_begin(s) == -1)
 		return -1;
 	st = store_stmt(s, S_RUNNING);
-	sqlite3_bind_double(st, 1, t);
+	if (t > 0)
+		sqlite3_bind_double(st, 1, t);
 	sqlite3_bind_int64(st, 2, pid);
 	sqlite3_bind_int64(st, 3, id);
 	return store_write(s, st, "set running");
@@ -620,7 +629,7 @@ store_map_started(struct store *s, int64_t id, double t)
 
 int
 store_set_final(struct store *s, int64_t id, int state, const char *result,
-    const char *error, double t)
+    const char *error, double started, double t)
 {
 	sqlite3_stmt	*st;
 
@@ -632,6 +641,8 @@ store_set_final(struct store *s, int64_t id, int state, const char *result,
 	bind_text(st, 3, error);
 	sqlite3_bind_double(st, 4, t);
 	sqlite3_bind_int64(st, 5, id);
+	if (started > 0)
+		sqlite3_bind_double(st, 6, started);
 	return store_write(s, st, "set final");
 }
 

@@ -89,13 +89,20 @@ int		 store_get(struct store *, int64_t, struct job *);
  * then age). Returns how many, or -1.
  */
 int		 store_next(struct store *, int64_t *, int);
-/* Marks a job running on a worker and counts the attempt. */
+/*
+ * Marks a job running on a worker and counts the attempt. A start time of
+ * 0 leaves started NULL: the job was handed to a worker behind another and
+ * has not begun (recovery gives it back without counting the attempt).
+ */
 int		 store_set_running(struct store *, int64_t, pid_t, double);
 /* Marks a map running if it is still queued. */
 int		 store_map_started(struct store *, int64_t, double);
-/* Ends a job in a final state with a result or an error (either NULL). */
+/*
+ * Ends a job in a final state with a result or an error (either NULL) at
+ * a time; its start time is set too when it has none and started is > 0.
+ */
 int		 store_set_final(struct store *, int64_t, int, const char *,
-		     const char *, double);
+		     const char *, double, double);
 /*
  * Puts a running job back in the queue, to run no earlier than not_before
  * (0: at once); with refund, the attempt it was on does not count (a stop

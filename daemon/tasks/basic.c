@@ -174,19 +174,22 @@ crash_run(json_t *args, json_t *kwargs, struct task_ctx *ctx,
 }
 
 const struct task task_echo = {
-	"echo", "return the arguments as an array", 0, 0, echo_run, NULL
+	.name = "echo", .summary = "return the arguments as an array",
+	.quick = 1, .run = echo_run
 };
 const struct task task_square = {
-	"square", "n -> n*n (integers and reals)", 0, 0, square_run, NULL
+	.name = "square", .summary = "n -> n*n (integers and reals)",
+	.quick = 1, .run = square_run
 };
 const struct task task_sleep = {
-	"sleep", "seconds[, value] -> value or the finish time", 0, 0,
-	sleep_run, NULL
+	.name = "sleep", .summary = "seconds[, value] -> value or the finish "
+	"time", .run = sleep_run
 };
 const struct task task_fail = {
-	"fail", "message -> the job fails with it", 0, 0, fail_run, NULL
+	.name = "fail", .summary = "message -> the job fails with it",
+	.quick = 1, .run = fail_run
 };
 const struct task task_crash = {
-	"crash", "[signal] -> the worker dies by that signal", 1, 0,
-	crash_run, NULL
+	.name = "crash", .summary = "[signal] -> the worker dies by that "
+	"signal", .test_only = 1, .run = crash_run
 };

@@ -868,10 +868,12 @@ shell_run(json_t *args, json_t *kwargs, struct task_ctx *ctx, json_t **error)
 }
 
 const struct task task_exec = {
-	"exec", "argv... -> run a command (no shell); its exit code and output",
-	0, 1, exec_run, exec_check
+	.name = "exec", .summary = "argv... -> run a command (no shell); its "
+	"exit code and output", .command = 1, .run = exec_run,
+	.check = exec_check
 };
 const struct task task_shell = {
-	"shell", "script -> run it with /bin/sh -c; its exit code and output",
-	0, 1, shell_run, shell_check
+	.name = "shell", .summary = "script -> run it with /bin/sh -c; its "
+	"exit code and output", .command = 1, .run = shell_run,
+	.check = shell_check
 };

@@ -27,6 +27,12 @@ struct task {
 	const char	*summary;
 	int		 test_only;	/* only with --test-tasks */
 	int		 command;	/* runs a process group: kill by frame */
+	/*
+	 * Ends in microseconds, whatever its arguments: its jobs may be
+	 * handed to a worker behind another quick job, never behind a long
+	 * one (see sched.c).
+	 */
+	int		 quick;
 	json_t		*(*run)(json_t *, json_t *, struct task_ctx *,
 			    json_t **);
 	/*

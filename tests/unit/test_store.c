@@ -430,7 +430,7 @@ test_running_requeue(void **state)
 
 	assert_int_equal(store_set_running(s, id, 1, 101.0), 0);
 	assert_int_equal(store_set_final(s, id, JOB_FAILED, NULL,
-	    "{\"code\":\"worker_died\",\"message\":\"x\"}", 102.0), 0);
+	    "{\"code\":\"worker_died\",\"message\":\"x\"}", 0, 102.0), 0);
 	assert_int_equal(store_set_running(s, id, 2, 103.0), 0);
 	assert_int_equal(store_get(s, id, &g), 1);
 	assert_int_equal(g.attempts, 3);
@@ -451,10 +451,10 @@ test_set_final(void **state)
 	bad = add_job(s, 1);
 	assert_int_equal(store_set_running(s, ok, 10, 1.0), 0);
 	assert_int_equal(store_set_running(s, bad, 11, 1.0), 0);
-	assert_int_equal(store_set_final(s, ok, JOB_DONE, "{\"v\":[9]}", NULL,
+	assert_int_equal(store_set_final(s, ok, JOB_DONE, "{\"v\":[9]}", NULL, 0,
 	    2.5), 0);
 	assert_int_equal(store_set_final(s, bad, JOB_TIMEOUT, NULL,
-	    "{\"code\":\"timeout\",\"message\":\"too slow\"}", 3.5), 0);
+	    "{\"code\":\"timeout\",\"message\":\"too slow\"}", 0, 3.5), 0);
 
 	assert_int_equal(store_get(s, ok, &g), 1);
 	assert_int_equal(g.state, JOB_DONE);
@@ -492,7 +492,7 @@ test_commit_reopen(void **state)
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM jobs"), 1);
 	assert_int_equal(store_commit(fx->s), 0);	/* nothing open */
 
-	assert_int_equal(store_set_final(fx->s, id, JOB_DONE, "7", NULL, 9.0),
+	assert_int_equal(store_set_final(fx->s, id, JOB_DONE, "7", NULL, 0, 9.0),
 	    0);
 	assert_int_equal(store_commit(fx->s), 0);
 	reopen(fx);
@@ -525,7 +525,7 @@ test_recover_jobs(void **state)
 	assert_int_equal(store_set_running(s, again, 50, 1.0), 0);
 	assert_int_equal(store_set_running(s, spent, 51, 1.0), 0);
 	assert_int_equal(store_set_running(s, done, 52, 1.0), 0);
-	assert_int_equal(store_set_final(s, done, JOB_DONE, "1", NULL, 2.0), 0);
+	assert_int_equal(store_set_final(s, done, JOB_DONE, "1", NULL, 0, 2.0), 0);
 	assert_int_equal(store_commit(s), 0);
 	reopen(fx);
 	s = fx->s;
@@ -580,7 +580,7 @@ test_recover_map(void **state)
 	c2 = add(s, KIND_CHUNK, m, 4, 0, JOB_QUEUED, 0);
 	assert_int_equal(store_map_started(s, m, 1.0), 0);
 	assert_int_equal(store_set_running(s, c0, 60, 1.0), 0);
-	assert_int_equal(store_set_final(s, c0, JOB_DONE, "[1,4]", NULL, 2.0),
+	assert_int_equal(store_set_final(s, c0, JOB_DONE, "[1,4]", NULL, 0, 2.0),
 	    0);
 	assert_int_equal(store_set_running(s, c1, 61, 2.0), 0);
 
@@ -649,14 +649,14 @@ test_map_result(void **state)
 	other = add(s, KIND_MAP, 0, 0, 0, JOB_QUEUED, 0);
 	/* Inserted out of order: seq decides. */
 	c = add(s, KIND_CHUNK, m, 3, 0, JOB_QUEUED, 0);
-	assert_int_equal(store_set_final(s, c, JOB_DONE, "[9]", NULL, 1.0), 0);
+	assert_int_equal(store_set_final(s, c, JOB_DONE, "[9]", NULL, 0, 1.0), 0);
 	c = add(s, KIND_CHUNK, m, 2, 0, JOB_QUEUED, 0);
-	assert_int_equal(store_set_final(s, c, JOB_DONE, "[]", NULL, 1.0), 0);
+	assert_int_equal(store_set_final(s, c, JOB_DONE, "[]", NULL, 0, 1.0), 0);
 	c = add(s, KIND_CHUNK, m, 0, 0, JOB_QUEUED, 0);
-	assert_int_equal(store_set_final(s, c, JOB_DONE, "[1,4]", NULL, 1.0),
+	assert_int_equal(store_set_final(s, c, JOB_DONE, "[1,4]", NULL, 0, 1.0),
 	    0);
 	c = add(s, KIND_CHUNK, other, 0, 0, JOB_QUEUED, 0);
-	assert_int_equal(store_set_final(s, c, JOB_DONE, "[100]", NULL, 1.0),
+	assert_int_equal(store_set_final(s, c, JOB_DONE, "[100]", NULL, 0, 1.0),
 	    0);
 
 	r = store_map_result(s, m);
@@ -686,17 +686,17 @@ test_map_result_empty(void **state)
 	free(r);
 
 	c = add(s, KIND_CHUNK, m, 0, 0, JOB_QUEUED, 0);
-	assert_int_equal(store_set_final(s, c, JOB_DONE, "[]", NULL, 1.0), 0);
+	assert_int_equal(store_set_final(s, c, JOB_DONE, "[]", NULL, 0, 1.0), 0);
 	r = store_map_result(s, m);
 	assert_non_null(r);
 	assert_string_equal(r, "[]");
 	free(r);
 
 	c = add(s, KIND_CHUNK, m, 1, 0, JOB_QUEUED, 0);
-	assert_int_equal(store_set_final(s, c, JOB_DONE, "[\"a\",null]", NULL,
+	assert_int_equal(store_set_final(s, c, JOB_DONE, "[\"a\",null]", NULL, 0,
 	    1.0), 0);
 	c = add(s, KIND_CHUNK, m, 3, 0, JOB_QUEUED, 0);
-	assert_int_equal(store_set_final(s, c, JOB_DONE, "[[2],{}]", NULL,
+	assert_int_equal(store_set_final(s, c, JOB_DONE, "[[2],{}]", NULL, 0,
 	    1.0), 0);
 	r = store_map_result(s, m);
 	assert_non_null(r);
@@ -714,7 +714,7 @@ test_map_result_missing(void **state)
 
 	m = add(s, KIND_MAP, 0, 0, 0, JOB_QUEUED, 0);
 	c = add(s, KIND_CHUNK, m, 0, 0, JOB_QUEUED, 0);
-	assert_int_equal(store_set_final(s, c, JOB_DONE, "[1]", NULL, 1.0), 0);
+	assert_int_equal(store_set_final(s, c, JOB_DONE, "[1]", NULL, 0, 1.0), 0);
 	add(s, KIND_CHUNK, m, 1, 0, JOB_QUEUED, 0);	/* no result yet */
 	assert_null(store_map_result(s, m));
 }
@@ -741,7 +741,7 @@ test_map_result_large(void **state)
 		}
 		text = json_dumps(chunk, JSON_COMPACT);
 		c = add(s, KIND_CHUNK, m, i * 5, 0, JOB_QUEUED, 0);
-		assert_int_equal(store_set_final(s, c, JOB_DONE, text, NULL,
+		assert_int_equal(store_set_final(s, c, JOB_DONE, text, NULL, 0,
 		    1.0), 0);
 		free(text);
 		json_decref(chunk);
@@ -772,7 +772,7 @@ test_cancel_chunks(void **state)
 	done = add(s, KIND_CHUNK, m, 2, 0, JOB_QUEUED, 0);
 	oq = add(s, KIND_CHUNK, other, 0, 0, JOB_QUEUED, 0);
 	assert_int_equal(store_set_running(s, run, 70, 1.0), 0);
-	assert_int_equal(store_set_final(s, done, JOB_DONE, "[1]", NULL, 1.0),
+	assert_int_equal(store_set_final(s, done, JOB_DONE, "[1]", NULL, 0, 1.0),
 	    0);
 
 	assert_int_equal(store_cancel_chunks(s, m,
@@ -992,7 +992,7 @@ test_map_progress(void **state)
 	assert_true(g.started == 8.0);
 	assert_int_equal(g.attempts, 0);
 	job_clear(&g);
-	assert_int_equal(store_set_final(s, m, JOB_DONE, "[]", NULL, 9.0), 0);
+	assert_int_equal(store_set_final(s, m, JOB_DONE, "[]", NULL, 0, 9.0), 0);
 	assert_int_equal(store_map_started(s, m, 10.0), 0);
 	assert_int_equal(state_of(s, m), JOB_DONE);
 }
