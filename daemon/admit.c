@@ -23,6 +23,7 @@ struct blocked {
 	json_t			*req;
 	const char		*op;
 	int64_t			 items;
+	size_t			 len;		/* of its request line */
 	struct event		*timer;
 	TAILQ_ENTRY(blocked)	 entry;
 };
@@ -101,6 +102,7 @@ admit(struct client *c, json_t *req, const char *op, int64_t items)
 	b->req = json_incref(req);
 	b->op = op;
 	b->items = items;
+	b->len = ops_line_len();
 	if (wait > 0) {
 		if ((b->timer = evtimer_new(ev_base, admit_timeout, b)) == NULL)
 			fatalx("evtimer_new");
@@ -127,7 +129,7 @@ admit_blocked(void)
 	while ((b = TAILQ_FIRST(&blocked)) != NULL &&
 	    admit_queued() + b->items <= cfg.max_queue) {
 		admitting = 1;
-		ops_dispatch(b->client, b->req, b->op);
+		ops_dispatch(b->client, b->req, b->op, b->len);
 		admitting = 0;
 		blocked_free(b);
 		sched_kick();	/* dispatch what went in */

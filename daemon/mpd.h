@@ -125,8 +125,12 @@ int	client_may_see(struct client *, uid_t);
 json_t	*reply_new(json_t *, int);
 /* Python Pool.map's default chunk size for items over workers. */
 int64_t	 map_chunksize(int64_t, int);
-/* Runs one checked request. */
-void	ops_dispatch(struct client *, json_t *, const char *);
+/* Runs one checked request, of a line this long. */
+void	ops_dispatch(struct client *, json_t *, const char *, size_t);
+/* The length of the request line being run. */
+size_t	ops_line_len(void);
+/* The tick committed: what the store has room for is read again. */
+void	ops_tick_done(void);
 /* Replies ok with the fields of body (stolen, may be NULL). */
 void	reply_ok(struct client *, json_t *, json_t *);
 /* Replies ok:false with an error code and message. */

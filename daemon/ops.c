@@ -18,6 +18,9 @@
 #include "util.h"
 #include "xmalloc.h"
 
+static size_t	line_len;		/* of the request being run */
+static int64_t	room_left = -1;		/* in the store; -1: read it */
+
 json_t *
 reply_new(json_t *tag, int ok)
 {
@@ -188,28 +191,26 @@ ops_check(struct client *c, json_t *tag, const struct task *t, json_t *args,
 static int
 ops_room(struct client *c, json_t *tag, json_t *req)
 {
-	int64_t	left, need;
+	int64_t	need;
 
 	if (cfg.store_reserve == 0)
 		return 1;
 	/*
-	 * A request is at most a line, and a map's rows take at most some
-	 * dozens of times that: with that much room, skip the estimate (it
-	 * dumps the arguments again, on every submit).
+	 * About what the rows will take: the request's JSON twice (a map's
+	 * chunks and results), and some overhead per row. The store's room
+	 * is read once per tick and counted down by what goes in meanwhile.
 	 */
-	if ((left = store_headroom(store)) - cfg.store_reserve >=
-	    (int64_t)cfg.max_line * 64)
-		return 1;
-	/* About what the rows will take: their JSON and some overhead. */
-	need = 512 + (int64_t)json_dumpb(json_object_get(req, "args"), NULL, 0,
-	    JSON_COMPACT) + (int64_t)json_dumpb(json_object_get(req, "items"),
-	    NULL, 0, JSON_COMPACT) + 64 * (int64_t)json_array_size(
+	need = 512 + 2 * (int64_t)line_len + 64 * (int64_t)json_array_size(
 	    json_object_get(req, "items"));
-	if (left - need >= cfg.store_reserve)
+	if (room_left < 0)
+		room_left = store_headroom(store);
+	if (room_left - need >= cfg.store_reserve) {
+		room_left -= need;
 		return 1;
+	}
 	reply_error(c, tag, ERR_STORE_FULL, "the store is nearly full (%lld "
 	    "bytes left, %lld kept for running jobs); try again once jobs "
-	    "are forgotten or space is freed", (long long)left,
+	    "are forgotten or space is freed", (long long)room_left,
 	    (long long)cfg.store_reserve);
 	return 0;
 }
@@ -711,12 +712,25 @@ static const struct {
 	{ "shutdown", op_shutdown },
 };
 
+size_t
+ops_line_len(void)
+{
+	return line_len;
+}
+
 void
-ops_dispatch(struct client *c, json_t *req, const char *op)
+ops_tick_done(void)
+{
+	room_left = -1;
+}
+
+void
+ops_dispatch(struct client *c, json_t *req, const char *op, size_t len)
 {
 	json_t	*tag = json_object_get(req, "req");
 	size_t	 i;
 
+	line_len = len;
 	for (i = 0; i < sizeof op_table / sizeof op_table[0]; i++) {
 		if (strcmp(op_table[i].op, op) == 0) {
 			op_table[i].fn(c, req, tag);

@@ -203,6 +203,7 @@ sched_tick(evutil_socket_t fd, short events, void *arg)
 		    "was not kept, and the daemon is stopping to recover");
 		fatalx("store: commit failed: %s", store_errmsg(store));
 	}
+	ops_tick_done();
 	server_flush();
 	mpd_check_stopped();
 }

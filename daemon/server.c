@@ -140,7 +140,7 @@ client_line(struct client *c, const char *line, size_t len)
 			tag = NULL;
 		reply_error(c, tag, err.code, "%s", err.message);
 	} else
-		ops_dispatch(c, req, op);
+		ops_dispatch(c, req, op, len);
 	json_decref(req);
 }
 
