@@ -91,6 +91,7 @@ struct client {
 	pid_t			 pid;
 	int			 flags;
 	struct evbuffer		*held;	/* replies waiting for the commit */
+	size_t			 scanned; /* input known to hold no newline */
 	LIST_HEAD(, waiter)	 waiters;
 	TAILQ_ENTRY(client)	 entry;
 	TAILQ_ENTRY(client)	 held_entry;
@@ -203,6 +204,8 @@ struct worker {
 	struct event		*limit_ev;	/* time limit, then grace */
 	double			 job_start;	/* when it began its job */
 	int			 quick;		/* its job is of a quick task */
+	json_t			*frame;		/* read; its result is not */
+	size_t			 payload;	/* the result's length */
 	struct handed		 handed[HANDED_MAX];
 	int			 nhanded;	/* jobs waiting behind job */
 };
@@ -265,7 +268,7 @@ void	sched_free(void);
 /* Asks for a tick (dispatch, commit, flush) at the end of this iteration. */
 void	sched_kick(void);
 /* A worker reported the end of its job. */
-void	sched_result(struct worker *, json_t *);
+void	sched_result(struct worker *, json_t *, const char *, size_t);
 /* A worker died with a job: error is the job's error object (stolen). */
 void	sched_lost(struct worker *, int64_t, json_t *);
 /* A worker is gone: the jobs handed to it that it never began go back. */

@@ -131,6 +131,8 @@ pool_slot_dead(struct worker *w)
 		bufferevent_free(w->bev);
 		w->bev = NULL;
 	}
+	json_decref(w->frame);
+	w->frame = NULL;
 	if (job == 0 && w->ran == 0 && !w->stopping)
 		w->fails++;
 	else
@@ -172,27 +174,57 @@ pool_respawn_cb(evutil_socket_t fd, short events, void *arg)
 		pool_spawn(w);
 }
 
-/* Reads result frames from a worker. */
+/*
+ * Reads frames from a worker. A frame with "result":N is followed by N
+ * bytes of result JSON and a newline, taken as text when all are in.
+ */
 static void
 pool_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct worker	*w = arg;
 	struct evbuffer	*in = bufferevent_get_input(bev);
-	json_t		*frame;
+	json_t		*frame, *n;
 	json_error_t	 jerr;
-	char		*line;
+	char		*line, *text;
 	size_t		 len;
 
-	while ((line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF)) != NULL) {
-		frame = json_loadb(line, len, 0, &jerr);
-		free(line);
-		if (frame == NULL || !json_is_object(frame)) {
-			json_decref(frame);
-			pool_kill(w, "sent a malformed frame");
-			return;
+	for (;;) {
+		if (w->frame == NULL) {
+			line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
+			if (line == NULL)
+				return;
+			frame = json_loadb(line, len, 0, &jerr);
+			free(line);
+			n = json_object_get(frame, "result");
+			if (frame == NULL || !json_is_object(frame) ||
+			    (n != NULL && (!json_is_integer(n) ||
+			    json_integer_value(n) < 0))) {
+				json_decref(frame);
+				pool_kill(w, "sent a malformed frame");
+				return;
+			}
+			w->frame = frame;
+			w->payload = n != NULL ? (size_t)json_integer_value(n) :
+			    0;
 		}
-		sched_result(w, frame);
+		text = NULL;
+		if (json_object_get(w->frame, "result") != NULL) {
+			if (evbuffer_get_length(in) < w->payload + 1)
+				return;
+			text = xmalloc(w->payload + 1);
+			evbuffer_remove(in, text, w->payload + 1);
+			if (text[w->payload] != '\n') {
+				free(text);
+				pool_kill(w, "sent a result of the wrong length");
+				return;
+			}
+			text[w->payload] = '\0';
+		}
+		frame = w->frame;
+		w->frame = NULL;
+		sched_result(w, frame, text, w->payload);
 		json_decref(frame);
+		free(text);
 		if (w->state == W_EXITING)
 			return;
 	}
@@ -536,6 +568,7 @@ pool_free(void)
 	for (i = 0; i < nworkers; i++) {
 		if (workers[i].bev != NULL)
 			bufferevent_free(workers[i].bev);
+		json_decref(workers[i].frame);
 		if (workers[i].respawn != NULL)
 			event_free(workers[i].respawn);
 		if (workers[i].limit_ev != NULL)

@@ -549,14 +549,13 @@ sched_worker_next(struct worker *w)
 }
 
 void
-sched_result(struct worker *w, json_t *frame)
+sched_result(struct worker *w, json_t *frame, const char *result,
+    size_t len)
 {
-	json_t	*id, *result, *error, *started, *killed = NULL;
-	char	*text = NULL;
+	json_t	*id, *error, *started, *killed = NULL;
 	int	 state, cause;
 
 	id = json_object_get(frame, "job");
-	result = json_object_get(frame, "result");
 	error = json_object_get(frame, "error");
 	started = json_object_get(frame, "started");
 	if (w->job == 0 || !json_is_integer(id) ||
@@ -583,24 +582,20 @@ sched_result(struct worker *w, json_t *frame)
 		error = killed = limit_error(w);
 		cause = state == JOB_TIMEOUT ? RETRY_TIMEOUT : 0;
 	}
-	if (result != NULL)
-		text = dump(result);
-	if (text != NULL && strlen(text) > cfg.max_result) {
+	if (result != NULL && len > cfg.max_result) {
 		/* Too big to keep: the job fails, and says so. */
 		json_decref(killed);
 		error = killed = json_pack("{s:s, s:I, s:I}", "code",
-		    JOBERR_RESULT_TOO_LARGE, "bytes", (json_int_t)strlen(text),
+		    JOBERR_RESULT_TOO_LARGE, "bytes", (json_int_t)len,
 		    "limit", (json_int_t)cfg.max_result);
 		json_object_set_new(error, "message", json_sprintf("the result "
 		    "is %zu bytes of JSON; at most %zu are kept (--max-result)",
-		    strlen(text), cfg.max_result));
-		free(text);
-		text = NULL;
+		    len, cfg.max_result));
+		result = NULL;
 		state = JOB_FAILED;
 		cause = RETRY_ERROR;
 	}
-	sched_end(w->job, w->pid, w->job_start, state, text, error, cause);
-	free(text);
+	sched_end(w->job, w->pid, w->job_start, state, result, error, cause);
 	json_decref(killed);
 	limit_stop(w);
 	w->jobs_done++;

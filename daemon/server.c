@@ -181,8 +181,13 @@ client_read_cb(struct bufferevent *bev, void *arg)
 			bufferevent_disable(bev, EV_READ);
 			return;
 		}
-		p = evbuffer_search_eol(in, NULL, &len, EVBUFFER_EOL_LF);
+		/* A long line comes in many reads: search only the new bytes. */
+		if (evbuffer_ptr_set(in, &p, c->scanned, EVBUFFER_PTR_SET) ==
+		    -1)
+			fatalx("evbuffer_ptr_set");
+		p = evbuffer_search_eol(in, &p, &len, EVBUFFER_EOL_LF);
 		if (p.pos == -1) {
+			c->scanned = evbuffer_get_length(in);
 			if (evbuffer_get_length(in) > cfg.max_line)
 				client_refuse(c, ERR_LINE_TOO_LONG,
 				    "request line longer than the limit; "
@@ -196,6 +201,7 @@ client_read_cb(struct bufferevent *bev, void *arg)
 			    "longer than the limit; closing the connection");
 			return;
 		}
+		c->scanned = 0;
 		line = xmalloc((size_t)p.pos + 1);
 		evbuffer_remove(in, line, (size_t)p.pos);
 		evbuffer_drain(in, 1);

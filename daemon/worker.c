@@ -7,9 +7,13 @@
  *                     {"job":ID,"task":T,"items":[...],"kwargs":{...}}
  *                     {"job":ID,"signal":S}    while a command runs
  *   worker -> parent  {"job":ID,"started":PID} a command's process group
- *                     {"job":ID,"result":R}
+ *                     {"job":ID,"result":N}\nR\n
  *                     {"job":ID,"error":{"code":..,"message":..[,"index":K]}}
- *                     {"job":ID,"result":R,"error":E}  (failed, output kept)
+ *                     {"job":ID,"result":N,"error":E}\nR\n  (failed, output
+ *                                                kept)
+ *
+ * A result R is N bytes of JSON text on the line after its frame, so the
+ * parent stores and sends it as it is, without parsing it again.
  *
  * A frame with "items" is a map chunk: the task runs once per item with
  * the item as its only argument, and the result is the array of results;
@@ -76,14 +80,49 @@ worker_ctx(json_t *frame, struct task_ctx *ctx)
 	}
 }
 
-/* Runs one job frame and returns the reply frame (new reference). */
-static json_t *
+/* Writes a job's outcome: its result (stolen) and error (stolen). */
+static void
+worker_send_outcome(json_t *id, json_t *result, json_t *error)
+{
+	json_t	*head;
+	char	*text = NULL, *line;
+	size_t	 len = 0, hlen;
+
+	if (result != NULL) {
+		text = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (text == NULL)
+			fatalx("cannot encode a result");
+		len = strlen(text);
+		json_decref(result);
+	}
+	head = json_pack("{s:O}", "job", id);
+	if (head == NULL)
+		fatalx("cannot build a result frame");
+	if (text != NULL)
+		json_object_set_new(head, "result", json_integer((json_int_t)
+		    len));
+	if (error != NULL)
+		json_object_set_new(head, "error", error);
+	if ((line = json_dumps(head, JSON_COMPACT)) == NULL)
+		fatalx("cannot encode a result frame");
+	json_decref(head);
+	hlen = strlen(line);
+	line[hlen++] = '\n';	/* replaces the NUL; length is known */
+	if (write_all(wfd, line, hlen) == -1 || (text != NULL &&
+	    (write_all(wfd, text, len) == -1 || write_all(wfd, "\n", 1) == -1)))
+		fatal("writing to the parent");
+	free(line);
+	free(text);
+}
+
+/* Runs one job frame and sends its outcome. */
+static void
 worker_run(json_t *frame)
 {
 	const struct task	*t;
 	struct task_ctx		 ctx;
 	json_t			*id, *task, *args, *items, *kwargs;
-	json_t			*result = NULL, *error = NULL, *reply;
+	json_t			*result = NULL, *error = NULL;
 
 	id = json_object_get(frame, "job");
 	task = json_object_get(frame, "task");
@@ -106,14 +145,7 @@ worker_run(json_t *frame)
 		if (result == NULL && error == NULL)
 			error = task_error(NULL);
 	}
-	reply = json_pack("{s:O}", "job", id);
-	if (reply == NULL)
-		fatalx("cannot build a result frame");
-	if (result != NULL)
-		json_object_set_new(reply, "result", result);
-	if (error != NULL)
-		json_object_set_new(reply, "error", error);
-	return reply;
+	worker_send_outcome(id, result, error);
 }
 
 /* Writes one frame to the parent. */
@@ -195,7 +227,7 @@ worker_control(int64_t job)
 void
 worker_main(int fd)
 {
-	json_t		*frame, *reply;
+	json_t		*frame;
 	json_error_t	 jerr;
 	char		*line;
 	size_t		 len;
@@ -221,9 +253,7 @@ worker_main(int fd)
 			json_decref(frame);
 			continue;
 		}
-		reply = worker_run(frame);
+		worker_run(frame);
 		json_decref(frame);
-		worker_send(reply);
-		json_decref(reply);
 	}
 }
