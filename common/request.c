@@ -1,11 +1,16 @@
 /* Decoding and checking client requests against the table of ops. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proto.h"
 #include "request.h"
 #include "util.h"
+#include "xmalloc.h"
+
+/* Lines shorter than this are decoded whole, items and all. */
+static size_t	items_text_min = 4096;
 
 enum field_type {
 	T_TAG,		/* integer or string: the client's req tag */
@@ -166,6 +171,43 @@ request_check(json_t *req, struct req_error *err)
 	if (op == NULL)
 		utf8_scrub(err->message);
 	return op;
+}
+
+void
+request_set_items_min(size_t len)
+{
+	items_text_min = len;
+}
+
+json_t *
+request_decode_items(const char *line, size_t len, struct req_error *err,
+    struct jscan_items *it)
+{
+	json_t		*req;
+	json_error_t	 jerr;
+	char		*rest;
+	size_t		 tail;
+
+	if (len < items_text_min || json_depth(line, len) > max_depth ||
+	    jscan_items(line, len, it) != 1) {
+		it->n = -1;
+		return request_decode(line, len, err);
+	}
+	/* The line with "[]" for the items: jansson judges the rest. */
+	tail = len - it->off - it->len;
+	rest = xmalloc(it->off + 2 + tail);
+	memcpy(rest, line, it->off);
+	memcpy(rest + it->off, "[]", 2);
+	memcpy(rest + it->off + 2, line + it->off + it->len, tail);
+	req = json_loadb(rest, it->off + 2 + tail, JSON_DECODE_ANY |
+	    JSON_REJECT_DUPLICATES, &jerr);
+	free(rest);
+	if (json_is_object(req))
+		return req;
+	/* Wrong somewhere: the whole line, for the words to say so. */
+	json_decref(req);
+	it->n = -1;
+	return request_decode(line, len, err);
 }
 
 static json_t *

@@ -7,6 +7,8 @@
 
 #include <jansson.h>
 
+#include "jscan.h"
+
 struct req_error {
 	const char	*code;		/* one of the ERR_* strings */
 	char		 message[256];
@@ -17,6 +19,16 @@ struct req_error {
  * with err filled in (malformed JSON, duplicate keys, not an object).
  */
 json_t	*request_decode(const char *, size_t, struct req_error *);
+/*
+ * As request_decode, but a long line whose "items" is an array of plain
+ * values (jscan.h) is decoded without them: the object holds an empty
+ * array in their place and *it says where their text is in the line.
+ * it->n is -1 when the line was decoded whole.
+ */
+json_t	*request_decode_items(const char *, size_t, struct req_error *,
+	    struct jscan_items *);
+/* Sets how long a line must be for its items to be left as text. */
+void	request_set_items_min(size_t);
 /*
  * The bit of a retry cause named in a request's retry_on (worker_died 1,
  * interrupted 2, timeout 4, error 8; daemon/store.h's RETRY_*), or 0.

@@ -23,7 +23,8 @@ struct blocked {
 	json_t			*req;
 	const char		*op;
 	int64_t			 items;
-	size_t			 len;		/* of its request line */
+	struct reqline		 line;
+	char			*text;		/* its items' copy, or NULL */
 	struct event		*timer;
 	TAILQ_ENTRY(blocked)	 entry;
 };
@@ -48,6 +49,7 @@ blocked_free(struct blocked *b)
 	if (b->timer != NULL)
 		event_free(b->timer);
 	json_decref(b->req);
+	free(b->text);
 	free(b);
 }
 
@@ -102,7 +104,13 @@ admit(struct client *c, json_t *req, const char *op, int64_t items)
 	b->req = json_incref(req);
 	b->op = op;
 	b->items = items;
-	b->len = ops_line_len();
+	b->line = *ops_line();
+	if (b->line.items != NULL) {
+		/* The request's line is freed once this returns. */
+		b->text = xmalloc(b->line.items_len);
+		memcpy(b->text, b->line.items, b->line.items_len);
+		b->line.items = b->text;
+	}
 	if (wait > 0) {
 		if ((b->timer = evtimer_new(ev_base, admit_timeout, b)) == NULL)
 			fatalx("evtimer_new");
@@ -129,7 +137,7 @@ admit_blocked(void)
 	while ((b = TAILQ_FIRST(&blocked)) != NULL &&
 	    admit_queued() + b->items <= cfg.max_queue) {
 		admitting = 1;
-		ops_dispatch(b->client, b->req, b->op, b->len);
+		ops_dispatch(b->client, b->req, b->op, &b->line);
 		admitting = 0;
 		blocked_free(b);
 		sched_kick();	/* dispatch what went in */

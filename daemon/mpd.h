@@ -126,10 +126,19 @@ int	client_may_see(struct client *, uid_t);
 json_t	*reply_new(json_t *, int);
 /* Python Pool.map's default chunk size for items over workers. */
 int64_t	 map_chunksize(int64_t, int);
-/* Runs one checked request, of a line this long. */
-void	ops_dispatch(struct client *, json_t *, const char *, size_t);
-/* The length of the request line being run. */
-size_t	ops_line_len(void);
+/* What ops know of a request's line besides its decoded object. */
+struct reqline {
+	size_t		 len;		/* of the whole line */
+	const char	*items;		/* a map's items (JSON text) or NULL */
+	size_t		 items_len;
+	int64_t		 nitems;
+};
+
+/* Runs one checked request. */
+void	ops_dispatch(struct client *, json_t *, const char *,
+	    const struct reqline *);
+/* The line of the request being run. */
+const struct reqline *ops_line(void);
 /* The tick committed: what the store has room for is read again. */
 void	ops_tick_done(void);
 /* Replies ok with the fields of body (stolen, may be NULL). */

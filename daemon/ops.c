@@ -18,7 +18,7 @@
 #include "util.h"
 #include "xmalloc.h"
 
-static size_t	line_len;		/* of the request being run */
+static const struct reqline *cur_line;	/* of the request being run */
 static int64_t	room_left = -1;		/* in the store; -1: read it */
 
 json_t *
@@ -191,7 +191,7 @@ ops_check(struct client *c, json_t *tag, const struct task *t, json_t *args,
 static int
 ops_room(struct client *c, json_t *tag, json_t *req)
 {
-	int64_t	need;
+	int64_t	need, n;
 
 	if (cfg.store_reserve == 0)
 		return 1;
@@ -200,8 +200,9 @@ ops_room(struct client *c, json_t *tag, json_t *req)
 	 * chunks and results), and some overhead per row. The store's room
 	 * is read once per tick and counted down by what goes in meanwhile.
 	 */
-	need = 512 + 2 * (int64_t)line_len + 64 * (int64_t)json_array_size(
-	    json_object_get(req, "items"));
+	n = cur_line->items != NULL ? cur_line->nitems :
+	    (int64_t)json_array_size(json_object_get(req, "items"));
+	need = 512 + 2 * (int64_t)cur_line->len + 64 * n;
 	if (room_left < 0)
 		room_left = store_headroom(store);
 	if (room_left - need >= cfg.store_reserve) {
@@ -343,20 +344,85 @@ map_chunksize(int64_t nitems, int nworkers_)
 	return size;
 }
 
+/*
+ * A map's items: the decoded array, or (for a long line) the array's text,
+ * handed out a chunk at a time as JSON text, never built item by item.
+ */
+struct map_items {
+	json_t		*array;		/* or NULL: the text */
+	const char	*p, *end;	/* the text not handed out yet */
+	int64_t		 next;		/* the next item's index */
+};
+
+/* The next n items as the text of an array (newly allocated). */
+static char *
+map_items_take(struct map_items *mi, int64_t n)
+{
+	const char	*first = NULL, *last = NULL, *start, *next;
+	json_t		*slice;
+	char		*text;
+	size_t		 len;
+	int64_t		 k;
+
+	if (mi->array != NULL) {
+		slice = json_array();
+		for (k = 0; k < n; k++)
+			json_array_append(slice, json_array_get(mi->array,
+			    (size_t)(mi->next + k)));
+		text = json_dumps(slice, JSON_COMPACT);
+		json_decref(slice);
+		if (text == NULL)
+			fatalx("cannot encode a chunk");
+	} else {
+		for (k = 0; k < n; k++) {
+			last = jscan_next(mi->p, mi->end, &start, &next);
+			if (last == NULL)
+				fatalx("a checked map item fails to scan");
+			if (k == 0)
+				first = start;
+			mi->p = next;
+		}
+		len = (size_t)(last - first);
+		text = xmalloc(len + 3);
+		text[0] = '[';
+		memcpy(text + 1, first, len);
+		memcpy(text + 1 + len, "]", 2);
+	}
+	mi->next += n;
+	return text;
+}
+
 static void
 op_map(struct client *c, json_t *req, json_t *tag)
 {
 	const struct task	*t;
+	const struct reqline	*rl = cur_line;
+	struct map_items	 mi;
 	struct job		 map, chunk;
-	json_t			*items, *slice, *v;
-	int64_t			 n, size, i, k, id;
+	json_t			*parsed = NULL, *slice, *v;
+	int64_t			 n, size, i, id;
 	int			 ok;
 
 	if (ops_refuse_stopping(c, tag) || (t = ops_task(c, tag,
 	    json_string_value(json_object_get(req, "task")))) == NULL)
 		return;
-	items = json_object_get(req, "items");
-	n = (int64_t)json_array_size(items);
+	memset(&mi, 0, sizeof mi);
+	if (rl->items != NULL && t->check == NULL) {
+		mi.p = rl->items + 1;	/* past the '[' */
+		mi.end = rl->items + rl->items_len;
+		n = rl->nitems;
+	} else {
+		if (rl->items != NULL) {
+			/* Each item is checked: it needs them as values. */
+			parsed = json_loadb(rl->items, rl->items_len, 0, NULL);
+			if (parsed == NULL)
+				fatalx("a map's items are not what was "
+				    "checked");
+			json_object_set_new(req, "items", parsed);
+		}
+		mi.array = json_object_get(req, "items");
+		n = (int64_t)json_array_size(mi.array);
+	}
 	if (n > cfg.max_items) {
 		reply_error(c, tag, ERR_TOO_MANY_ITEMS, "a map may have at most "
 		    "%lld items; this one has %lld", (long long)cfg.max_items,
@@ -365,7 +431,7 @@ op_map(struct client *c, json_t *req, json_t *tag)
 	}
 	if (t->check != NULL) {
 		for (i = 0; i < n; i++) {
-			slice = json_pack("[O]", json_array_get(items,
+			slice = json_pack("[O]", json_array_get(mi.array,
 			    (size_t)i));
 			ok = ops_check(c, tag, t, slice,
 			    json_object_get(req, "kwargs"));
@@ -399,16 +465,9 @@ op_map(struct client *c, json_t *req, json_t *tag)
 	chunk.state = JOB_QUEUED;
 	chunk.name = NULL;
 	for (i = 0; i < n; i += size) {
-		slice = json_array();
-		for (k = i; k < i + size && k < n; k++)
-			json_array_append(slice, json_array_get(items,
-			    (size_t)k));
 		chunk.seq = i;
-		chunk.nitems = k - i;
-		chunk.args = json_dumps(slice, JSON_COMPACT);
-		json_decref(slice);
-		if (chunk.args == NULL)
-			fatalx("cannot encode a chunk");
+		chunk.nitems = i + size <= n ? size : n - i;
+		chunk.args = map_items_take(&mi, chunk.nitems);
 		if (store_insert(store, &chunk) == -1) {
 			free(chunk.args);
 			goto fail;
@@ -712,10 +771,10 @@ static const struct {
 	{ "shutdown", op_shutdown },
 };
 
-size_t
-ops_line_len(void)
+const struct reqline *
+ops_line(void)
 {
-	return line_len;
+	return cur_line;
 }
 
 void
@@ -725,12 +784,13 @@ ops_tick_done(void)
 }
 
 void
-ops_dispatch(struct client *c, json_t *req, const char *op, size_t len)
+ops_dispatch(struct client *c, json_t *req, const char *op,
+    const struct reqline *rl)
 {
 	json_t	*tag = json_object_get(req, "req");
 	size_t	 i;
 
-	line_len = len;
+	cur_line = rl;
 	for (i = 0; i < sizeof op_table / sizeof op_table[0]; i++) {
 		if (strcmp(op_table[i].op, op) == 0) {
 			op_table[i].fn(c, req, tag);

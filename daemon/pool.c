@@ -215,7 +215,8 @@ pool_read_cb(struct bufferevent *bev, void *arg)
 			evbuffer_remove(in, text, w->payload + 1);
 			if (text[w->payload] != '\n') {
 				free(text);
-				pool_kill(w, "sent a result of the wrong length");
+				pool_kill(w, "sent a result of the wrong "
+				    "length");
 				return;
 			}
 			text[w->payload] = '\0';

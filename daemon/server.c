@@ -126,10 +126,12 @@ static void
 client_line(struct client *c, const char *line, size_t len)
 {
 	struct req_error	 err;
+	struct jscan_items	 it;
+	struct reqline		 rl;
 	json_t			*req, *tag;
 	const char		*op;
 
-	if ((req = request_decode(line, len, &err)) == NULL) {
+	if ((req = request_decode_items(line, len, &err, &it)) == NULL) {
 		reply_error(c, NULL, err.code, "%s", err.message);
 		return;
 	}
@@ -139,8 +141,13 @@ client_line(struct client *c, const char *line, size_t len)
 		if (tag != NULL && !json_is_integer(tag) && !json_is_string(tag))
 			tag = NULL;
 		reply_error(c, tag, err.code, "%s", err.message);
-	} else
-		ops_dispatch(c, req, op, len);
+	} else {
+		rl.len = len;
+		rl.items = it.n >= 0 ? line + it.off : NULL;
+		rl.items_len = it.len;
+		rl.nitems = it.n;
+		ops_dispatch(c, req, op, &rl);
+	}
 	json_decref(req);
 }
 

@@ -19,7 +19,11 @@
  *   - a request that decodes must re-encode and decode to an equal object
  *     that the checker judges exactly the same way;
  *   - request_check may accept only the op that the request's own "op"
- *     names.
+ *     names;
+ *   - jscan (common/jscan.c) accepts a value exactly when jansson does,
+ *     for values without objects (it leaves objects to jansson) or NUL
+ *     bytes, and a line whose items it leaves as text decodes as the
+ *     whole line does.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +33,7 @@
 #include <jansson.h>
 
 #include "frame.h"
+#include "jscan.h"
 #include "proto.h"
 #include "request.h"
 
@@ -140,6 +145,76 @@ fuzz_line(const char *line, size_t len)
 	free(text);
 	json_decref(req1);
 	json_decref(req2);
+}
+
+/* True when a decoded value holds an object anywhere. */
+static int
+has_object(json_t *v)
+{
+	json_t	*e;
+	size_t	 i;
+
+	if (json_is_object(v))
+		return 1;
+	json_array_foreach(v, i, e) {
+		if (has_object(e))
+			return 1;
+	}
+	return 0;
+}
+
+/* jscan and jansson judge a value alike. */
+static void
+fuzz_jscan(const char *text, size_t len)
+{
+	const char	*end = jscan_value(text, text + len);
+	json_t		*v = json_loadb(text, len, JSON_DECODE_ANY, NULL);
+
+	while (end != NULL && end < text + len && (*end == ' ' ||
+	    *end == '\t' || *end == '\n' || *end == '\r'))
+		end++;
+	if (end == text + len && v == NULL)
+		fuzz_fail("jscan accepts what jansson rejects", NULL);
+	/* (jansson takes a NUL byte for the end of its input.) */
+	if (v != NULL && end != text + len && !has_object(v) &&
+	    memchr(text, '\0', len) == NULL)
+		fuzz_fail("jscan rejects what jansson accepts", NULL);
+	json_decref(v);
+}
+
+/* A line with its items left as text decodes as the whole line does. */
+static void
+fuzz_items(const char *line, size_t len)
+{
+	struct req_error	 err1, err2;
+	struct jscan_items	 it;
+	json_t			*lazy, *whole, *items;
+
+	request_set_items_min(0);
+	lazy = request_decode_items(line, len, &err1, &it);
+	whole = request_decode(line, len, &err2);
+	if ((lazy == NULL) != (whole == NULL))
+		fuzz_fail("leaving items as text changes whether a line "
+		    "decodes", NULL);
+	if (lazy == NULL) {
+		if (strcmp(err1.code, err2.code) != 0 ||
+		    strcmp(err1.message, err2.message) != 0)
+			fuzz_fail("leaving items as text changes the error",
+			    NULL);
+		return;
+	}
+	if (it.n >= 0) {
+		items = json_loadb(line + it.off, it.len, 0, NULL);
+		if (items == NULL || (int64_t)json_array_size(items) != it.n)
+			fuzz_fail("items left as text are not what was found",
+			    NULL);
+		json_object_set_new(lazy, "items", items);
+	}
+	if (!json_equal(lazy, whole))
+		fuzz_fail("leaving items as text decodes to something else",
+		    NULL);
+	json_decref(lazy);
+	json_decref(whole);
 }
 
 /* A small deterministic generator for chunk sizes, seeded by the input. */
@@ -270,6 +345,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(copy, data, size);
 	fuzz_line(copy, size);
+	fuzz_jscan(copy, size);
+	fuzz_items(copy, size);
 	free(copy);
 
 	fuzz_stream(data, size);
