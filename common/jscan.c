@@ -10,8 +10,8 @@
 /* As deep as jansson goes; requests are held far shallower before. */
 #define JSCAN_MAX_DEPTH	2048
 
-static const char *
-skip_ws(const char *p, const char *end)
+const char *
+jscan_ws(const char *p, const char *end)
 {
 	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' ||
 	    *p == '\r'))
@@ -207,7 +207,7 @@ scan_literal(const char *p, const char *end, const char *word)
 static const char *
 scan(const char *p, const char *end, int depth)
 {
-	p = skip_ws(p, end);
+	p = jscan_ws(p, end);
 	if (p == end)
 		return NULL;
 	switch (*p) {
@@ -216,13 +216,13 @@ scan(const char *p, const char *end, int depth)
 	case '[':
 		if (depth >= JSCAN_MAX_DEPTH)
 			return NULL;
-		p = skip_ws(p + 1, end);
+		p = jscan_ws(p + 1, end);
 		if (p < end && *p == ']')
 			return p + 1;
 		for (;;) {
 			if ((p = scan(p, end, depth + 1)) == NULL)
 				return NULL;
-			p = skip_ws(p, end);
+			p = jscan_ws(p, end);
 			if (p == end || (*p != ']' && *p != ','))
 				return NULL;
 			if (*p++ == ']')
@@ -288,25 +288,25 @@ jscan_items(const char *line, size_t len, struct jscan_items *it)
 	const char	*end = line + len, *p, *key, *q;
 	int		 found = 0;
 
-	p = skip_ws(line, end);
+	p = jscan_ws(line, end);
 	if (p == end || *p++ != '{')
 		return 0;
 	for (;;) {
-		p = skip_ws(p, end);
+		p = jscan_ws(p, end);
 		if (p == end || *p != '"' || (q = scan_string(p, end)) == NULL)
 			return 0;
 		key = p;
-		p = skip_ws(q, end);
+		p = jscan_ws(q, end);
 		if (p == end || *p++ != ':')
 			return 0;
-		p = skip_ws(p, end);
+		p = jscan_ws(p, end);
 		if (q - key == 7 && memcmp(key, "\"items\"", 7) == 0) {
 			/* A second one: the full parse says what is wrong. */
 			if (found || p == end || *p != '[')
 				return 0;
 			it->off = (size_t)(p - line);
 			it->n = 0;
-			q = skip_ws(p + 1, end);
+			q = jscan_ws(p + 1, end);
 			if (q < end && *q == ']')
 				q++;
 			else {
@@ -314,7 +314,7 @@ jscan_items(const char *line, size_t len, struct jscan_items *it)
 					if ((q = scan(q, end, 1)) == NULL)
 						return 0;
 					it->n++;
-					q = skip_ws(q, end);
+					q = jscan_ws(q, end);
 					if (q == end || (*q != ']' &&
 					    *q != ','))
 						return 0;
@@ -327,11 +327,11 @@ jscan_items(const char *line, size_t len, struct jscan_items *it)
 			p = q;
 		} else if ((p = skip_value(p, end)) == NULL)
 			return 0;
-		p = skip_ws(p, end);
+		p = jscan_ws(p, end);
 		if (p == end)
 			return 0;
 		if (*p == '}')
-			return found && skip_ws(p + 1, end) == end;
+			return found && jscan_ws(p + 1, end) == end;
 		if (*p++ != ',')
 			return 0;
 	}
@@ -343,10 +343,10 @@ jscan_next(const char *p, const char *end, const char **start,
 {
 	const char	*q;
 
-	*start = skip_ws(p, end);
+	*start = jscan_ws(p, end);
 	if ((q = scan(*start, end, 1)) == NULL)
 		return NULL;
-	*next = skip_ws(q, end);
+	*next = jscan_ws(q, end);
 	if (*next < end && **next == ',')
 		(*next)++;
 	return q;

@@ -39,6 +39,9 @@ struct jscan_items {
  */
 int		 jscan_items(const char *, size_t, struct jscan_items *);
 
+/* Skips JSON whitespace; returns the first other byte's place, or end. */
+const char	*jscan_ws(const char *, const char *);
+
 /*
  * The next element of a checked array at p (just after '[' or a ','):
  * returns where it ends (NULL if it is not valid after all), and sets

@@ -103,6 +103,9 @@ int	server_listen(const char *, char **);
 void	server_close_listener(void);
 /* Queues a reply line (text without newline) until the next commit. */
 void	server_reply_text(struct client *, const char *, size_t);
+/* The same for a line made of n pieces, without copying them first. */
+void	server_reply_parts(struct client *, const char **, const size_t *,
+	    int);
 /* Queues a reply object (stolen). */
 void	server_reply(struct client *, json_t *);
 /* After a commit: sends held replies and frees dead clients. */

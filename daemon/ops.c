@@ -72,19 +72,31 @@ static void
 reply_splice(struct client *c, json_t *r, const char *result,
     const char *error)
 {
-	char	*head, *line;
-	size_t	 hlen;
+	const char	*parts[6];
+	size_t		 lens[6];
+	char		*head;
+	int		 n = 0;
 
 	head = json_dumps(r, JSON_COMPACT);
 	if (head == NULL)
 		fatalx("cannot encode a reply");
-	hlen = strlen(head);
-	head[hlen - 1] = '\0';	/* drop the closing brace */
-	line = xasprintf("%s%s%s%s%s}", head,
-	    result != NULL ? ",\"result\":" : "", result != NULL ? result : "",
-	    error != NULL ? ",\"error\":" : "", error != NULL ? error : "");
-	server_reply_text(c, line, strlen(line));
-	free(line);
+	parts[n] = head;
+	lens[n++] = strlen(head) - 1;	/* without the closing brace */
+	if (result != NULL) {
+		parts[n] = ",\"result\":";
+		lens[n++] = 10;
+		parts[n] = result;
+		lens[n++] = strlen(result);
+	}
+	if (error != NULL) {
+		parts[n] = ",\"error\":";
+		lens[n++] = 9;
+		parts[n] = error;
+		lens[n++] = strlen(error);
+	}
+	parts[n] = "}";
+	lens[n++] = 1;
+	server_reply_parts(c, parts, lens, n);
 	free(head);
 }
 
@@ -97,6 +109,14 @@ reply_job(struct client *c, json_t *tag, int64_t id)
 	if (store_get(store, id, &j) != 1) {
 		reply_error(c, tag, ERR_NOT_FOUND, "job %lld does not exist",
 		    (long long)id);
+		return;
+	}
+	/* A map's results stay in its chunks, joined when asked for. */
+	if (j.kind == KIND_MAP && j.state == JOB_DONE && j.result == NULL &&
+	    (j.result = store_map_result(store, id)) == NULL) {
+		reply_error(c, tag, ERR_INTERNAL, "the results of map %lld "
+		    "cannot be read: %s", (long long)id, store_errmsg(store));
+		job_clear(&j);
 		return;
 	}
 	r = reply_new(tag, 1);

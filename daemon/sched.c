@@ -352,13 +352,9 @@ sched_chunk_end(struct job *chunk, int state, const char *result,
 	} else {
 		if (store_map_progress(store, map.id, chunk->nitems) == -1)
 			fatalx("cannot record map progress");
-		if (map.ndone + chunk->nitems >= map.nitems) {
-			if ((text = store_map_result(store, map.id)) == NULL)
-				fatalx("cannot join the results of map %lld",
-				    (long long)map.id);
-			sched_final(map.id, JOB_DONE, text, NULL, 0);
-			free(text);
-		}
+		/* Its results stay in its chunks: a get joins them. */
+		if (map.ndone + chunk->nitems >= map.nitems)
+			sched_final(map.id, JOB_DONE, NULL, NULL, 0);
 	}
 	job_clear(&map);
 }

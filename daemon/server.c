@@ -83,10 +83,25 @@ client_free(struct client *c)
 void
 server_reply_text(struct client *c, const char *text, size_t len)
 {
+	const char	*parts[] = { text };
+	size_t		 lens[] = { len };
+
+	server_reply_parts(c, parts, lens, 1);
+}
+
+void
+server_reply_parts(struct client *c, const char **parts, const size_t *lens,
+    int n)
+{
+	int	i;
+
 	if (c->flags & CLIENT_DEAD)
 		return;
-	if (evbuffer_add(c->held, text, len) == -1 ||
-	    evbuffer_add(c->held, "\n", 1) == -1)
+	for (i = 0; i < n; i++) {
+		if (evbuffer_add(c->held, parts[i], lens[i]) == -1)
+			fatalx("evbuffer_add");
+	}
+	if (evbuffer_add(c->held, "\n", 1) == -1)
 		fatalx("evbuffer_add");
 	if (!(c->flags & CLIENT_HELD)) {
 		c->flags |= CLIENT_HELD;

@@ -26,26 +26,118 @@
 #include <unistd.h>
 
 #include "frame.h"
+#include "jscan.h"
 #include "log.h"
 #include "mpd.h"
 #include "proto.h"
+#include "request.h"
 #include "tasks/task.h"
 #include "xmalloc.h"
 
 static struct frame	 wframe;
 static int		 wfd = -1;
 
-/* Runs a map chunk: the task once per item. */
-static json_t *
-worker_chunk(const struct task *t, json_t *items, json_t *kwargs,
-    struct task_ctx *ctx, json_t **error)
+/* A growing text buffer for a chunk's results. */
+struct out {
+	char	*buf;
+	size_t	 len;
+	size_t	 cap;
+};
+
+static char *
+out_room(struct out *o, size_t n)
 {
-	json_t	*results, *args, *r, *item;
+	while (o->cap - o->len < n)
+		o->cap = o->cap == 0 ? 65536 : o->cap * 2;
+	o->buf = xreallocarray(o->buf, o->cap, 1);
+	return o->buf + o->len;
+}
+
+/* Appends a value's JSON: integers (the common result) by hand. */
+static void
+out_value(struct out *o, json_t *v)
+{
+	char		 digits[24], *p = digits + sizeof digits;
+	json_int_t	 i;
+	uint64_t	 u;
+	size_t		 n;
+
+	if (json_is_integer(v)) {
+		i = json_integer_value(v);
+		u = i < 0 ? -(uint64_t)i : (uint64_t)i;
+		do {
+			*--p = (char)('0' + u % 10);
+		} while ((u /= 10) != 0);
+		if (i < 0)
+			*--p = '-';
+		n = (size_t)(digits + sizeof digits - p);
+		memcpy(out_room(o, n), p, n);
+	} else {
+		n = json_dumpb(v, NULL, 0, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (n == 0)
+			fatalx("cannot encode a result");
+		json_dumpb(v, out_room(o, n), n, JSON_COMPACT |
+		    JSON_ENCODE_ANY);
+	}
+	o->len += n;
+}
+
+/*
+ * One item of a chunk from its text (checked by jscan): integers, the
+ * common case, without jansson's reader.
+ */
+static json_t *
+item_value(const char *s, size_t len)
+{
+	char	 buf[24];
 	size_t	 i;
 
-	results = json_array();
-	json_array_foreach(items, i, item) {
-		args = json_pack("[O]", item);
+	for (i = 0; i < len && (s[i] == '-' || (s[i] >= '0' &&
+	    s[i] <= '9')); i++)
+		continue;
+	if (i == len && len < sizeof buf) {
+		memcpy(buf, s, len);
+		buf[len] = '\0';
+		return json_integer(strtoll(buf, NULL, 10));
+	}
+	return json_loadb(s, len, JSON_DECODE_ANY, NULL);
+}
+
+/*
+ * Runs a map chunk: the task once per item, its items read from their
+ * text (items) or the decoded array, its results written as the text of
+ * an array, which is returned (newly allocated) with *len; NULL with
+ * *error set (and the failing item's index) when an item fails.
+ */
+static char *
+worker_chunk(const struct task *t, const char *items, size_t items_len,
+    json_t *array, json_t *kwargs, struct task_ctx *ctx, json_t **error,
+    size_t *len)
+{
+	struct out	 o;
+	const char	*p = items + 1, *end = items + items_len, *start;
+	const char	*next, *last;
+	json_t		*args, *r, *item;
+	size_t		 i, n;
+
+	memset(&o, 0, sizeof o);
+	*out_room(&o, 1) = '[';
+	o.len = 1;
+	n = array != NULL ? json_array_size(array) : SIZE_MAX;
+	for (i = 0; i < n; i++) {
+		if (array != NULL)
+			item = json_incref(json_array_get(array, i));
+		else {
+			if ((p = jscan_ws(p, end)) == end || *p == ']')
+				break;
+			if ((last = jscan_next(p, end, &start, &next)) ==
+			    NULL || (item = item_value(start,
+			    (size_t)(last - start))) == NULL)
+				fatalx("bad items from the parent");
+			p = next;
+		}
+		args = json_array();
+		json_array_append_new(args, item);
 		*error = NULL;
 		r = t->run(args, kwargs, ctx, error);
 		json_decref(args);
@@ -53,12 +145,20 @@ worker_chunk(const struct task *t, json_t *items, json_t *kwargs,
 			json_decref(r);
 			json_object_set_new(*error, "index",
 			    json_integer((json_int_t)i));
-			json_decref(results);
+			free(o.buf);
 			return NULL;
 		}
-		json_array_append_new(results, r);
+		if (i > 0) {
+			*out_room(&o, 1) = ',';
+			o.len++;
+		}
+		out_value(&o, r);
+		json_decref(r);
 	}
-	return results;
+	*out_room(&o, 1) = ']';
+	o.len++;
+	*len = o.len;
+	return o.buf;
 }
 
 /* Fills a task's context from a job frame. */
@@ -80,21 +180,17 @@ worker_ctx(json_t *frame, struct task_ctx *ctx)
 	}
 }
 
-/* Writes a job's outcome: its result (stolen) and error (stolen). */
+/*
+ * Writes a job's outcome: its result's text of len bytes (or NULL) and
+ * its error; both are stolen.
+ */
 static void
-worker_send_outcome(json_t *id, json_t *result, json_t *error)
+worker_send_outcome(json_t *id, char *text, size_t len, json_t *error)
 {
 	json_t	*head;
-	char	*text = NULL, *line;
-	size_t	 len = 0, hlen;
+	char	*line;
+	size_t	 hlen;
 
-	if (result != NULL) {
-		text = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
-		if (text == NULL)
-			fatalx("cannot encode a result");
-		len = strlen(text);
-		json_decref(result);
-	}
 	head = json_pack("{s:O}", "job", id);
 	if (head == NULL)
 		fatalx("cannot build a result frame");
@@ -115,14 +211,19 @@ worker_send_outcome(json_t *id, json_t *result, json_t *error)
 	free(text);
 }
 
-/* Runs one job frame and sends its outcome. */
+/*
+ * Runs one job frame and sends its outcome. A chunk's items may have been
+ * left as text (it->n >= 0): then line holds them, it->len bytes.
+ */
 static void
-worker_run(json_t *frame)
+worker_run(json_t *frame, const char *line, const struct jscan_items *it)
 {
 	const struct task	*t;
 	struct task_ctx		 ctx;
 	json_t			*id, *task, *args, *items, *kwargs;
 	json_t			*result = NULL, *error = NULL;
+	char			*text = NULL;
+	size_t			 len = 0;
 
 	id = json_object_get(frame, "job");
 	task = json_object_get(frame, "task");
@@ -138,14 +239,25 @@ worker_run(json_t *frame)
 	if ((t = task_find(json_string_value(task))) == NULL)
 		error = task_error(xasprintf("unknown task \"%s\"",
 		    json_string_value(task)));
+	else if (items != NULL && it->n >= 0)
+		text = worker_chunk(t, line, it->len, NULL, kwargs, &ctx,
+		    &error, &len);
 	else if (items != NULL)
-		result = worker_chunk(t, items, kwargs, &ctx, &error);
+		text = worker_chunk(t, NULL, 0, items, kwargs, &ctx, &error,
+		    &len);
 	else {
 		result = t->run(args, kwargs, &ctx, &error);
 		if (result == NULL && error == NULL)
 			error = task_error(NULL);
 	}
-	worker_send_outcome(id, result, error);
+	if (result != NULL) {
+		text = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
+		if (text == NULL)
+			fatalx("cannot encode a result");
+		len = strlen(text);
+		json_decref(result);
+	}
+	worker_send_outcome(id, text, len, error);
 }
 
 /* Writes one frame to the parent. */
@@ -227,12 +339,13 @@ worker_control(int64_t job)
 void
 worker_main(int fd)
 {
-	json_t		*frame;
-	json_error_t	 jerr;
-	char		*line;
-	size_t		 len;
-	ssize_t		 n;
-	int		 rc;
+	struct req_error	 err;
+	struct jscan_items	 it;
+	json_t			*frame;
+	char			*line, *items;
+	size_t			 len;
+	ssize_t			 n;
+	int			 rc;
 
 	wfd = fd;
 	frame_init(&wframe, (size_t)1 << 30);
@@ -245,15 +358,24 @@ worker_main(int fd)
 		}
 		if (rc == -1)
 			fatalx("oversized frame from the parent");
-		frame = json_loadb(line, len, 0, &jerr);
+		/* A chunk's items stay text, read one at a time. */
+		frame = request_decode_items(line, len, &err, &it);
 		if (frame == NULL)
-			fatalx("bad frame from the parent: %s", jerr.text);
+			fatalx("bad frame from the parent: %s", err.message);
 		if (json_object_get(frame, "signal") != NULL) {
 			/* Meant for a command that has already ended. */
 			json_decref(frame);
 			continue;
 		}
-		worker_run(frame);
+		/* The line is the frame buffer's: a command reads it again. */
+		items = NULL;
+		if (it.n >= 0) {
+			items = xmalloc(it.len);
+			memcpy(items, line + it.off, it.len);
+			it.off = 0;
+		}
+		worker_run(frame, items, &it);
 		json_decref(frame);
+		free(items);
 	}
 }
