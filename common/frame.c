@@ -101,3 +101,27 @@ write_all(int fd, const void *buf, size_t len)
 	}
 	return 0;
 }
+
+int
+writev_all(int fd, struct iovec *iov, int n)
+{
+	ssize_t	w;
+
+	while (n > 0) {
+		if ((w = writev(fd, iov, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}

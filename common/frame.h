@@ -6,8 +6,10 @@
 #ifndef MPD_FRAME_H
 #define MPD_FRAME_H
 
-#include <stddef.h>
 #include <sys/types.h>
+#include <sys/uio.h>
+
+#include <stddef.h>
 
 struct frame {
 	char	*buf;
@@ -32,5 +34,7 @@ ssize_t	frame_fill(struct frame *, int);
 int	frame_next(struct frame *, char **, size_t *);
 /* Writes all of buf to a blocking descriptor; returns 0 or -1. */
 int	write_all(int, const void *, size_t);
+/* The same for n pieces, in as few system calls as the kernel allows. */
+int	writev_all(int, struct iovec *, int);
 
 #endif

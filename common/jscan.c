@@ -311,7 +311,7 @@ jscan_items(const char *line, size_t len, struct jscan_items *it)
 				q++;
 			else {
 				for (;;) {
-					if ((q = scan(q, end, 1)) == NULL)
+					if ((q = scan(q, end, 2)) == NULL)
 						return 0;
 					it->n++;
 					q = jscan_ws(q, end);
@@ -344,7 +344,7 @@ jscan_next(const char *p, const char *end, const char **start,
 	const char	*q;
 
 	*start = jscan_ws(p, end);
-	if ((q = scan(*start, end, 1)) == NULL)
+	if ((q = scan(*start, end, 2)) == NULL)
 		return NULL;
 	*next = jscan_ws(q, end);
 	if (*next < end && **next == ',')

@@ -216,6 +216,7 @@ struct worker {
 	struct event		*limit_ev;	/* time limit, then grace */
 	double			 job_start;	/* when it began its job */
 	int			 quick;		/* its job is of a quick task */
+	int			 broken;	/* broke the protocol: unread */
 	json_t			*frame;		/* read; its result is not */
 	size_t			 payload;	/* the result's length */
 	struct handed		 handed[HANDED_MAX];
@@ -248,8 +249,10 @@ void	pool_stop(int);
 int	pool_sweep(void);
 /* After a job: replaces a worker that ran its quota or grew too big. */
 void	pool_check(struct worker *);
-/* Kills a worker that broke the worker protocol. */
+/* Kills a worker (a time limit, a cancel, a stop), saying why. */
 void	pool_kill(struct worker *, const char *);
+/* Kills a worker that broke the worker protocol: no more of its frames. */
+void	pool_broken(struct worker *, const char *);
 /*
  * The workers array for a status reply (new reference); job ids only when
  * show_jobs (the asker may see every job).

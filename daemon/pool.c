@@ -198,9 +198,9 @@ pool_read_cb(struct bufferevent *bev, void *arg)
 			n = json_object_get(frame, "result");
 			if (frame == NULL || !json_is_object(frame) ||
 			    (n != NULL && (!json_is_integer(n) ||
-			    json_integer_value(n) < 0))) {
+			    json_integer_value(n) < 1))) {
 				json_decref(frame);
-				pool_kill(w, "sent a malformed frame");
+				pool_broken(w, "sent a malformed frame");
 				return;
 			}
 			w->frame = frame;
@@ -215,7 +215,7 @@ pool_read_cb(struct bufferevent *bev, void *arg)
 			evbuffer_remove(in, text, w->payload + 1);
 			if (text[w->payload] != '\n') {
 				free(text);
-				pool_kill(w, "sent a result of the wrong "
+				pool_broken(w, "sent a result of the wrong "
 				    "length");
 				return;
 			}
@@ -226,7 +226,12 @@ pool_read_cb(struct bufferevent *bev, void *arg)
 		sched_result(w, frame, text, w->payload);
 		json_decref(frame);
 		free(text);
-		if (w->state == W_EXITING)
+		/*
+		 * A worker killed for its job's time limit or cancel may
+		 * have sent the results of jobs handed to it behind that
+		 * one: they are taken, not thrown away and run again.
+		 */
+		if (w->broken)
 			return;
 	}
 }
@@ -329,6 +334,7 @@ pool_spawn(struct worker *w)
 	w->ran = 0;
 	w->job = 0;
 	w->nhanded = 0;
+	w->broken = 0;
 	w->eof = 0;
 	w->reaped = 0;
 	w->status = 0;
@@ -499,6 +505,13 @@ pool_check(struct worker *w)
 	w->state = W_EXITING;
 	w->stopping = 1;
 	shutdown(bufferevent_getfd(w->bev), SHUT_WR);
+}
+
+void
+pool_broken(struct worker *w, const char *why)
+{
+	w->broken = 1;
+	pool_kill(w, why);
 }
 
 void

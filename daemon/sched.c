@@ -526,7 +526,8 @@ sched_unhand(struct worker *w)
 			    (long long)h->id, store_errmsg(store));
 		else
 			log_debug("job %lld goes back to the queue: %s ended "
-			    "before it began it", (long long)h->id, w->name);
+			    "before it reported it", (long long)h->id,
+			    w->name);
 	}
 	w->nhanded = 0;
 }
@@ -554,18 +555,25 @@ sched_result(struct worker *w, json_t *frame, const char *result,
 	id = json_object_get(frame, "job");
 	error = json_object_get(frame, "error");
 	started = json_object_get(frame, "started");
+	/*
+	 * Killed for the job before (its worker no longer moves on by
+	 * itself), it had done this one, handed behind it, before the kill.
+	 */
+	if (w->job == 0 && w->nhanded > 0 && json_is_integer(id) &&
+	    json_integer_value(id) == w->handed[0].id)
+		sched_next_handed(w);
 	if (w->job == 0 || !json_is_integer(id) ||
 	    json_integer_value(id) != w->job ||
 	    (result == NULL && error == NULL && !json_is_integer(started)) ||
 	    (error != NULL && (!json_is_object(error) ||
 	    !json_is_string(json_object_get(error, "message"))))) {
-		pool_kill(w, "sent a frame that does not answer its job");
+		pool_broken(w, "sent a frame that does not answer its job");
 		return;
 	}
 	if (result == NULL && error == NULL) {
 		/* A command started (its pid, for status and logs). */
 		if (json_integer_value(started) <= 1) {
-			pool_kill(w, "sent a bad command pid");
+			pool_broken(w, "sent a bad command pid");
 			return;
 		}
 		w->group = (pid_t)json_integer_value(started);

@@ -21,6 +21,7 @@
  * asks the worker to signal the process group of the command it runs; one
  * that arrives after that command ended is ignored.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -187,9 +188,10 @@ worker_ctx(json_t *frame, struct task_ctx *ctx)
 static void
 worker_send_outcome(json_t *id, char *text, size_t len, json_t *error)
 {
-	json_t	*head;
-	char	*line;
-	size_t	 hlen;
+	struct iovec	 iov[3];
+	json_t		*head;
+	char		*line, nl[] = "\n";
+	size_t		 hlen;
 
 	head = json_pack("{s:O}", "job", id);
 	if (head == NULL)
@@ -204,8 +206,14 @@ worker_send_outcome(json_t *id, char *text, size_t len, json_t *error)
 	json_decref(head);
 	hlen = strlen(line);
 	line[hlen++] = '\n';	/* replaces the NUL; length is known */
-	if (write_all(wfd, line, hlen) == -1 || (text != NULL &&
-	    (write_all(wfd, text, len) == -1 || write_all(wfd, "\n", 1) == -1)))
+	/* One write for the frame and its result, as far as can be. */
+	iov[0].iov_base = line;
+	iov[0].iov_len = hlen;
+	iov[1].iov_base = text;
+	iov[1].iov_len = len;
+	iov[2].iov_base = nl;
+	iov[2].iov_len = 1;
+	if (writev_all(wfd, iov, text != NULL ? 3 : 1) == -1)
 		fatal("writing to the parent");
 	free(line);
 	free(text);
@@ -349,6 +357,8 @@ worker_main(int fd)
 
 	wfd = fd;
 	frame_init(&wframe, (size_t)1 << 30);
+	/* Frames were requests the parent took: no depth cap of its own. */
+	request_set_max_depth(INT_MAX);
 	for (;;) {
 		while ((rc = frame_next(&wframe, &line, &len)) == 0) {
 			if ((n = frame_fill(&wframe, fd)) == 0)

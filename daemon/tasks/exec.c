@@ -416,9 +416,12 @@ exec_child(struct command *cmd, struct task_ctx *ctx, gid_t *groups,
  * Starts the command's child with vfork: it shares the worker's memory
  * until it execs, so no page tables are copied only to be thrown away
  * (a worker may have grown large). The child makes system calls only (no
- * allocation, no stdio), writes nothing of the worker's, and has its
- * signals blocked until it has reset them. On its own, not inlined, so no
- * local of the caller lives across the vfork.
+ * allocation, no stdio; glibc's execvpe builds paths on the stack) and
+ * writes nothing of the worker's but errno. No handler can run in it: a
+ * worker's signals are at their defaults but SIGTERM's, and command_run
+ * blocks SIGTERM (and SIGCHLD) before it comes here. The worker has one
+ * thread, so setuid and the like are plain system calls. On its own, not
+ * inlined, so no local of the caller lives across the vfork.
  */
 static pid_t __attribute__((noinline))
 exec_spawn(struct command *cmd, struct task_ctx *ctx, gid_t *groups,

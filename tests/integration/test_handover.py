@@ -2,8 +2,9 @@
 """Jobs handed to a busy worker ahead of time: jobs of quick tasks go to a
 worker behind the quick job it runs, so a burst does not pay a round trip
 per job. What must hold: nothing waits behind a long job, a crash does not
-count a job handed over but not begun as interrupted, a cancel of such a
-job ends it, and every job runs exactly once with its result.
+count a job handed over but not reported as interrupted, a cancel of such a
+job ends it, every job of a burst runs once with its result, and results a
+worker sent before it was killed for the job in front are kept.
 
 Run as: MPD_BUILD_DIR=build python3 tests/integration/test_handover.py
 """
