@@ -20,7 +20,7 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define SCHEMA_VERSION	3
+#define SCHEMA_VERSION	4
 
 enum {
 	S_INSERT,
@@ -152,6 +152,15 @@ static const char schema_v3[] =
 	"CREATE TRIGGER jobs_forget AFTER DELETE ON jobs BEGIN"
 	" DELETE FROM attempts WHERE job = old.id; END;";
 
+/*
+ * Version 4: what start-up recovery looks for, without reading every
+ * queued job: maps by state, and the chunks still queued by their map.
+ */
+static const char schema_v4[] =
+	"CREATE INDEX jobs_maps ON jobs (state) WHERE kind = 1;"
+	"CREATE INDEX jobs_queued_chunks ON jobs (parent)"
+	" WHERE kind = 2 AND state = 0;";
+
 void	(*store_abort_hook)(const char *);
 
 struct store {
@@ -248,6 +257,11 @@ store_migrate(struct store *s, char **cause)
 		if (store_exec(s, schema_v3, cause) == -1)
 			goto fail;
 		v = 3;
+	}
+	if (v < 4) {
+		if (store_exec(s, schema_v4, cause) == -1)
+			goto fail;
+		v = 4;
 	}
 	sql = xasprintf("PRAGMA user_version = %d", v);
 	if (store_exec(s, sql, cause) == -1) {
@@ -420,12 +434,14 @@ store_recover(struct store *s, int64_t *requeued, int64_t *failed)
 	    "'code', 'interrupted', 'message', 'a chunk of this map was "
 	    "interrupted by a daemon stop and is not retried') "
 	    "WHERE kind = 1 AND state IN (0, 1) AND EXISTS (SELECT 1 FROM "
-	    "jobs c WHERE c.parent = jobs.id AND c.state = 3)";
+	    "jobs c INDEXED BY jobs_parent WHERE c.parent = jobs.id AND "
+	    "c.state = 3)";
 	static const char orphans_sql[] =
-	    "UPDATE jobs SET state = 5, finished = ?1, error = json_object("
+	    "UPDATE jobs INDEXED BY jobs_queued_chunks SET state = 5, "
+	    "finished = ?1, error = json_object("
 	    "'code', 'cancelled', 'message', 'the map this chunk belongs to "
-	    "has ended') WHERE kind = 2 AND state = 0 AND parent IN (SELECT "
-	    "id FROM jobs WHERE kind = 1 AND state >= 2)";
+	    "has ended') WHERE kind = 2 AND state = 0 AND (SELECT m.state "
+	    "FROM jobs m WHERE m.id = jobs.parent) >= 2";
 	/* Jobs handed to a worker that had not begun them go back first. */
 	static const char *steps[] = { handed_sql, record_sql, requeue_sql,
 	    fail_sql, maps_sql, orphans_sql };

@@ -177,21 +177,24 @@ query_int(const char *path, const char *sql)
 	return v;
 }
 
-/* Opening creates the schema at version 2, in WAL mode; reopening works. */
+/* Opening creates the schema at version 4, in WAL mode; reopening works. */
 static void
 test_open_schema(void **state)
 {
 	struct fixture	*fx = *state;
 
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 3);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 4);
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE type = 'table' AND name = 'jobs'"), 1);
+	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM "
+	    "sqlite_master WHERE type = 'index' AND name IN ('jobs_maps', "
+	    "'jobs_queued_chunks')"), 2);
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE type = 'index' AND name = 'jobs_queue'"), 1);
 	assert_int_equal(query_int(fx->path, "SELECT journal_mode = 'wal' "
 	    "FROM pragma_journal_mode"), 1);
 	reopen(fx);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 3);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 4);
 	assert_false(store_dirty(fx->s));
 }
 
@@ -208,7 +211,8 @@ test_migrate_v1(void **state)
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
 	    "DROP TRIGGER jobs_forget; DROP TABLE attempts;"
-	    "DROP INDEX jobs_delayed;"
+	    "DROP INDEX jobs_delayed; DROP INDEX jobs_maps;"
+	    "DROP INDEX jobs_queued_chunks;"
 	    "ALTER TABLE jobs DROP COLUMN retry_on;"
 	    "ALTER TABLE jobs DROP COLUMN retry_delay;"
 	    "ALTER TABLE jobs DROP COLUMN retry_factor;"
@@ -221,7 +225,7 @@ test_migrate_v1(void **state)
 	    "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	fx->s = open_store(fx);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 3);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 4);
 	assert_int_equal(store_get(fx->s, 1, &j), 1);
 	assert_string_equal(j.task, "square");
 	assert_int_equal(j.owner, 1000);
@@ -242,14 +246,14 @@ test_open_newer_schema(void **state)
 
 	store_close(fx->s);
 	fx->s = NULL;
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 4"), -1);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 4);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 5"), -1);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 5);
 	s = store_open(fx->path, 1, &cause);
 	assert_null(s);
 	assert_non_null(cause);
 	assert_non_null(strstr(cause, "newer"));
 	free(cause);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 3"), -1);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 4"), -1);
 	fx->s = open_store(fx);
 }
 
