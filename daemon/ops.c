@@ -100,30 +100,39 @@ reply_splice(struct client *c, json_t *r, const char *result,
 	free(head);
 }
 
+/* Replies to a get with a job already loaded (whose result it may fill). */
+static void
+reply_loaded(struct client *c, json_t *tag, struct job *j)
+{
+	json_t	*r;
+
+	/* A map's results stay in its chunks, joined when asked for. */
+	if (j->kind == KIND_MAP && j->state == JOB_DONE && j->result == NULL &&
+	    (j->result = store_map_result(store, j->id)) == NULL) {
+		reply_error(c, tag, ERR_INTERNAL, "the results of map %lld "
+		    "cannot be read: %s", (long long)j->id,
+		    store_errmsg(store));
+		return;
+	}
+	r = reply_new(tag, 1);
+	json_object_set_new(r, "job", json_integer(j->id));
+	json_object_set_new(r, "state", json_string(job_state_name(
+	    j->state)));
+	reply_splice(c, r, j->result, j->error);
+	json_decref(r);
+}
+
 void
 reply_job(struct client *c, json_t *tag, int64_t id)
 {
 	struct job	 j;
-	json_t		*r;
 
 	if (store_get(store, id, &j) != 1) {
 		reply_error(c, tag, ERR_NOT_FOUND, "job %lld does not exist",
 		    (long long)id);
 		return;
 	}
-	/* A map's results stay in its chunks, joined when asked for. */
-	if (j.kind == KIND_MAP && j.state == JOB_DONE && j.result == NULL &&
-	    (j.result = store_map_result(store, id)) == NULL) {
-		reply_error(c, tag, ERR_INTERNAL, "the results of map %lld "
-		    "cannot be read: %s", (long long)id, store_errmsg(store));
-		job_clear(&j);
-		return;
-	}
-	r = reply_new(tag, 1);
-	json_object_set_new(r, "job", json_integer(id));
-	json_object_set_new(r, "state", json_string(job_state_name(j.state)));
-	reply_splice(c, r, j.result, j.error);
-	json_decref(r);
+	reply_loaded(c, tag, &j);
 	job_clear(&j);
 }
 
@@ -517,7 +526,7 @@ op_get(struct client *c, json_t *req, json_t *tag)
 	if (!ops_load(c, tag, id, &j))
 		return;
 	if (job_state_final(j.state))
-		reply_job(c, tag, id);
+		reply_loaded(c, tag, &j);
 	else
 		waiter_add(c, tag, id, t != NULL ? json_number_value(t) : -1);
 	job_clear(&j);
