@@ -6,6 +6,7 @@
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -421,8 +422,27 @@ pool_alive(void)
 void
 pool_send(struct worker *w, const char *frame, size_t len)
 {
-	if (bufferevent_write(w->bev, frame, len) == -1 ||
-	    bufferevent_write(w->bev, "\n", 1) == -1)
+	struct iovec	 iov[2];
+	char		 nl[] = "\n";
+	size_t		 done = 0;
+	ssize_t		 n;
+
+	/*
+	 * Straight to the socket when nothing waits before it, so the
+	 * worker starts now, not after a turn of the loop; the rest (and
+	 * any error) is left to the bufferevent.
+	 */
+	if (evbuffer_get_length(bufferevent_get_output(w->bev)) == 0) {
+		iov[0].iov_base = (char *)frame;
+		iov[0].iov_len = len;
+		iov[1].iov_base = nl;
+		iov[1].iov_len = 1;
+		if ((n = writev(bufferevent_getfd(w->bev), iov, 2)) > 0)
+			done = (size_t)n;
+	}
+	if ((done < len && bufferevent_write(w->bev, frame + done, len -
+	    done) == -1) || (done <= len && bufferevent_write(w->bev, nl, 1) ==
+	    -1))
 		pool_kill(w, "could not be written to");
 }
 

@@ -476,6 +476,18 @@ server_flush(void)
 		c->flags &= ~CLIENT_HELD;
 		if (c->flags & CLIENT_DEAD)
 			continue;
+		/*
+		 * Straight to the socket when nothing waits before it: a
+		 * reply then costs no turn of the loop waiting to be
+		 * writable. What does not fit (and any error) is left to the
+		 * bufferevent, as before.
+		 */
+		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+		    evbuffer_write(c->held, bufferevent_getfd(c->bev)) > 0 &&
+		    evbuffer_get_length(c->held) == 0) {
+			client_write_cb(c->bev, c);	/* all sent */
+			continue;
+		}
 		if (bufferevent_write_buffer(c->bev, c->held) == -1)
 			client_kill(c);
 	}
