@@ -243,6 +243,25 @@ class Mpd:
                          self.sock, workload, str(n)] +
                         [str(x) for x in more], timeout=timeout)
 
+    def settle(self, quiet=0.1, deadline=10):
+        """Waits until mpd has used no CPU for `quiet` seconds: its
+        checkpointer copies a burst's pages to the database a moment after
+        the burst, and a peer measured next must not share the machine
+        with that."""
+        def cpu():
+            with open("/proc/%d/stat" % self.proc.pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])  # utime + stime
+        end = time.monotonic() + deadline
+        last, since = cpu(), time.monotonic()
+        while time.monotonic() < end:
+            time.sleep(0.02)
+            now = cpu()
+            if now != last:
+                last, since = now, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                return
+
     def died(self):
         """How mpd ended when it was not asked to, or None."""
         if self.stopping or self.proc is None or self.proc.poll() is None:
@@ -738,6 +757,7 @@ def main():
                 if sync == "normal":
                     step(tag + "map")
                     add("map mpd", d.mpbench("map", sizes["map"])["seconds"])
+                    d.settle()
                     add("map pool", pool_map(sizes["map"]))
                 step(tag + "submits + gets")
                 add("submit mpd-c " + sync,
@@ -746,11 +766,13 @@ def main():
                     py_client_submit_get(d.sock, sizes["submit"]))
                 if sync != "normal":
                     continue
+                d.settle()
                 add("submit pool", pool_submit_get(sizes["submit"]))
                 step(tag + "round trips")
                 r = d.mpbench("rtt", sizes["rtt"])
                 add("rtt50 mpd", r["p50_us"])
                 add("rtt99 mpd", r["p99_us"])
+                d.settle()
                 p50, p99 = pool_rtt(sizes["rtt"])
                 add("rtt50 pool", p50)
                 add("rtt99 pool", p99)
@@ -760,6 +782,7 @@ def main():
                 add("rtt8 rate", r["calls"] / r["seconds"])
                 step(tag + "exec /bin/true")
                 add("exec mpd", d.mpbench("exec", sizes["exec"])["seconds"])
+                d.settle()
                 add("exec floor", run_json([floor_bin, str(sizes["exec"]),
                                             "2", "/bin/true"])["seconds"])
                 add("exec xargs", xargs_true(sizes["exec"]))
@@ -771,6 +794,7 @@ def main():
                 add("queue mpd", py_client_queue(d.sock, sizes["queue"]))
                 add("queue mpd-seq", py_client_queue(d.sock, sizes["queue"],
                                                      window=1))
+                d.settle()
                 if "beanstalkd" in peers:
                     add("queue beanstalkd", beanstalk_queue(sizes["queue"],
                                                             False))
@@ -778,6 +802,7 @@ def main():
                         beanstalk_queue(sizes["queue"], True))
                 step(tag + "RQ workload")
                 add("rq mpd", py_client_submit_get(d.sock, sizes["rq"]))
+                d.settle()
                 if "rq" in peers:
                     add("rq rq", rq_queue(sizes["rq"]))
                 add("rss round", proc_status(d.pid)["VmRSS"])

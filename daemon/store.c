@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "checkpoint.h"
 #include "log.h"
 #include "proto.h"
 #include "store.h"
@@ -164,11 +165,20 @@ static const char schema_v4[] =
 void	(*store_abort_hook)(const char *);
 
 struct store {
-	char		*dir;		/* the database's directory */
-	sqlite3		*db;
-	sqlite3_stmt	*stmt[S_NSTMTS];
-	int		 in_txn;
+	char			*dir;		/* the database's directory */
+	sqlite3			*db;
+	sqlite3_stmt		*stmt[S_NSTMTS];
+	int			 in_txn;
+	struct checkpointer	*cp;		/* or NULL: SQLite's own */
 };
+
+/*
+ * Frames in the write-ahead log past which the checkpointer is asked to
+ * copy them to the database (SQLite's own default), and past which (it
+ * has not kept up) the loop does it, waiting, so the log stays bounded.
+ */
+#define WAL_ASK		1000
+#define WAL_CAP		10000
 
 void
 job_clear(struct job *j)
@@ -201,6 +211,22 @@ store_exec(struct store *s, const char *sql, char **cause)
 		return -1;
 	}
 	return 0;
+}
+
+/* After each commit, with the number of frames in the log. */
+static int
+store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	struct store	*s = arg;
+
+	if (frames >= WAL_CAP) {
+		/* RESTART: the next commit writes the log from its start. */
+		if (sqlite3_wal_checkpoint_v2(db, name,
+		    SQLITE_CHECKPOINT_RESTART, NULL, NULL) != SQLITE_OK)
+			log_warnx("store: checkpoint: %s", sqlite3_errmsg(db));
+	} else if (frames >= WAL_ASK)
+		checkpoint_ask(s->cp);
+	return SQLITE_OK;
 }
 
 /* Reads PRAGMA user_version; returns it or -1. */
@@ -299,6 +325,9 @@ store_open(const char *path, int sync_full, char **cause)
 		goto fail;
 	if (store_migrate(s, cause) == -1)
 		goto fail;
+	/* Checkpoints off the loop: a hook replaces SQLite's own. */
+	if ((s->cp = checkpoint_start(path)) != NULL)
+		sqlite3_wal_hook(s->db, store_wal_hook, s);
 	for (i = 0; i < S_NSTMTS; i++) {
 		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
 		    SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL) !=
@@ -323,6 +352,8 @@ store_close(struct store *s)
 		return;
 	if (s->in_txn && store_commit(s) == -1)
 		log_warnx("store: final commit: %s", sqlite3_errmsg(s->db));
+	/* Then the last connection's close checkpoints what is left. */
+	checkpoint_stop(s->cp);
 	for (i = 0; i < S_NSTMTS; i++)
 		sqlite3_finalize(s->stmt[i]);
 	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
