@@ -218,6 +218,7 @@ struct worker {
 	int			 quick;		/* its job is of a quick task */
 	int			 broken;	/* broke the protocol: unread */
 	json_t			*frame;		/* read; its result is not */
+	struct evbuffer		*jobs;		/* frames for after the commit */
 	size_t			 payload;	/* the result's length */
 	struct handed		 handed[HANDED_MAX];
 	int			 nhanded;	/* jobs waiting behind job */
@@ -238,6 +239,14 @@ int	pool_nbusy(void);
 int	pool_alive(void);
 /* Sends one frame line to a worker. */
 void	pool_send(struct worker *, const char *, size_t);
+/*
+ * Queues a job frame for a worker until the tick has committed the job's
+ * running state (pool_flush), so no worker begins a job that a failed
+ * commit or a crash could leave queued, to run twice.
+ */
+void	pool_send_job(struct worker *, const char *, size_t);
+/* After the commit: sends the queued job frames. */
+void	pool_flush(void);
 /* Collects every exited child (SIGCHLD). */
 void	pool_reap(void);
 /* Stops idle workers; with kill, also kills busy ones and requeues. */

@@ -110,8 +110,7 @@ reply_loaded(struct client *c, json_t *tag, struct job *j)
 	if (j->kind == KIND_MAP && j->state == JOB_DONE && j->result == NULL &&
 	    (j->result = store_map_result(store, j->id)) == NULL) {
 		reply_error(c, tag, ERR_INTERNAL, "the results of map %lld "
-		    "cannot be read: %s", (long long)j->id,
-		    store_errmsg(store));
+		    "cannot be read (see the daemon's log)", (long long)j->id);
 		return;
 	}
 	r = reply_new(tag, 1);

@@ -134,6 +134,8 @@ pool_slot_dead(struct worker *w)
 	}
 	json_decref(w->frame);
 	w->frame = NULL;
+	/* Frames not sent yet: their jobs were settled above. */
+	evbuffer_drain(w->jobs, evbuffer_get_length(w->jobs));
 	if (job == 0 && w->ran == 0 && !w->stopping)
 		w->fails++;
 	else
@@ -357,7 +359,8 @@ pool_start(int n)
 		    i + 1);
 		workers[i].respawn = evtimer_new(ev_base, pool_respawn_cb,
 		    &workers[i]);
-		if (workers[i].respawn == NULL)
+		if (workers[i].respawn == NULL ||
+		    (workers[i].jobs = evbuffer_new()) == NULL)
 			return -1;
 		pool_spawn(&workers[i]);
 	}
@@ -417,6 +420,38 @@ pool_alive(void)
 			n++;
 	}
 	return n;
+}
+
+void
+pool_send_job(struct worker *w, const char *frame, size_t len)
+{
+	if (evbuffer_add(w->jobs, frame, len) == -1 ||
+	    evbuffer_add(w->jobs, "\n", 1) == -1)
+		fatalx("evbuffer_add");
+}
+
+void
+pool_flush(void)
+{
+	struct worker	*w;
+	int		 i;
+
+	for (i = 0; i < nworkers; i++) {
+		w = &workers[i];
+		if (w->jobs == NULL || evbuffer_get_length(w->jobs) == 0)
+			continue;
+		if (w->bev == NULL) {
+			/* Gone meanwhile: its jobs are settled as it ends. */
+			evbuffer_drain(w->jobs, evbuffer_get_length(w->jobs));
+			continue;
+		}
+		/* As in pool_send: straight to the socket if it can. */
+		if (evbuffer_get_length(bufferevent_get_output(w->bev)) == 0)
+			evbuffer_write(w->jobs, bufferevent_getfd(w->bev));
+		if (evbuffer_get_length(w->jobs) > 0 &&
+		    bufferevent_write_buffer(w->bev, w->jobs) == -1)
+			pool_kill(w, "could not be written to");
+	}
 }
 
 void
@@ -603,6 +638,8 @@ pool_free(void)
 		if (workers[i].bev != NULL)
 			bufferevent_free(workers[i].bev);
 		json_decref(workers[i].frame);
+		if (workers[i].jobs != NULL)
+			evbuffer_free(workers[i].jobs);
 		if (workers[i].respawn != NULL)
 			event_free(workers[i].respawn);
 		if (workers[i].limit_ev != NULL)

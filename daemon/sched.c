@@ -69,6 +69,7 @@ sched_hand(struct worker *w, struct job *j, int behind)
 	    now) == -1))
 		fatalx("cannot mark job %lld running: %s", (long long)j->id,
 		    store_errmsg(store));
+	t = task_find(j->task);
 	task = dump_string(j->task);
 	frame = xasprintf("{\"job\":%lld,\"task\":%s,\"%s\":%s,"
 	    "\"kwargs\":%s,\"uid\":%lld,\"gid\":%lld}", (long long)j->id,
@@ -84,14 +85,23 @@ sched_hand(struct worker *w, struct job *j, int behind)
 		w->state = W_BUSY;
 		w->job = j->id;
 		w->job_start = now;
-		t = task_find(j->task);
 		w->command = t != NULL && t->command;
 		w->quick = t != NULL && t->quick && j->kind == KIND_JOB;
 		w->map = j->kind == KIND_CHUNK ? j->parent : 0;
 		w->limit = limit;
 		limit_start(w);
 	}
-	pool_send(w, frame, strlen(frame));
+	/*
+	 * A job that may have effects (a command) reaches its worker only
+	 * once its running state is committed: a failed commit or a crash
+	 * cannot leave it queued, or not even submitted, after it ran. A
+	 * quick task's job has none, and is sent now, to run meanwhile.
+	 */
+	t = task_find(j->task);
+	if (t != NULL && t->quick)
+		pool_send(w, frame, strlen(frame));
+	else
+		pool_send_job(w, frame, strlen(frame));
 	log_debug("job %lld (%s) to %s%s", (long long)j->id, j->task, w->name,
 	    behind ? ", behind its job" : "");
 	free(frame);
@@ -204,6 +214,7 @@ sched_tick(evutil_socket_t fd, short events, void *arg)
 		fatalx("store: commit failed: %s", store_errmsg(store));
 	}
 	ops_tick_done();
+	pool_flush();
 	server_flush();
 	mpd_check_stopped();
 }

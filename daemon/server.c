@@ -480,15 +480,17 @@ server_flush(void)
 		 * Straight to the socket when nothing waits before it: a
 		 * reply then costs no turn of the loop waiting to be
 		 * writable. What does not fit (and any error) is left to the
-		 * bufferevent, as before.
+		 * bufferevent, as before; so is all of it for a client that
+		 * is closing, or that stopped being read while its replies
+		 * piled up, since client_write_cb must see those drain (from
+		 * the loop: what it reads then is answered after the next
+		 * commit, not in this flush).
 		 */
-		if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
-		    evbuffer_write(c->held, bufferevent_getfd(c->bev)) > 0 &&
-		    evbuffer_get_length(c->held) == 0) {
-			client_write_cb(c->bev, c);	/* all sent */
-			continue;
-		}
-		if (bufferevent_write_buffer(c->bev, c->held) == -1)
+		if (!(c->flags & (CLIENT_CLOSING | CLIENT_FULL)) &&
+		    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+			evbuffer_write(c->held, bufferevent_getfd(c->bev));
+		if (evbuffer_get_length(c->held) > 0 &&
+		    bufferevent_write_buffer(c->bev, c->held) == -1)
 			client_kill(c);
 	}
 	for (c = TAILQ_FIRST(&clients); c != NULL; c = next) {

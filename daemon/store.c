@@ -219,12 +219,16 @@ store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
 	struct store	*s = arg;
 
-	if (frames >= WAL_CAP) {
-		/* RESTART: the next commit writes the log from its start. */
-		if (sqlite3_wal_checkpoint_v2(db, name,
-		    SQLITE_CHECKPOINT_RESTART, NULL, NULL) != SQLITE_OK)
-			log_warnx("store: checkpoint: %s", sqlite3_errmsg(db));
-	} else if (frames >= WAL_ASK)
+	/*
+	 * PASSIVE, as SQLite's own would be: it waits for no lock (a reader
+	 * of an old snapshot, an admin's shell, only holds back the frames
+	 * it may still need), and with no writer but this one, the next
+	 * commit writes the log from its start once all is copied.
+	 */
+	if (frames >= WAL_CAP)
+		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
+		    NULL, NULL);
+	else if (frames >= WAL_ASK)
 		checkpoint_ask(s->cp);
 	return SQLITE_OK;
 }

@@ -28,9 +28,10 @@ struct task {
 	int		 test_only;	/* only with --test-tasks */
 	int		 command;	/* runs a process group: kill by frame */
 	/*
-	 * Ends in microseconds, whatever its arguments: its jobs may be
-	 * handed to a worker behind another quick job, never behind a long
-	 * one (see sched.c).
+	 * Ends in microseconds, whatever its arguments, and has no effect
+	 * but its result: its jobs may be handed to a worker behind another
+	 * quick job (never behind a long one), and sent before the tick's
+	 * commit (see sched.c).
 	 */
 	int		 quick;
 	json_t		*(*run)(json_t *, json_t *, struct task_ctx *,
