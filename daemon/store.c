@@ -162,6 +162,11 @@ static const char schema_v4[] =
 	"CREATE INDEX jobs_queued_chunks ON jobs (parent)"
 	" WHERE kind = 2 AND state = 0;";
 
+/* migrations[v] brings a database at version v to v + 1. */
+static const char *const migrations[SCHEMA_VERSION] = {
+	schema_v1, schema_v2, schema_v3, schema_v4,
+};
+
 void	(*store_abort_hook)(const char *);
 
 struct store {
@@ -250,8 +255,9 @@ store_user_version(struct store *s)
 }
 
 /*
- * Brings the schema to SCHEMA_VERSION. A new migration is one more step
- * here: "if (v < N) { run the change; v = N; }", all in one transaction.
+ * Brings the schema to SCHEMA_VERSION. A new migration is one more entry
+ * in migrations[] (and SCHEMA_VERSION one more); they run in one
+ * transaction.
  */
 static int
 store_migrate(struct store *s, char **cause)
@@ -273,25 +279,10 @@ store_migrate(struct store *s, char **cause)
 		return 0;
 	if (store_exec(s, "BEGIN IMMEDIATE", cause) == -1)
 		return -1;
-	if (v < 1) {
-		if (store_exec(s, schema_v1, cause) == -1)
+	/* Each step brings version v to v + 1, in one transaction. */
+	for (; v < SCHEMA_VERSION; v++) {
+		if (store_exec(s, migrations[v], cause) == -1)
 			goto fail;
-		v = 1;
-	}
-	if (v < 2) {
-		if (store_exec(s, schema_v2, cause) == -1)
-			goto fail;
-		v = 2;
-	}
-	if (v < 3) {
-		if (store_exec(s, schema_v3, cause) == -1)
-			goto fail;
-		v = 3;
-	}
-	if (v < 4) {
-		if (store_exec(s, schema_v4, cause) == -1)
-			goto fail;
-		v = 4;
 	}
 	sql = xasprintf("PRAGMA user_version = %d", v);
 	if (store_exec(s, sql, cause) == -1) {
