@@ -6,7 +6,8 @@
  * by copying its own pages, then runs a PASSIVE checkpoint, which never
  * blocks the writer and never waits for it. It touches nothing but its
  * own connection and the few fields below, under their mutex: it logs
- * nothing, and workers forked meanwhile never use SQLite.
+ * nothing. A fork (a worker) waits until it is not inside a checkpoint,
+ * so no child starts with a lock the thread held (the allocator's, say).
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -27,7 +28,39 @@ struct checkpointer {
 	pthread_cond_t	 wake;
 	int		 wanted;	/* under lock */
 	int		 stopping;	/* under lock */
+	int		 busy;		/* under lock: in a checkpoint */
+	pthread_cond_t	 idle;		/* busy went to 0 */
 };
+
+/* The running one, for the fork handlers (at most one at a time). */
+static struct checkpointer	*active;
+static pthread_once_t		 atfork_once = PTHREAD_ONCE_INIT;
+
+/* Before a fork: hold the lock while the thread is not checkpointing. */
+static void
+checkpoint_prepare(void)
+{
+	if (active == NULL)
+		return;
+	pthread_mutex_lock(&active->lock);
+	while (active->busy)
+		pthread_cond_wait(&active->idle, &active->lock);
+}
+
+/* After a fork, in the parent: let the thread go on. */
+static void
+checkpoint_parent(void)
+{
+	if (active != NULL)
+		pthread_mutex_unlock(&active->lock);
+}
+
+static void
+checkpoint_atfork(void)
+{
+	/* The child never checkpoints: it keeps the lock, unused. */
+	pthread_atfork(checkpoint_prepare, checkpoint_parent, NULL);
+}
 
 /* Now plus secs on the monotonic clock, as the condition waits on it. */
 static struct timespec
@@ -77,6 +110,7 @@ checkpoint_main(void *arg)
 		}
 		go = !cp->stopping;
 		cp->wanted = 0;
+		cp->busy = go;
 		pthread_mutex_unlock(&cp->lock);
 		if (!go)
 			return NULL;
@@ -87,6 +121,10 @@ checkpoint_main(void *arg)
 		 */
 		sqlite3_wal_checkpoint_v2(cp->db, NULL,
 		    SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		pthread_mutex_lock(&cp->lock);
+		cp->busy = 0;
+		pthread_cond_signal(&cp->idle);
+		pthread_mutex_unlock(&cp->lock);
 	}
 }
 
@@ -114,16 +152,20 @@ checkpoint_start(const char *path)
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
 	pthread_cond_init(&cp->wake, &attr);
 	pthread_condattr_destroy(&attr);
+	pthread_cond_init(&cp->idle, NULL);
+	pthread_once(&atfork_once, checkpoint_atfork);
 	if ((rc = pthread_create(&cp->thread, NULL, checkpoint_main, cp)) !=
 	    0) {
 		log_warnx("checkpointer: cannot start a thread (error %d); "
 		    "SQLite checkpoints in commits instead", rc);
+		pthread_cond_destroy(&cp->idle);
 		pthread_cond_destroy(&cp->wake);
 		pthread_mutex_destroy(&cp->lock);
 		sqlite3_close(cp->db);
 		free(cp);
 		return NULL;
 	}
+	active = cp;
 	return cp;
 }
 
@@ -141,11 +183,14 @@ checkpoint_stop(struct checkpointer *cp)
 {
 	if (cp == NULL)
 		return;
+	if (active == cp)
+		active = NULL;
 	pthread_mutex_lock(&cp->lock);
 	cp->stopping = 1;
 	pthread_cond_signal(&cp->wake);
 	pthread_mutex_unlock(&cp->lock);
 	pthread_join(cp->thread, NULL);
+	pthread_cond_destroy(&cp->idle);
 	pthread_cond_destroy(&cp->wake);
 	pthread_mutex_destroy(&cp->lock);
 	sqlite3_close(cp->db);

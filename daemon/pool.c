@@ -462,6 +462,11 @@ pool_send(struct worker *w, const char *frame, size_t len)
 	size_t		 done = 0;
 	ssize_t		 n;
 
+	/* Behind a job frame that waits for the commit (a cancel's signal). */
+	if (evbuffer_get_length(w->jobs) > 0) {
+		pool_send_job(w, frame, len);
+		return;
+	}
 	/*
 	 * Straight to the socket when nothing waits before it, so the
 	 * worker starts now, not after a turn of the loop; the rest (and
