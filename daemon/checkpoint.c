@@ -29,6 +29,7 @@ struct checkpointer {
 	int		 wanted;	/* under lock */
 	int		 stopping;	/* under lock */
 	int		 busy;		/* under lock: in a checkpoint */
+	int		 ready;		/* under lock: the thread is set up */
 	pthread_cond_t	 idle;		/* busy went to 0 */
 };
 
@@ -92,6 +93,10 @@ checkpoint_main(void *arg)
 	struct timespec		 quiet, last;
 	int			 go;
 
+	pthread_mutex_lock(&cp->lock);
+	cp->ready = 1;
+	pthread_cond_signal(&cp->idle);
+	pthread_mutex_unlock(&cp->lock);
 	for (;;) {
 		pthread_mutex_lock(&cp->lock);
 		while (!cp->wanted && !cp->stopping)
@@ -165,6 +170,11 @@ checkpoint_start(const char *path)
 		free(cp);
 		return NULL;
 	}
+	/* Set up before any fork: a thread still starting holds locks too. */
+	pthread_mutex_lock(&cp->lock);
+	while (!cp->ready)
+		pthread_cond_wait(&cp->idle, &cp->lock);
+	pthread_mutex_unlock(&cp->lock);
 	active = cp;
 	return cp;
 }
