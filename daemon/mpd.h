@@ -108,6 +108,13 @@ void	server_reply_parts(struct client *, const char **, const size_t *,
 	    int);
 /* Queues a reply object (stolen). */
 void	server_reply(struct client *, json_t *);
+/*
+ * Moves buf to a bufferevent's socket: straight to it when nothing waits
+ * before it (no turn of the loop waiting to be writable), the rest (and
+ * any error) through the bufferevent. Returns 0, or -1 when the
+ * bufferevent refuses it.
+ */
+int	send_now(struct bufferevent *, struct evbuffer *);
 /* After a commit: sends held replies and frees dead clients. */
 void	server_flush(void);
 /*

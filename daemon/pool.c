@@ -6,7 +6,6 @@
  */
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -430,60 +429,40 @@ pool_send_job(struct worker *w, const char *frame, size_t len)
 		fatalx("evbuffer_add");
 }
 
+/* Sends a worker's queued frames. */
+static void
+pool_flush_one(struct worker *w)
+{
+	if (w->bev == NULL) {
+		/* Gone meanwhile: its jobs are settled as it ends. */
+		evbuffer_drain(w->jobs, evbuffer_get_length(w->jobs));
+		return;
+	}
+	if (send_now(w->bev, w->jobs) == -1)
+		pool_kill(w, "could not be written to");
+}
+
 void
 pool_flush(void)
 {
-	struct worker	*w;
-	int		 i;
+	int	i;
 
 	for (i = 0; i < nworkers; i++) {
-		w = &workers[i];
-		if (w->jobs == NULL || evbuffer_get_length(w->jobs) == 0)
-			continue;
-		if (w->bev == NULL) {
-			/* Gone meanwhile: its jobs are settled as it ends. */
-			evbuffer_drain(w->jobs, evbuffer_get_length(w->jobs));
-			continue;
-		}
-		/* As in pool_send: straight to the socket if it can. */
-		if (evbuffer_get_length(bufferevent_get_output(w->bev)) == 0)
-			evbuffer_write(w->jobs, bufferevent_getfd(w->bev));
-		if (evbuffer_get_length(w->jobs) > 0 &&
-		    bufferevent_write_buffer(w->bev, w->jobs) == -1)
-			pool_kill(w, "could not be written to");
+		if (workers[i].jobs != NULL &&
+		    evbuffer_get_length(workers[i].jobs) > 0)
+			pool_flush_one(&workers[i]);
 	}
 }
 
 void
 pool_send(struct worker *w, const char *frame, size_t len)
 {
-	struct iovec	 iov[2];
-	char		 nl[] = "\n";
-	size_t		 done = 0;
-	ssize_t		 n;
-
 	/* Behind a job frame that waits for the commit (a cancel's signal). */
-	if (evbuffer_get_length(w->jobs) > 0) {
-		pool_send_job(w, frame, len);
-		return;
-	}
-	/*
-	 * Straight to the socket when nothing waits before it, so the
-	 * worker starts now, not after a turn of the loop; the rest (and
-	 * any error) is left to the bufferevent.
-	 */
-	if (evbuffer_get_length(bufferevent_get_output(w->bev)) == 0) {
-		iov[0].iov_base = (char *)frame;
-		iov[0].iov_len = len;
-		iov[1].iov_base = nl;
-		iov[1].iov_len = 1;
-		if ((n = writev(bufferevent_getfd(w->bev), iov, 2)) > 0)
-			done = (size_t)n;
-	}
-	if ((done < len && bufferevent_write(w->bev, frame + done, len -
-	    done) == -1) || (done <= len && bufferevent_write(w->bev, nl, 1) ==
-	    -1))
-		pool_kill(w, "could not be written to");
+	int	waiting = evbuffer_get_length(w->jobs) > 0;
+
+	pool_send_job(w, frame, len);
+	if (!waiting)
+		pool_flush_one(w);
 }
 
 void

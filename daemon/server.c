@@ -466,10 +466,21 @@ server_close_listener(void)
 	listen_path = NULL;
 }
 
+int
+send_now(struct bufferevent *bev, struct evbuffer *buf)
+{
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		evbuffer_write(buf, bufferevent_getfd(bev));
+	if (evbuffer_get_length(buf) > 0)
+		return bufferevent_write_buffer(bev, buf);
+	return 0;
+}
+
 void
 server_flush(void)
 {
 	struct client	*c, *next;
+	int		 rc;
 
 	while ((c = TAILQ_FIRST(&held)) != NULL) {
 		TAILQ_REMOVE(&held, c, held_entry);
@@ -486,11 +497,11 @@ server_flush(void)
 		 * the loop: what it reads then is answered after the next
 		 * commit, not in this flush).
 		 */
-		if (!(c->flags & (CLIENT_CLOSING | CLIENT_FULL)) &&
-		    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-			evbuffer_write(c->held, bufferevent_getfd(c->bev));
-		if (evbuffer_get_length(c->held) > 0 &&
-		    bufferevent_write_buffer(c->bev, c->held) == -1)
+		if (c->flags & (CLIENT_CLOSING | CLIENT_FULL))
+			rc = bufferevent_write_buffer(c->bev, c->held);
+		else
+			rc = send_now(c->bev, c->held);
+		if (rc == -1)
 			client_kill(c);
 	}
 	for (c = TAILQ_FIRST(&clients); c != NULL; c = next) {
