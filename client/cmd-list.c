@@ -88,12 +88,16 @@ list_run(int argc, char **argv)
 			printf("%8lld  %-9s  %-4s  %-12s  %-24s  %s\n",
 			    (long long)json_integer_value(json_object_get(j,
 			    "id")),
-			    json_string_value(json_object_get(j, "state")),
-			    json_string_value(json_object_get(j, "kind")),
-			    json_string_value(json_object_get(j, "task")),
-			    json_string_value(json_object_get(j, "created")),
-			    json_is_string(name) ? json_string_value(name) :
-			    "");
+			    ctl_safe(json_string_value(json_object_get(j,
+			    "state"))),
+			    ctl_safe(json_string_value(json_object_get(j,
+			    "kind"))),
+			    ctl_safe(json_string_value(json_object_get(j,
+			    "task"))),
+			    ctl_safe(json_string_value(json_object_get(j,
+			    "created"))),
+			    json_is_string(name) ? ctl_safe(json_string_value(
+			    name)) : "");
 		}
 	}
 	json_decref(reply);

@@ -134,7 +134,7 @@ run_status(json_t *reply, int64_t id)
 	msg = json_string_value(json_object_get(error, "message"));
 	sig = (int)json_integer_value(json_object_get(result, "signal"));
 	fprintf(stderr, "mpctl: job %lld: %s\n", (long long)id,
-	    msg != NULL ? msg : state);
+	    ctl_safe(msg != NULL ? msg : state));
 	if (strcmp(state, "timeout") == 0)
 		return EXIT_TIMEOUT;
 	if (sig > 0)

@@ -19,13 +19,13 @@ const struct cmd cmd_status = {
 	status_run
 };
 
-/* A string field, or "-". */
+/* A string field, safe to print, or "-". */
 static const char *
 str(json_t *o, const char *key)
 {
 	const char	*s = json_string_value(json_object_get(o, key));
 
-	return s != NULL ? s : "-";
+	return s != NULL ? ctl_safe(s) : "-";
 }
 
 /* Prints the pool view for people. */

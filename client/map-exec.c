@@ -82,7 +82,7 @@ mexec_why(json_t *reply, const char *otherwise)
 
 	msg = json_string_value(json_object_get(json_object_get(reply,
 	    "error"), "message"));
-	return xstrdup(msg != NULL ? msg : otherwise);
+	return ctl_escape(msg != NULL ? msg : otherwise);
 }
 
 /* Keeps item i's job id, or why it was refused. */

@@ -1,9 +1,12 @@
 /* libmpclient: blocking, pipelining client for the mpd socket protocol. */
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
 #include <poll.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,6 +33,91 @@ struct mpc {
 	struct mpc_reply	*kept;
 };
 
+/*
+ * The user the admin named as the daemon's (MPD_DAEMON_USER, else
+ * "daemon-user = NAME" in the client configuration file, read only when
+ * root owns it and no one else can write it), as a uid; -1 when none.
+ */
+static long
+mpc_daemon_user(void)
+{
+	struct passwd	*pw;
+	struct stat	 st;
+	const char	*name = getenv("MPD_DAEMON_USER");
+	char		*line = NULL, *p, *end, *value = NULL;
+	size_t		 cap = 0;
+	long		 uid = -1;
+	FILE		*f;
+
+	if ((name == NULL || *name == '\0') &&
+	    (f = fopen(MPC_CLIENT_CONF, "re")) != NULL) {
+		if (fstat(fileno(f), &st) == 0 && st.st_uid == 0 &&
+		    (st.st_mode & 022) == 0) {
+			while (value == NULL && getline(&line, &cap, f) != -1) {
+				p = line + strspn(line, " \t");
+				if (strncmp(p, "daemon-user", 11) != 0)
+					continue;
+				p += 11 + strspn(p + 11, " \t");
+				if (*p++ != '=')
+					continue;
+				p += strspn(p, " \t");
+				p[strcspn(p, " \t\r\n#")] = '\0';
+				value = xstrdup(p);
+			}
+			free(line);
+		}
+		fclose(f);
+		name = value;
+	}
+	if (name != NULL && *name != '\0') {
+		if ((pw = getpwnam(name)) != NULL)
+			uid = (long)pw->pw_uid;
+		else {
+			errno = 0;
+			uid = strtol(name, &end, 10);
+			if (errno != 0 || *end != '\0' || uid < 0)
+				uid = -1;
+		}
+	}
+	free(value);
+	return uid;
+}
+
+/*
+ * Before a byte is sent: the server must run as the caller, as root, or
+ * as the daemon user the admin named. Anyone may bind a socket where a
+ * client looks for mpd; only these may answer it. Returns 0, or -1 with
+ * *cause set.
+ */
+static int
+mpc_check_peer(int fd, const char *path, char **cause)
+{
+	struct ucred	 cred;
+	struct passwd	*pw;
+	socklen_t	 len = sizeof cred;
+	char		 who[64];
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		*cause = xasprintf("cannot tell who serves %s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if (cred.uid == getuid() || cred.uid == geteuid() || cred.uid == 0 ||
+	    (long)cred.uid == mpc_daemon_user())
+		return 0;
+	if ((pw = getpwuid(cred.uid)) != NULL)
+		snprintf(who, sizeof who, "%s", pw->pw_name);
+	else
+		snprintf(who, sizeof who, "%ld", (long)cred.uid);
+	*cause = xasprintf("refusing %s: it is served by uid %ld (%s), not by "
+	    "you, root or the daemon's user, so nothing was sent. If that "
+	    "user runs the mpd you mean to use, trust it on purpose with "
+	    "MPD_DAEMON_USER=%s in the environment, or \"daemon-user = %s\" "
+	    "in %s", path, (long)cred.uid, pw != NULL ? who : "no name", who,
+	    who, MPC_CLIENT_CONF);
+	return -1;
+}
+
 struct mpc *
 mpc_connect(const char *path, char **cause)
 {
@@ -49,8 +137,12 @@ mpc_connect(const char *path, char **cause)
 		return NULL;
 	}
 	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == -1) {
-		*cause = xasprintf("cannot connect to %s: %s", path,
-		    strerror(errno));
+		*cause = xasprintf("cannot connect to %s: %s (is mpd running?)",
+		    path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	if (mpc_check_peer(fd, path, cause) == -1) {
 		close(fd);
 		return NULL;
 	}

@@ -15,7 +15,18 @@
 
 struct mpc;
 
-/* Connects; returns NULL and sets *cause (newly allocated) on failure. */
+/*
+ * Where the admin names the daemon's user for clients: "daemon-user =
+ * NAME" (MPD_DAEMON_USER in the environment wins).
+ */
+#define MPC_CLIENT_CONF	"/etc/mpd/client.conf"
+
+/*
+ * Connects, and checks who answers before a byte is sent: the server's
+ * uid (SO_PEERCRED) must be the caller's, root's, or the daemon user's
+ * named by MPD_DAEMON_USER or MPC_CLIENT_CONF. Returns NULL and sets
+ * *cause (newly allocated) on failure, or when another user answers.
+ */
 struct mpc	*mpc_connect(const char *, char **);
 void		 mpc_close(struct mpc *);
 /*

@@ -64,7 +64,7 @@ ctl_connect(void)
 	char		*cause;
 
 	if ((c = mpc_connect(socket_path, &cause)) == NULL) {
-		fprintf(stderr, "mpctl: %s (is mpd running?)\n", cause);
+		fprintf(stderr, "mpctl: %s\n", cause);
 		free(cause);
 		exit(EXIT_UNREACHABLE);
 	}
@@ -78,7 +78,8 @@ ctl_refused(json_t *reply)
 	const char	*code = json_string_value(json_object_get(e, "code"));
 	const char	*msg = json_string_value(json_object_get(e, "message"));
 
-	fprintf(stderr, "mpctl: %s\n", msg != NULL ? msg : "request refused");
+	fprintf(stderr, "mpctl: %s\n", msg != NULL ? ctl_safe(msg) :
+	    "request refused");
 	if (code == NULL)
 		return EXIT_REFUSED;
 	if (strcmp(code, ERR_NOT_FOUND) == 0)
@@ -250,7 +251,8 @@ ctl_result(json_t *reply, int64_t id)
 	fprintf(stderr, "mpctl: job %lld %s: %s\n", (long long)id,
 	    state != NULL && strcmp(state, "cancelled") == 0 ?
 	    "was cancelled" : state != NULL && strcmp(state, "timeout") == 0 ?
-	    "timed out" : "failed", msg != NULL ? msg : "no error message");
+	    "timed out" : "failed", msg != NULL ? ctl_safe(msg) :
+	    "no error message");
 	return EXIT_JOB_FAILED;
 }
 

@@ -63,6 +63,18 @@ int64_t		 ctl_id(const char *);
 int64_t		 ctl_job_arg(const struct cmd *, int, char **);
 /* Parses seconds (>= 0) or returns -1. */
 double		 ctl_seconds(const char *);
+/* ctl-safe.c */
+/*
+ * s with control characters escaped for a terminal ("\x1b", "\n",
+ * "\u009b", and "\\" for a backslash); newly allocated.
+ */
+char		*ctl_escape(const char *);
+/*
+ * ctl_escape for printing: the result is borrowed, valid until eight more
+ * calls. NULL stays NULL.
+ */
+const char	*ctl_safe(const char *);
+
 /* Prints JSON compactly on a line of stdout. */
 void		 ctl_print(json_t *);
 /*

@@ -142,7 +142,7 @@ checkpoint_start(const char *path)
 
 	/* A read, so the connection finds the database in WAL mode. */
 	if (sqlite3_open_v2(path, &cp->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK ||
 	    sqlite3_exec(cp->db, "PRAGMA schema_version", NULL, NULL, NULL) !=
 	    SQLITE_OK) {
 		log_warnx("checkpointer: %s: %s; SQLite checkpoints in "

@@ -38,6 +38,9 @@ static const struct option longopts[] = {
 	{ "limit-as", required_argument, NULL, 'A' },
 	{ "limit-cpu", required_argument, NULL, 'C' },
 	{ "limit-nofile", required_argument, NULL, 'N' },
+	{ "user-nofile", required_argument, NULL, 'n' },
+	{ "user-nproc", required_argument, NULL, 'p' },
+	{ "user-core", required_argument, NULL, 'o' },
 	{ "max-depth", required_argument, NULL, 'P' },
 	{ "max-queue", required_argument, NULL, 'q' },
 	{ "store-reserve", required_argument, NULL, 'r' },
@@ -118,6 +121,13 @@ usage(FILE *f)
 "      --limit-cpu SEC   default CPU-time limit of commands (default: none)\n"
 "      --limit-nofile N  default open-files limit of commands (default:\n"
 "                        none)\n"
+"      --user-nofile SOFT[:HARD]  open files of commands of users other\n"
+"                        than root, when mpd runs as root (default: a\n"
+"                        login's, 1024:524288)\n"
+"      --user-nproc SOFT[:HARD]  their processes (default: a login's, the\n"
+"                        kernel's threads-max/2)\n"
+"      --user-core SOFT[:HARD]  their core file size in bytes (default: a\n"
+"                        login's, 0:unlimited)\n"
 "      --test-tasks      enable test-only tasks (crash)\n"
 "  -l, --log-level LVL   error, warn, info (default) or debug\n"
 "  -h, --help            show this help\n"
@@ -203,6 +213,48 @@ config_bytes(const char *where, const char *name, const char *s)
 	return v << shift;
 }
 
+/*
+ * Parses "SOFT[:HARD]" resource limits: whole numbers or "unlimited"; the
+ * hard one defaults to the soft one and may not be below it.
+ */
+static void
+config_rlimit(const char *where, const char *name, const char *s,
+    struct rlimit *rl)
+{
+	const char		*part[2];
+	char			*copy, *colon, *end;
+	unsigned long long	 v;
+	rlim_t			 lim[2];
+	int			 i;
+
+	copy = xstrdup(s);
+	part[0] = copy;
+	part[1] = copy;
+	if ((colon = strchr(copy, ':')) != NULL) {
+		*colon = '\0';
+		part[1] = colon + 1;
+	}
+	for (i = 0; i < 2; i++) {
+		if (strcmp(part[i], "unlimited") == 0) {
+			lim[i] = RLIM_INFINITY;
+			continue;
+		}
+		errno = 0;
+		v = strtoull(part[i], &end, 10);
+		if (errno != 0 || *part[i] == '\0' || *end != '\0' ||
+		    *part[i] == '-' || v >= (unsigned long long)RLIM_INFINITY)
+			config_bad(where, "%s takes SOFT[:HARD], each a whole "
+			    "number or \"unlimited\", not \"%s\"", name, s);
+		lim[i] = (rlim_t)v;
+	}
+	if (lim[1] < lim[0])
+		config_bad(where, "%s: the hard limit is below the soft one in "
+		    "\"%s\"", name, s);
+	free(copy);
+	rl->rlim_cur = lim[0];
+	rl->rlim_max = lim[1];
+}
+
 /* Applies one setting; where is "file:line", or NULL for the command line. */
 static void
 config_apply(int ch, const char *arg, const char *where)
@@ -269,6 +321,15 @@ config_apply(int ch, const char *arg, const char *where)
 		cfg.limit_nofile = config_count(where, "limit-nofile", arg,
 		    1LL << 30);
 		break;
+	case 'n':
+		config_rlimit(where, "user-nofile", arg, &cfg.user_limit[0]);
+		break;
+	case 'p':
+		config_rlimit(where, "user-nproc", arg, &cfg.user_limit[1]);
+		break;
+	case 'o':
+		config_rlimit(where, "user-core", arg, &cfg.user_limit[2]);
+		break;
 	case 'q':
 		cfg.max_queue = strcmp(arg, "0") == 0 ? 0 : config_count(where,
 		    "max-queue", arg, 1LL << 40);
@@ -317,6 +378,29 @@ config_apply(int ch, const char *arg, const char *where)
 			    "debug, not \"%s\"", arg);
 		break;
 	}
+}
+
+/*
+ * What a login on Debian starts with: systemd's open-files limits, the
+ * kernel's default process limit (half of threads-max), no core files.
+ */
+static void
+config_login_limits(void)
+{
+	FILE		*f;
+	long long	 threads = 0;
+
+	cfg.user_limit[0].rlim_cur = 1024;
+	cfg.user_limit[0].rlim_max = 524288;
+	if ((f = fopen("/proc/sys/kernel/threads-max", "r")) != NULL) {
+		if (fscanf(f, "%lld", &threads) != 1)
+			threads = 0;
+		fclose(f);
+	}
+	cfg.user_limit[1].rlim_cur = cfg.user_limit[1].rlim_max =
+	    threads >= 2 ? (rlim_t)(threads / 2) : 4096;
+	cfg.user_limit[2].rlim_cur = 0;
+	cfg.user_limit[2].rlim_max = RLIM_INFINITY;
 }
 
 /* The default configuration file's path (newly allocated). */
@@ -413,6 +497,7 @@ config_parse(int argc, char **argv)
 	cfg.max_clients = PROTO_MAX_CLIENTS;
 	cfg.client_timeout = PROTO_CLIENT_TIMEOUT;
 	cfg.output_cap = PROTO_OUTPUT_CAP;
+	config_login_limits();
 
 	/* First pass: only --config, --help and --version. */
 	opterr = 0;

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,46 +24,86 @@
 static const char	*streams[2] = { "stdout", "stderr" };
 static const char	*exts[2] = { "out", "err" };
 
-char *
-logs_path(int64_t job, const char *ext)
+/* The log directory, held open: every file in it is opened through it. */
+static int		 logs_dirfd = -1;
+
+/* A job's file name for a stream, in buf. */
+static const char *
+logs_name(int64_t job, const char *ext, char *buf, size_t len)
 {
-	return xasprintf("%s/%lld.%s", cfg.log_dir, (long long)job, ext);
+	snprintf(buf, len, "%lld.%s", (long long)job, ext);
+	return buf;
 }
 
 int
-logs_init(void)
+logs_init(char **cause)
 {
 	struct stat	 st;
-	char		*probe;
-	int		 rc;
 
-	probe = xasprintf("%s/.", cfg.log_dir);
-	rc = mkdir_parents(probe, 0700);
-	free(probe);
-	if (rc == -1)
+	if ((logs_dirfd = paths_dir(cfg.log_dir, cause)) == -1)
 		return -1;
 	/* Others' output lives here: it must be ours alone. */
-	if (lstat(cfg.log_dir, &st) == -1)
-		return -1;
-	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
-	    (st.st_mode & 077) != 0)
-		fatalx("log directory %s must be a directory owned by uid %ld "
-		    "with no access for group or others (chmod 0700)",
+	if (fstat(logs_dirfd, &st) == -1 || st.st_uid != geteuid() ||
+	    (st.st_mode & 077) != 0) {
+		*cause = xasprintf("the log directory %s must be owned by uid "
+		    "%ld with no access for group or others (chmod 0700)",
 		    cfg.log_dir, (long)geteuid());
+		close(logs_dirfd);
+		logs_dirfd = -1;
+		return -1;
+	}
 	return 0;
+}
+
+int
+logs_fd(void)
+{
+	return logs_dirfd;
+}
+
+void
+logs_set_fd(int fd)
+{
+	logs_dirfd = fd;
+}
+
+void
+logs_close(void)
+{
+	if (logs_dirfd != -1)
+		close(logs_dirfd);
+	logs_dirfd = -1;
+}
+
+int
+logs_create(int64_t job, const char *ext)
+{
+	char	name[48];
+	int	fd;
+
+	logs_name(job, ext, name, sizeof name);
+	/* A new file each attempt: nothing already there is reused. */
+	if (unlinkat(logs_dirfd, name, 0) == -1 && errno != ENOENT)
+		log_warn("job %lld: removing %s/%s", (long long)job,
+		    cfg.log_dir, name);
+	fd = openat(logs_dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd == -1)
+		log_warn("job %lld: cannot create %s/%s", (long long)job,
+		    cfg.log_dir, name);
+	return fd;
 }
 
 void
 logs_remove(int64_t job)
 {
-	char	*path;
-	int	 i;
+	char	name[48];
+	int	i;
 
 	for (i = 0; i < 2; i++) {
-		path = logs_path(job, exts[i]);
-		if (unlink(path) == -1 && errno != ENOENT)
-			log_warn("removing %s", path);
-		free(path);
+		logs_name(job, exts[i], name, sizeof name);
+		if (unlinkat(logs_dirfd, name, 0) == -1 && errno != ENOENT)
+			log_warn("removing %s/%s", cfg.log_dir, name);
 	}
 }
 
@@ -75,19 +116,20 @@ static size_t
 logs_read(int64_t job, int stream, int64_t off, char **data, int *more)
 {
 	struct stat	 st;
-	char		*path;
+	char		 name[48];
 	ssize_t		 n;
 	size_t		 want;
 	int		 fd;
 
 	*data = NULL;
 	*more = 0;
-	path = logs_path(job, exts[stream]);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	free(path);
+	logs_name(job, exts[stream], name, sizeof name);
+	fd = openat(logs_dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC);
 	if (fd == -1)
 		return 0;
-	if (fstat(fd, &st) == -1 || st.st_size <= off) {
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    st.st_size <= off) {
 		close(fd);
 		return 0;
 	}

@@ -34,31 +34,76 @@ enum stop_mode		 stop_mode = STOP_NONE;
 
 static struct event	*grace_ev;
 static int		 lock_fd = -1;
+static int		 db_dirfd = -1, sock_dirfd = -1;
+static char		*db_dir, *db_base, *sock_dir, *sock_base;
 
 /* Takes the database's lock file so two daemons never share it. */
 static void
-lock_db(const char *db)
+lock_db(int dirfd, const char *base)
 {
-	char	*path, pid[32];
+	char	*name, *cause, pid[32];
 	int	 n;
 
-	path = xasprintf("%s.lock", db);
-	if ((lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1)
-		fatal("open %s", path);
+	name = xasprintf("%s.lock", base);
+	if ((lock_fd = paths_open(dirfd, name, O_RDWR | O_CREAT, &cause)) ==
+	    -1)
+		fatalx("the lock file of %s: %s", cfg.db_path, cause);
 	if (flock(lock_fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno != EWOULDBLOCK)
-			fatal("flock %s", path);
+			fatal("flock %s", name);
 		n = (int)read(lock_fd, pid, sizeof pid - 1);
 		pid[n > 0 ? n : 0] = '\0';
 		pid[strcspn(pid, "\n")] = '\0';
-		fatalx("database %s is in use by another mpd (pid %s)", db,
-		    pid[0] != '\0' ? pid : "unknown");
+		fatalx("database %s is in use by another mpd (pid %s)",
+		    cfg.db_path, pid[0] != '\0' ? pid : "unknown");
 	}
 	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
 	if (ftruncate(lock_fd, 0) == -1 || pwrite(lock_fd, pid, (size_t)n, 0)
 	    != n)
-		log_warn("writing %s", path);
-	free(path);
+		log_warn("writing %s", name);
+	free(name);
+}
+
+/*
+ * Makes the database's files private before SQLite sees them: the file is
+ * created 0600 here (SQLite gives its -wal and -shm the database's mode),
+ * no symlink is followed, and files that others can read are named.
+ */
+static void
+prepare_db(int dirfd, const char *dir, const char *base)
+{
+	static const char	*companions[] = { "", "-wal", "-shm", ".lock" };
+	char			*name, *cause;
+	size_t			 i;
+	int			 fd;
+
+	if ((fd = paths_open(dirfd, base, O_RDWR | O_CREAT, &cause)) == -1)
+		fatalx("the database %s: %s", cfg.db_path, cause);
+	close(fd);
+	for (i = 0; i < sizeof companions / sizeof companions[0]; i++) {
+		name = xasprintf("%s%s", base, companions[i]);
+		paths_warn_private(dirfd, dir, name);
+		free(name);
+	}
+}
+
+/*
+ * Checks and holds the socket's and the database's directories, making
+ * them 0700 when missing. Exits when another user could change either.
+ */
+static void
+open_dirs(void)
+{
+	char	*cause;
+
+	paths_split(cfg.socket_path, &sock_dir, &sock_base);
+	paths_split(cfg.db_path, &db_dir, &db_base);
+	if (*sock_base == '\0' || *db_base == '\0')
+		fatalx("the socket and the database must be files, not "
+		    "directories: %s, %s", cfg.socket_path, cfg.db_path);
+	if ((sock_dirfd = paths_dir(sock_dir, &cause)) == -1 ||
+	    (db_dirfd = paths_dir(db_dir, &cause)) == -1)
+		fatalx("%s", cause);
 }
 
 /* The grace period of a graceful stop ran out. */
@@ -165,13 +210,16 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
 		log_warn("PR_SET_CHILD_SUBREAPER");
-	if (mkdir_parents(cfg.socket_path, 0700) == -1)
-		fatal("creating the directory of %s", cfg.socket_path);
-	if (mkdir_parents(cfg.db_path, 0700) == -1)
-		fatal("creating the directory of %s", cfg.db_path);
-	lock_db(cfg.db_path);
-	if (logs_init() == -1)
-		fatal("creating the log directory %s", cfg.log_dir);
+	/*
+	 * Whatever umask mpd was started with, what it creates is its own:
+	 * files 0600, directories 0700. Commands get the umask back.
+	 */
+	cfg.job_umask = umask(077);
+	open_dirs();
+	lock_db(db_dirfd, db_base);
+	prepare_db(db_dirfd, db_dir, db_base);
+	if (logs_init(&cause) == -1)
+		fatalx("%s", cause);
 
 	if ((store = store_open(cfg.db_path, cfg.sync_full, &cause)) == NULL)
 		fatalx("cannot open the database: %s", cause);
@@ -199,7 +247,8 @@ main(int argc, char **argv)
 	sched_init();
 	if (pool_start(cfg.workers) == -1)
 		fatalx("cannot start the workers");
-	if (server_listen(cfg.socket_path, &cause) == -1)
+	if (server_listen(sock_dirfd, sock_base, cfg.socket_path, &cause) ==
+	    -1)
 		fatalx("%s", cause);
 	log_info("mpd %s ready: %d workers, socket %s, database %s",
 	    MPD_VERSION, cfg.workers, cfg.socket_path, cfg.db_path);
@@ -225,7 +274,14 @@ main(int argc, char **argv)
 	event_base_free(ev_base);
 	libevent_global_shutdown();
 	close(lock_fd);
+	close(db_dirfd);
+	close(sock_dirfd);
+	logs_close();
 	log_info("stopped");
+	free(db_dir);
+	free(db_base);
+	free(sock_dir);
+	free(sock_base);
 	free(cfg.socket_path);
 	free(cfg.db_path);
 	free(cfg.log_dir);

@@ -7,6 +7,7 @@
 #define MPD_H
 
 #include <sys/queue.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <event2/event.h>
@@ -53,6 +54,8 @@ struct config {
 	int64_t		 store_reserve;	/* bytes kept for running jobs */
 	int64_t		 max_db_size;	/* bytes, 0 for no cap */
 	size_t		 max_result;	/* bytes of a result's JSON */
+	mode_t		 job_umask;	/* the umask mpd was started with */
+	struct rlimit	 user_limit[3];	/* others' jobs: nofile, nproc, core */
 };
 
 /* Stop modes, mildest first: a stop may only move to a harsher one. */
@@ -97,8 +100,11 @@ struct client {
 	TAILQ_ENTRY(client)	 held_entry;
 };
 
-/* Binds and listens; returns 0 or -1 with *cause set. */
-int	server_listen(const char *, char **);
+/*
+ * Listens on the socket named name in the held directory dirfd (path is
+ * the whole path, for bind and messages); returns 0 or -1 with *cause set.
+ */
+int	server_listen(int, const char *, const char *, char **);
 /* Stops accepting and removes the socket file. */
 void	server_close_listener(void);
 /* Queues a reply line (text without newline) until the next commit. */
@@ -334,10 +340,22 @@ void	admit_drop_client(struct client *);
 void	admit_refuse_all(void);
 
 /* logs.c */
-/* The path of a job's log file for a stream ("out", "err"); allocated. */
-char	*logs_path(int64_t, const char *);
-/* Creates the log directory; returns 0 or -1. */
-int	 logs_init(void);
+/*
+ * Creates, checks and holds the log directory; returns 0, or -1 with
+ * *cause set.
+ */
+int	 logs_init(char **);
+/* The held log directory's descriptor (a worker keeps it across fork). */
+int	 logs_fd(void);
+/* In a worker: the held log directory is now this descriptor. */
+void	 logs_set_fd(int);
+/* Closes the held log directory. */
+void	 logs_close(void);
+/*
+ * Creates a job's log file for a stream ("out", "err") afresh, 0600, in
+ * the held directory; returns its descriptor, or -1 (logged).
+ */
+int	 logs_create(int64_t, const char *);
 /* Removes a job's log files. */
 void	 logs_remove(int64_t);
 /*
@@ -348,6 +366,25 @@ int	 logs_answer(struct client *, json_t *, int64_t, int64_t *, int);
 /* logs_answer for a job already loaded. */
 int	 logs_reply(struct client *, json_t *, const struct job *, int64_t *,
 	     int);
+
+/* paths.c */
+/*
+ * Creates a directory (and missing parents, 0700) and holds it, once it
+ * and every directory above it are safe from other users: owned by root
+ * or mpd's uid, writable by no one else (a sticky ancestor excepted).
+ * Returns its descriptor, or -1 with *cause set (newly allocated).
+ */
+int	 paths_dir(const char *, char **);
+/*
+ * Opens a regular file of mpd's own under a held directory with these
+ * open flags, never through a symlink; one it creates is 0600. Returns a
+ * descriptor, or -1 with *cause set (newly allocated).
+ */
+int	 paths_open(int, const char *, int, char **);
+/* Warns, naming the chmod, when others may read a file under dirfd. */
+void	 paths_warn_private(int, const char *, const char *);
+/* Splits a file path into its directory and name (newly allocated). */
+void	 paths_split(const char *, char **, char **);
 
 /* proctitle.c */
 void	proctitle_init(int, char **);

@@ -258,7 +258,7 @@ pool_event_cb(struct bufferevent *bev, short events, void *arg)
 static void
 pool_child(struct worker *w, int fd, pid_t parent)
 {
-	int			 null;
+	int			 null, logs;
 	char			 tag[32];
 
 	signals_reset();
@@ -279,14 +279,19 @@ pool_child(struct worker *w, int fd, pid_t parent)
 	prctl(PR_SET_NAME, w->name);
 	proctitle_set(w->name);
 
-	/* Only the parent's socket survives, as fd 3; stdin is /dev/null. */
-	if (fd != 3 && dup2(fd, 3) == -1)
-		fatal("dup2");
-	/* Commands a worker runs must not hold its end of the socket. */
-	if (fcntl(3, F_SETFD, FD_CLOEXEC) == -1)
-		fatal("fcntl");
-	if (close_range(4, ~0U, 0) == -1)
+	/*
+	 * Only the parent's socket (fd 3) and the held log directory (fd 4)
+	 * survive; stdin is /dev/null. Both are close-on-exec: commands a
+	 * worker runs hold neither. They are first moved above 4, so neither
+	 * dup3 overwrites the other.
+	 */
+	if ((fd = fcntl(fd, F_DUPFD_CLOEXEC, 5)) == -1 ||
+	    (logs = fcntl(logs_fd(), F_DUPFD_CLOEXEC, 5)) == -1 ||
+	    dup3(fd, 3, O_CLOEXEC) == -1 || dup3(logs, 4, O_CLOEXEC) == -1)
+		fatal("dup3");
+	if (close_range(5, ~0U, 0) == -1)
 		fatal("close_range");
+	logs_set_fd(4);
 	if ((null = open("/dev/null", O_RDONLY)) != -1) {
 		dup2(null, STDIN_FILENO);
 		if (null != STDIN_FILENO)

@@ -10,6 +10,8 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +35,10 @@ TAILQ_HEAD(client_list, client);
 
 static struct evconnlistener	*listener;
 static struct event		*accept_pause;
-static char			*listen_path;
+static char			*listen_name;	/* in listen_dirfd */
+static int			 listen_dirfd = -1;
+static dev_t			 listen_dev;	/* the socket mpd bound */
+static ino_t			 listen_ino;
 static struct client_list	 clients = TAILQ_HEAD_INITIALIZER(clients);
 static struct client_list	 held = TAILQ_HEAD_INITIALIZER(held);
 static uint64_t			 next_client_id = 1;
@@ -394,12 +399,65 @@ server_accept_error_cb(struct evconnlistener *l, void *arg)
 	evtimer_add(accept_pause, &tv);
 }
 
+/*
+ * Before bind: a socket already at the name is left alone unless it is
+ * mpd's own and dead. One of another uid, or anything but a socket, is
+ * never connected to or removed: it stops mpd. Returns 0 or -1.
+ */
+static int
+server_leftover(int dirfd, const char *name, struct sockaddr_un *sun,
+    char **cause)
+{
+	struct stat	 st;
+	struct passwd	*pw;
+	int		 fd;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		*cause = xasprintf("%s: %s", sun->sun_path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		*cause = xasprintf("%s exists and is not a socket; mpd will not "
+		    "remove it", sun->sun_path);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		pw = getpwuid(st.st_uid);
+		*cause = xasprintf("%s is a socket of uid %ld (%s), not mpd's "
+		    "uid %ld: mpd neither talks to it nor removes it; remove it "
+		    "yourself once you know whose it is", sun->sun_path,
+		    (long)st.st_uid, pw != NULL ? pw->pw_name : "no such user",
+		    (long)geteuid());
+		return -1;
+	}
+	/* Ours: one that answers belongs to a running mpd. */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
+		*cause = xasprintf("socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (struct sockaddr *)sun, sizeof *sun) == 0) {
+		close(fd);
+		*cause = xasprintf("another mpd is already listening on %s",
+		    sun->sun_path);
+		return -1;
+	}
+	close(fd);
+	if (unlinkat(dirfd, name, 0) == -1 && errno != ENOENT) {
+		*cause = xasprintf("cannot remove stale socket %s: %s",
+		    sun->sun_path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int
-server_listen(const char *path, char **cause)
+server_listen(int dirfd, const char *name, const char *path, char **cause)
 {
 	struct sockaddr_un	 sun;
+	struct stat		 st;
 	mode_t			 old;
-	int			 fd;
 
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
@@ -408,26 +466,14 @@ server_listen(const char *path, char **cause)
 		return -1;
 	}
 	strcpy(sun.sun_path, path);
+	if (server_leftover(dirfd, name, &sun, cause) == -1)
+		return -1;
 
-	/* A socket that answers belongs to a running mpd: leave it. */
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		*cause = xasprintf("socket: %s", strerror(errno));
-		return -1;
-	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0) {
-		close(fd);
-		*cause = xasprintf("another mpd is already listening on %s",
-		    path);
-		return -1;
-	}
-	close(fd);
-	if (unlink(path) == -1 && errno != ENOENT) {
-		*cause = xasprintf("cannot remove stale socket %s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-
-	old = umask(0177);
+	/*
+	 * The socket is born with its mode: bind makes it 0777 less the
+	 * umask. Nothing is chmod'ed by a path afterwards.
+	 */
+	old = umask(~cfg.socket_mode & 0777);
 	listener = evconnlistener_new_bind(ev_base, server_accept_cb, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128,
 	    (struct sockaddr *)&sun, sizeof sun);
@@ -437,33 +483,42 @@ server_listen(const char *path, char **cause)
 		    strerror(errno));
 		return -1;
 	}
-	if (chmod(path, cfg.socket_mode) == -1) {
-		*cause = xasprintf("chmod %s: %s", path, strerror(errno));
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISSOCK(st.st_mode)) {
+		*cause = xasprintf("%s vanished after bind", path);
 		evconnlistener_free(listener);
 		listener = NULL;
 		return -1;
 	}
+	listen_dirfd = dirfd;
+	listen_dev = st.st_dev;
+	listen_ino = st.st_ino;
 	evconnlistener_set_error_cb(listener, server_accept_error_cb);
 	if ((accept_pause = evtimer_new(ev_base, server_resume_cb, NULL)) ==
 	    NULL)
 		fatalx("evtimer_new");
-	listen_path = xstrdup(path);
+	listen_name = xstrdup(name);
 	return 0;
 }
 
 void
 server_close_listener(void)
 {
+	struct stat	st;
+
 	if (listener == NULL)
 		return;
 	evconnlistener_free(listener);
 	listener = NULL;
 	event_free(accept_pause);
 	accept_pause = NULL;
-	if (unlink(listen_path) == -1 && errno != ENOENT)
-		log_warn("unlink %s", listen_path);
-	free(listen_path);
-	listen_path = NULL;
+	/* Only the socket mpd made goes, from the directory it holds. */
+	if (fstatat(listen_dirfd, listen_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_dev == listen_dev && st.st_ino == listen_ino &&
+	    unlinkat(listen_dirfd, listen_name, 0) == -1 && errno != ENOENT)
+		log_warn("removing the socket %s", listen_name);
+	free(listen_name);
+	listen_name = NULL;
 }
 
 int

@@ -304,8 +304,10 @@ store_open(const char *path, int sync_full, char **cause)
 
 	s = xcalloc(1, sizeof *s);
 	s->dir = path_beside(path, ".");
+	/* No symlink anywhere in the path (SQLite checks each component). */
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+	    NULL) != SQLITE_OK) {
 		*cause = xasprintf("%s: %s", path, s->db != NULL ?
 		    sqlite3_errmsg(s->db) : "out of memory");
 		goto fail;

@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -71,6 +72,9 @@ struct command {
 
 static const int	 limit_res[3] = { RLIMIT_AS, RLIMIT_CPU, RLIMIT_NOFILE };
 static const char	*limit_key[3] = { "as", "cpu", "nofile" };
+/* The limits of another user's job before its own (cfg.user_limit). */
+static const int	 user_res[3] = { RLIMIT_NOFILE, RLIMIT_NPROC,
+			    RLIMIT_CORE };
 
 static volatile sig_atomic_t	orphaned;	/* SIGTERM: the parent died */
 
@@ -399,6 +403,17 @@ exec_child(struct command *cmd, struct task_ctx *ctx, gid_t *groups,
 	 */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != worker)
 		_exit(127);
+	/* Another user's job starts from a login's limits, not mpd's. */
+	for (i = 0; ctx->setuser && i < 3; i++) {
+		if (getrlimit(user_res[i], &rl) == -1)
+			child_fail(report, STAGE_LIMIT);
+		if (cfg.user_limit[i].rlim_max < rl.rlim_max)
+			rl.rlim_max = cfg.user_limit[i].rlim_max;
+		rl.rlim_cur = cfg.user_limit[i].rlim_cur < rl.rlim_max ?
+		    cfg.user_limit[i].rlim_cur : rl.rlim_max;
+		if (setrlimit(user_res[i], &rl) == -1)
+			child_fail(report, STAGE_LIMIT);
+	}
 	for (i = 0; i < 3; i++) {
 		if (cmd->limit[i] == RLIM_INFINITY)
 			continue;
@@ -408,6 +423,7 @@ exec_child(struct command *cmd, struct task_ctx *ctx, gid_t *groups,
 	}
 	if (cmd->cwd != NULL && chdir(cmd->cwd) == -1)
 		child_fail(report, STAGE_CWD);
+	umask(cfg.job_umask);
 	execvpe(cmd->argv[0], cmd->argv, cmd->envp);
 	child_fail(report, STAGE_EXEC);
 }
@@ -462,18 +478,9 @@ exec_groups(struct task_ctx *ctx, int *n)
 static int
 exec_log_open(struct task_ctx *ctx, const char *ext)
 {
-	char	*path;
-	int	 fd;
-
 	if (!ctx->logs)
 		return -1;
-	path = logs_path(ctx->job, ext);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
-	if (fd == -1)
-		log_warn("job %lld: cannot open %s", (long long)ctx->job, path);
-	free(path);
-	return fd;
+	return logs_create(ctx->job, ext);
 }
 
 /* Reads what a pipe holds; at end of file closes it. */
