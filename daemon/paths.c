@@ -66,52 +66,62 @@ paths_distrust(const char *dir, const struct stat *st, int last)
 }
 
 /*
- * Checks every directory from / down to real (a path without symlinks).
- * Returns 0, or -1 with *cause set.
+ * Checks every directory from / down to path, as written: a symlink on the
+ * way must be root's or mpd's (its directory was checked before it), and
+ * where it leads is checked the same way. Returns 0, or -1 with *why set.
  */
 static int
-paths_check_chain(const char *real, char **cause)
+paths_check_chain(const char *path, int depth, char **why)
 {
 	struct stat	 st;
-	char		*copy, *p, *why;
-	int		 last;
+	char		*copy, *p, *at, *real;
+	char		 who[64];
+	int		 last, rc = 0;
 
-	copy = xstrdup(real);
+	if (depth > 8) {
+		*why = xasprintf("%s: too many levels of symlinks", path);
+		return -1;
+	}
+	copy = xstrdup(path);
 	for (p = copy;; p++) {
 		if (*p != '/' && *p != '\0')
 			continue;
 		last = *p == '\0';
 		*p = '\0';
-		if (lstat(copy[0] == '\0' ? "/" : copy, &st) == -1) {
-			*cause = xasprintf("%s: %s", copy[0] == '\0' ? "/" :
-			    copy, strerror(errno));
-			free(copy);
-			return -1;
-		}
-		if (S_ISLNK(st.st_mode))
-			why = xasprintf("%s became a symlink", copy);
-		else
-			why = paths_distrust(copy[0] == '\0' ? "/" : copy,
-			    &st, last);
-		if (why != NULL) {
-			*cause = why;
-			free(copy);
-			return -1;
-		}
-		if (last)
+		at = copy[0] == '\0' ? "/" : copy;
+		if (lstat(at, &st) == -1) {
+			*why = xasprintf("%s: %s", at, strerror(errno));
+			rc = -1;
+		} else if (S_ISLNK(st.st_mode)) {
+			if (st.st_uid != 0 && st.st_uid != geteuid()) {
+				*why = xasprintf("%s is a symlink of uid %s",
+				    at, paths_who(st.st_uid, who, sizeof who));
+				rc = -1;
+			} else if ((real = realpath(at, NULL)) == NULL) {
+				*why = xasprintf("%s: %s", at,
+				    strerror(errno));
+				rc = -1;
+			} else {
+				rc = paths_check_chain(real, depth + 1, why);
+				free(real);
+			}
+		} else
+			rc = (*why = paths_distrust(at, &st, last)) != NULL ?
+			    -1 : 0;
+		if (rc == -1 || last)
 			break;
 		*p = '/';
 	}
 	free(copy);
-	return 0;
+	return rc;
 }
 
 int
 paths_dir(const char *dir, char **cause)
 {
 	struct stat	 st, held;
-	char		*probe, *real, *why;
-	int		 fd;
+	char		*probe, *real, *why, *given, *cwd;
+	int		 fd, rc;
 
 	probe = xasprintf("%s/.", dir);
 	if (mkdir_parents(probe, 0700) == -1) {
@@ -125,7 +135,20 @@ paths_dir(const char *dir, char **cause)
 		*cause = xasprintf("%s: %s", dir, strerror(errno));
 		return -1;
 	}
-	if (paths_check_chain(real, &why) == -1)
+	if (*dir == '/')
+		given = xstrdup(dir);
+	else if ((cwd = getcwd(NULL, 0)) == NULL) {
+		*cause = xasprintf("getcwd: %s", strerror(errno));
+		free(real);
+		return -1;
+	} else {
+		given = xasprintf("%s/%s", cwd, dir);
+		free(cwd);
+	}
+	/* The way as written, then where it leads. */
+	rc = paths_check_chain(given, 0, &why);
+	free(given);
+	if (rc == -1 || paths_check_chain(real, 0, &why) == -1)
 		goto refuse;
 	if ((fd = open(real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1) {

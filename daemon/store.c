@@ -300,7 +300,7 @@ struct store *
 store_open(const char *path, int sync_full, char **cause)
 {
 	struct store	*s;
-	int		 i;
+	int		 i, persist;
 
 	s = xcalloc(1, sizeof *s);
 	s->dir = path_beside(path, ".");
@@ -313,6 +313,14 @@ store_open(const char *path, int sync_full, char **cause)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
+	/*
+	 * SQLite removes -wal and -shm at close by their paths, which
+	 * someone could have swapped since. They stay instead; the last
+	 * close empties the log through its descriptor (store_close).
+	 */
+	persist = 1;
+	sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL,
+	    &persist);
 	/* Another connection (an admin's sqlite3 shell) may hold a lock. */
 	sqlite3_busy_timeout(s->db, 2000);
 	if (store_exec(s, "PRAGMA journal_mode = WAL", cause) == -1)
@@ -353,6 +361,10 @@ store_close(struct store *s)
 	checkpoint_stop(s->cp);
 	for (i = 0; i < S_NSTMTS; i++)
 		sqlite3_finalize(s->stmt[i]);
+	/* The close's checkpoint then truncates the kept log to nothing. */
+	if (s->db != NULL)
+		sqlite3_exec(s->db, "PRAGMA journal_size_limit = 0", NULL, NULL,
+		    NULL);
 	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
 		log_warnx("store: close: %s", sqlite3_errmsg(s->db));
 	free(s->dir);
