@@ -42,7 +42,7 @@ class Access(MpdTestCase):
         self.assertEqual(self.as_nobody("get", mine).stdout, "25\n")
         roots = self.submit("square", 6)
         self.get(roots)
-        for cmd in ("get", "status", "cancel", "forget"):
+        for cmd in ("get", "status", "logs", "cancel", "forget"):
             r = self.as_nobody(cmd, roots)
             self.assertEqual(r.returncode, EXIT_NOT_FOUND, (cmd, r.stderr))
         listed = json.loads(self.as_nobody("list", "--json").stdout)
