@@ -138,13 +138,11 @@ checkpoint_start(const char *path)
 {
 	struct checkpointer	*cp = xcalloc(1, sizeof *cp);
 	pthread_condattr_t	 attr;
-	int			 rc, persist = 1;
+	int			 rc;
 
 	/* A read, so the connection finds the database in WAL mode. */
 	if (sqlite3_open_v2(path, &cp->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL) != SQLITE_OK ||
-	    sqlite3_file_control(cp->db, "main", SQLITE_FCNTL_PERSIST_WAL,
-	    &persist) != SQLITE_OK ||
 	    sqlite3_exec(cp->db, "PRAGMA schema_version", NULL, NULL, NULL) !=
 	    SQLITE_OK) {
 		log_warnx("checkpointer: %s: %s; SQLite checkpoints in "

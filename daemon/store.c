@@ -300,11 +300,16 @@ struct store *
 store_open(const char *path, int sync_full, char **cause)
 {
 	struct store	*s;
-	int		 i, persist;
+	int		 i;
 
 	s = xcalloc(1, sizeof *s);
 	s->dir = path_beside(path, ".");
-	/* No symlink anywhere in the path (SQLite checks each component). */
+	/*
+	 * No symlink anywhere in the path (SQLite checks each component).
+	 * At close SQLite removes -wal and -shm by path, but only after it
+	 * has seen the database still at the path it opened: a directory
+	 * swapped meanwhile makes it leave them.
+	 */
 	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
 	    NULL) != SQLITE_OK) {
@@ -313,14 +318,6 @@ store_open(const char *path, int sync_full, char **cause)
 		goto fail;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
-	/*
-	 * SQLite removes -wal and -shm at close by their paths, which
-	 * someone could have swapped since. They stay instead; the last
-	 * close empties the log through its descriptor (store_close).
-	 */
-	persist = 1;
-	sqlite3_file_control(s->db, "main", SQLITE_FCNTL_PERSIST_WAL,
-	    &persist);
 	/* Another connection (an admin's sqlite3 shell) may hold a lock. */
 	sqlite3_busy_timeout(s->db, 2000);
 	if (store_exec(s, "PRAGMA journal_mode = WAL", cause) == -1)
@@ -361,10 +358,6 @@ store_close(struct store *s)
 	checkpoint_stop(s->cp);
 	for (i = 0; i < S_NSTMTS; i++)
 		sqlite3_finalize(s->stmt[i]);
-	/* The close's checkpoint then truncates the kept log to nothing. */
-	if (s->db != NULL)
-		sqlite3_exec(s->db, "PRAGMA journal_size_limit = 0", NULL, NULL,
-		    NULL);
 	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
 		log_warnx("store: close: %s", sqlite3_errmsg(s->db));
 	free(s->dir);
