@@ -204,6 +204,7 @@ main(int argc, char **argv)
 	config_parse(argc, argv);
 
 	log_init("mpd[parent]", (enum log_level)cfg.log_level);
+	task_register_builtins();
 	task_enable_tests(cfg.test_tasks);
 	request_set_max_depth(cfg.max_depth);
 
@@ -282,6 +283,7 @@ main(int argc, char **argv)
 	free(db_base);
 	free(sock_dir);
 	free(sock_base);
+	task_clear();
 	free(cfg.socket_path);
 	free(cfg.db_path);
 	free(cfg.log_dir);

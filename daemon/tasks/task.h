@@ -47,6 +47,16 @@ struct task {
 /* A task's error object: {"code":"task_error","message":m} (m stolen). */
 json_t		*task_error(char *);
 
+/*
+ * Adds a task to the registry (borrowed: it must outlive the registry).
+ * Returns 0, or -1 when a task of that name is registered already.
+ */
+int		 task_register(const struct task *);
+/* Empties the registry (at exit). */
+void		 task_clear(void);
+/* Registers the built-in tasks (tasks/builtin.c). */
+void		 task_register_builtins(void);
+
 /* Allows or forbids the test-only tasks. */
 void		 task_enable_tests(int);
 /* Finds a task by name among those enabled; NULL when there is none. */

@@ -16,8 +16,6 @@ import sys
 KNOWN = {
     ("admit.c", "ops.c"),
     ("admit.c", "sched.c"),
-    ("basic.c", "task.c"),
-    ("exec.c", "task.c"),
     ("limit.c", "pool.c"),
     ("logs.c", "ops.c"),
     ("ops.c", "sched.c"),
