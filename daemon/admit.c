@@ -140,7 +140,7 @@ admit_blocked(void)
 		ops_dispatch(b->client, b->req, b->op, &b->line);
 		admitting = 0;
 		blocked_free(b);
-		sched_kick();	/* dispatch what went in */
+		tick_kick();	/* dispatch what went in */
 	}
 }
 

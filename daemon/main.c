@@ -142,7 +142,7 @@ mpd_stop(enum stop_mode mode)
 	}
 	if (mode == STOP_NOW)
 		pool_stop(1);
-	sched_kick();
+	tick_kick();
 }
 
 void
@@ -245,7 +245,7 @@ main(int argc, char **argv)
 	if ((grace_ev = evtimer_new(ev_base, grace_cb, NULL)) == NULL)
 		fatalx("evtimer_new");
 	start_time = time_mono();
-	sched_init();
+	loop_init();
 	if (pool_start(cfg.workers) == -1)
 		fatalx("cannot start the workers");
 	if (server_listen(sock_dirfd, sock_base, cfg.socket_path, &cause) ==
@@ -265,7 +265,7 @@ main(int argc, char **argv)
 	waiter_free_all();
 	store_close(store);
 	pool_free();
-	sched_free();
+	loop_free();
 	event_free(grace_ev);
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		event_free(sigev[i]);

@@ -299,11 +299,23 @@ int	worker_control(int64_t);
 /* The signal asked for by frames read along with the job's, or 0. */
 int	worker_control_pending(int64_t);
 
+/* tick.c */
+/* Creates the tick's event; fn is its work (loop.c's). */
+void	tick_init(struct event_base *, void (*)(void));
+/* Asks for a tick (dispatch, commit, flush) at the end of this iteration. */
+void	tick_kick(void);
+void	tick_free(void);
+
+/* loop.c (with main.c, the top: it sees every module) */
+/* Sets up the tick and the modules it drives. */
+void	loop_init(void);
+void	loop_free(void);
+
 /* sched.c */
 void	sched_init(void);
 void	sched_free(void);
-/* Asks for a tick (dispatch, commit, flush) at the end of this iteration. */
-void	sched_kick(void);
+/* Hands runnable jobs to idle workers, and quick ones ahead to busy ones. */
+void	sched_dispatch(void);
 /* A worker reported the end of its job. */
 void	sched_result(struct worker *, json_t *, const char *, size_t);
 /* A worker died with a job: error is the job's error object (stolen). */

@@ -354,7 +354,7 @@ op_submit(struct client *c, json_t *req, json_t *tag)
 		return;
 	}
 	reply_ok(c, tag, json_pack("{s:I}", "job", (json_int_t)id));
-	sched_kick();
+	tick_kick();
 }
 
 /* Python's Pool.map default: ceil(items / (workers * 4)). */
@@ -505,7 +505,7 @@ op_map(struct client *c, json_t *req, json_t *tag)
 	job_clear(&map);
 	reply_ok(c, tag, json_pack("{s:I, s:I, s:I}", "job", (json_int_t)id,
 	    "items", (json_int_t)n, "chunksize", (json_int_t)size));
-	sched_kick();
+	tick_kick();
 	return;
 fail:
 	/*

@@ -144,7 +144,7 @@ pool_slot_dead(struct worker *w)
 	w->pid = 0;
 	w->requeue = 0;
 	w->stopping = 0;
-	sched_kick();
+	tick_kick();
 	if (stop_mode > STOP_DRAIN)
 		return;
 	if (w->fails >= RESPAWN_GIVE_UP)
@@ -347,7 +347,7 @@ pool_spawn(struct worker *w)
 	w->status = 0;
 	w->started = time_now();
 	log_debug("%s started as pid %ld", w->name, (long)pid);
-	sched_kick();
+	tick_kick();
 }
 
 int
@@ -498,7 +498,7 @@ pool_reap(void)
 		if (w == NULL) {
 			log_debug("reaped orphan pid %ld", (long)pid);
 			pool_sweep();
-			sched_kick();	/* a stop may be waiting for it */
+			tick_kick();	/* a stop may be waiting for it */
 			continue;
 		}
 		w->reaped = 1;

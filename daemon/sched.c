@@ -20,7 +20,6 @@
 
 #define DISPATCH_BATCH	64
 
-static struct event	*tick_ev;
 static struct event	*delay_ev;	/* the next retried job is due */
 
 static char	*dump(json_t *);
@@ -175,17 +174,12 @@ sched_hand_ahead(void)
 	free(room);
 }
 
-/* The tick: dispatch, commit, release replies, check for the end. */
-static void
-sched_tick(evutil_socket_t fd, short events, void *arg)
+void
+sched_dispatch(void)
 {
 	int64_t		 ids[DISPATCH_BATCH];
 	int		 n, i, idle;
 	struct job	 j;
-
-	(void)fd;
-	(void)events;
-	(void)arg;
 
 	while (stop_mode <= STOP_DRAIN && (idle = pool_nidle()) > 0) {
 		n = store_next(store, ids, idle < DISPATCH_BATCH ? idle :
@@ -200,49 +194,22 @@ sched_tick(evutil_socket_t fd, short events, void *arg)
 	}
 	if (stop_mode <= STOP_DRAIN)
 		sched_hand_ahead();
-	admit_blocked();
-	if (store_commit(store) == -1) {
-		/*
-		 * Nothing of this transaction was acknowledged: its replies are
-		 * still held, and become errors. A failed commit is not tried
-		 * again (a retried fsync may report success for lost data):
-		 * stop, so the service manager restarts mpd and recovery runs
-		 * from what is durable.
-		 */
-		server_fail_held("the database failed to commit; this request "
-		    "was not kept, and the daemon is stopping to recover");
-		fatalx("store: commit failed: %s", store_errmsg(store));
-	}
-	ops_tick_done();
-	pool_flush();
-	server_flush();
-	mpd_check_stopped();
 }
 
 void
 sched_init(void)
 {
-	if ((tick_ev = event_new(ev_base, -1, 0, sched_tick, NULL)) == NULL ||
-	    (delay_ev = evtimer_new(ev_base, sched_delay_cb, NULL)) == NULL)
-		fatalx("event_new");
+	if ((delay_ev = evtimer_new(ev_base, sched_delay_cb, NULL)) == NULL)
+		fatalx("evtimer_new");
 	sched_arm_delay();
 }
 
 void
 sched_free(void)
 {
-	if (tick_ev != NULL)
-		event_free(tick_ev);
 	if (delay_ev != NULL)
 		event_free(delay_ev);
-	tick_ev = delay_ev = NULL;
-}
-
-void
-sched_kick(void)
-{
-	if (tick_ev != NULL && !event_pending(tick_ev, EV_TIMEOUT, NULL))
-		event_active(tick_ev, EV_TIMEOUT, 0);
+	delay_ev = NULL;
 }
 
 /* Dumps a JSON value as compact text (newly allocated). */
@@ -393,7 +360,7 @@ sched_delay_cb(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	(void)arg;
-	sched_kick();
+	tick_kick();
 	sched_arm_delay();
 }
 
@@ -553,7 +520,7 @@ sched_worker_next(struct worker *w)
 	else if (w->state == W_BUSY)
 		w->state = W_IDLE;
 	pool_check(w);
-	sched_kick();
+	tick_kick();
 }
 
 void

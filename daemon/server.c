@@ -66,7 +66,7 @@ client_kill(struct client *c)
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	waiter_drop_client(c);
 	admit_drop_client(c);
-	sched_kick();
+	tick_kick();
 }
 
 /* Frees a dead client. */
@@ -112,7 +112,7 @@ server_reply_parts(struct client *c, const char **parts, const size_t *lens,
 		c->flags |= CLIENT_HELD;
 		TAILQ_INSERT_TAIL(&held, c, held_entry);
 	}
-	sched_kick();
+	tick_kick();
 }
 
 void

@@ -105,7 +105,7 @@ waiter_follow_cb(evutil_socket_t fd, short events, void *arg)
 	}
 	if (!LIST_EMPTY(&followers))
 		evtimer_add(follow_ev, &tv);
-	sched_kick();	/* replies go out after the tick */
+	tick_kick();	/* replies go out after the tick */
 }
 
 void
