@@ -200,7 +200,7 @@ logs_reply(struct client *c, json_t *tag, const struct job *j, int64_t *off,
 	}
 	json_object_set_new(r, "end", json_boolean(ended && !more[0] &&
 	    !more[1]));
-	server_reply(c, r);
+	client_reply(c, r);
 	return 1;
 }
 

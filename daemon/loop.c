@@ -23,20 +23,29 @@ loop_tick(void)
 		 * stop, so the service manager restarts mpd and recovery runs
 		 * from what is durable.
 		 */
-		server_fail_held("the database failed to commit; this request "
+		clients_fail_held("the database failed to commit; this request "
 		    "was not kept, and the daemon is stopping to recover");
 		fatalx("store: commit failed: %s", store_errmsg(store));
 	}
 	ops_tick_done();
 	pool_flush();
-	server_flush();
+	clients_flush();
 	mpd_check_stopped();
+}
+
+/* A client is going: its waits and waiting submits go with it. */
+static void
+loop_client_gone(struct client *c)
+{
+	waiter_drop_client(c);
+	admit_drop_client(c);
 }
 
 void
 loop_init(void)
 {
 	tick_init(ev_base, loop_tick);
+	clients_on_gone(loop_client_gone);
 	sched_init();
 }
 

@@ -187,7 +187,7 @@ static void
 store_aborted(const char *why)
 {
 	(void)why;
-	server_fail_held("the database failed (disk full or I/O error); this "
+	clients_fail_held("the database failed (disk full or I/O error); this "
 	    "request was not kept, and the daemon is stopping to recover");
 }
 
@@ -261,7 +261,8 @@ main(int argc, char **argv)
 
 	if (store_commit(store) == -1)
 		fatalx("store: final commit: %s", store_errmsg(store));
-	server_free_all();
+	server_close_listener();
+	clients_free_all();
 	waiter_free_all();
 	store_close(store);
 	pool_free();

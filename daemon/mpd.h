@@ -78,6 +78,15 @@ void	mpd_stop(enum stop_mode);
 void	mpd_check_stopped(void);
 
 /* server.c */
+/*
+ * Listens on the socket named name in the held directory dirfd (path is
+ * the whole path, for bind and messages); returns 0 or -1 with *cause set.
+ */
+int	server_listen(int, const char *, const char *, char **);
+/* Stops accepting and removes the socket file. */
+void	server_close_listener(void);
+
+/* client.c */
 #define CLIENT_DEAD	0x1	/* to be freed at the end of the tick */
 #define CLIENT_CLOSING	0x2	/* no more input; close once output drains */
 #define CLIENT_HELD	0x4	/* on the held list */
@@ -100,20 +109,21 @@ struct client {
 	TAILQ_ENTRY(client)	 held_entry;
 };
 
-/*
- * Listens on the socket named name in the held directory dirfd (path is
- * the whole path, for bind and messages); returns 0 or -1 with *cause set.
- */
-int	server_listen(int, const char *, const char *, char **);
-/* Stops accepting and removes the socket file. */
-void	server_close_listener(void);
+/* A new client on a connected socket, with the peer's credentials. */
+struct client *client_new(evutil_socket_t, uid_t, gid_t, pid_t);
+/* Clients connected now. */
+int	clients_count(void);
+/* fn hears of each client that goes (killed or freed; maybe twice). */
+void	clients_on_gone(void (*)(struct client *));
+/* Marks a client dead; clients_flush frees it. */
+void	client_kill(struct client *);
 /* Queues a reply line (text without newline) until the next commit. */
-void	server_reply_text(struct client *, const char *, size_t);
+void	client_reply_text(struct client *, const char *, size_t);
 /* The same for a line made of n pieces, without copying them first. */
-void	server_reply_parts(struct client *, const char **, const size_t *,
+void	client_reply_parts(struct client *, const char **, const size_t *,
 	    int);
 /* Queues a reply object (stolen). */
-void	server_reply(struct client *, json_t *);
+void	client_reply(struct client *, json_t *);
 /*
  * Moves buf to a bufferevent's socket: straight to it when nothing waits
  * before it (no turn of the loop waiting to be writable), the rest (and
@@ -122,14 +132,14 @@ void	server_reply(struct client *, json_t *);
  */
 int	send_now(struct bufferevent *, struct evbuffer *);
 /* After a commit: sends held replies and frees dead clients. */
-void	server_flush(void);
+void	clients_flush(void);
 /*
  * The commit failed and mpd is about to stop: each held reply is replaced
  * by an error for the same request, sent at once.
  */
-void	server_fail_held(const char *);
+void	clients_fail_held(const char *);
 /* Closes every client. */
-void	server_free_all(void);
+void	clients_free_all(void);
 /* A client's waiter was answered: a half-closed client may now close. */
 void	client_waiters_done(struct client *);
 /* True for root and the daemon's own user: they see every job. */
@@ -137,9 +147,20 @@ int	client_privileged(struct client *);
 /* True when the client may see jobs of this owner. */
 int	client_may_see(struct client *, uid_t);
 
-/* ops.c */
+/* reply.c */
 /* A new reply object {"req":tag,"ok":ok}. */
 json_t	*reply_new(json_t *, int);
+/* Replies ok with the fields of body (stolen, may be NULL). */
+void	reply_ok(struct client *, json_t *, json_t *);
+/* Replies ok:false with an error code and message. */
+void	reply_error(struct client *, json_t *, const char *, const char *, ...)
+	    __attribute__((format(printf, 4, 5)));
+/* Replies to a get with a job already loaded (whose result it may fill). */
+void	reply_loaded(struct client *, json_t *, struct job *);
+/* Replies to a get: the job's state and its result or error. */
+void	reply_job(struct client *, json_t *, int64_t);
+
+/* ops.c */
 /* Python Pool.map's default chunk size for items over workers. */
 int64_t	 map_chunksize(int64_t, int);
 /* What ops know of a request's line besides its decoded object. */
@@ -157,13 +178,6 @@ void	ops_dispatch(struct client *, json_t *, const char *,
 const struct reqline *ops_line(void);
 /* The tick committed: what the store has room for is read again. */
 void	ops_tick_done(void);
-/* Replies ok with the fields of body (stolen, may be NULL). */
-void	reply_ok(struct client *, json_t *, json_t *);
-/* Replies ok:false with an error code and message. */
-void	reply_error(struct client *, json_t *, const char *, const char *, ...)
-	    __attribute__((format(printf, 4, 5)));
-/* Replies to a get: the job's state and its result or error. */
-void	reply_job(struct client *, json_t *, int64_t);
 
 /* waiter.c */
 /* Waits for a job to end; timeout < 0 waits for ever. */

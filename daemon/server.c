@@ -1,9 +1,7 @@
 /*
- * The listener and client connections. Each client is a bufferevent with a
- * cap on line length; each line is decoded, checked and dispatched. Replies
- * are held per client until the tick has committed, then sent in order.
- * A client is never freed inside its own callback: it is marked dead and
- * freed by server_flush.
+ * The listener and clients' input. Each client is a bufferevent with a cap
+ * on line length; each line is decoded, checked and dispatched to ops.
+ * Clients' output and lifetime are client.c's.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -31,102 +29,12 @@
  */
 #define CLIENT_OUT_MAX	(4 * 1024 * 1024)
 
-TAILQ_HEAD(client_list, client);
-
 static struct evconnlistener	*listener;
 static struct event		*accept_pause;
 static char			*listen_name;	/* in listen_dirfd */
 static int			 listen_dirfd = -1;
 static dev_t			 listen_dev;	/* the socket mpd bound */
 static ino_t			 listen_ino;
-static struct client_list	 clients = TAILQ_HEAD_INITIALIZER(clients);
-static struct client_list	 held = TAILQ_HEAD_INITIALIZER(held);
-static uint64_t			 next_client_id = 1;
-static int			 nclients;
-
-int
-client_privileged(struct client *c)
-{
-	return c->uid == 0 || c->uid == geteuid();
-}
-
-int
-client_may_see(struct client *c, uid_t owner)
-{
-	return client_privileged(c) || c->uid == owner;
-}
-
-/* Marks a client dead; server_flush frees it. */
-static void
-client_kill(struct client *c)
-{
-	if (c->flags & CLIENT_DEAD)
-		return;
-	c->flags |= CLIENT_DEAD;
-	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
-	waiter_drop_client(c);
-	admit_drop_client(c);
-	tick_kick();
-}
-
-/* Frees a dead client. */
-static void
-client_free(struct client *c)
-{
-	TAILQ_REMOVE(&clients, c, entry);
-	nclients--;
-	if (c->flags & CLIENT_HELD)
-		TAILQ_REMOVE(&held, c, held_entry);
-	waiter_drop_client(c);
-	admit_drop_client(c);
-	bufferevent_free(c->bev);
-	evbuffer_free(c->held);
-	log_debug("client %llu freed", (unsigned long long)c->id);
-	free(c);
-}
-
-void
-server_reply_text(struct client *c, const char *text, size_t len)
-{
-	const char	*parts[] = { text };
-	size_t		 lens[] = { len };
-
-	server_reply_parts(c, parts, lens, 1);
-}
-
-void
-server_reply_parts(struct client *c, const char **parts, const size_t *lens,
-    int n)
-{
-	int	i;
-
-	if (c->flags & CLIENT_DEAD)
-		return;
-	for (i = 0; i < n; i++) {
-		if (evbuffer_add(c->held, parts[i], lens[i]) == -1)
-			fatalx("evbuffer_add");
-	}
-	if (evbuffer_add(c->held, "\n", 1) == -1)
-		fatalx("evbuffer_add");
-	if (!(c->flags & CLIENT_HELD)) {
-		c->flags |= CLIENT_HELD;
-		TAILQ_INSERT_TAIL(&held, c, held_entry);
-	}
-	tick_kick();
-}
-
-void
-server_reply(struct client *c, json_t *reply)
-{
-	char	*text;
-
-	text = json_dumps(reply, JSON_COMPACT);
-	json_decref(reply);
-	if (text == NULL)
-		fatalx("cannot encode a reply");
-	server_reply_text(c, text, strlen(text));
-	free(text);
-}
 
 /* Answers a line that cannot be framed, then closes once it is sent. */
 static void
@@ -136,7 +44,7 @@ client_refuse(struct client *c, const char *code, const char *msg)
 
 	r = json_pack("{s:b, s:{s:s, s:s}}", "ok", 0, "error", "code", code,
 	    "message", msg);
-	server_reply(c, r);
+	client_reply(c, r);
 	c->flags |= CLIENT_CLOSING;
 	bufferevent_disable(c->bev, EV_READ);
 }
@@ -275,13 +183,6 @@ client_gone(struct client *c)
 	return (pfd.revents & (POLLHUP | POLLERR)) != 0;
 }
 
-void
-client_waiters_done(struct client *c)
-{
-	if ((c->flags & CLIENT_EOF) && LIST_EMPTY(&c->waiters))
-		c->flags |= CLIENT_CLOSING;
-}
-
 /*
  * End of file or error. A client gone both ways is dropped with its
  * waiters; one that only stopped writing keeps its pending gets and is
@@ -339,36 +240,24 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	if (nclients >= cfg.max_clients) {
+	if (clients_count() >= cfg.max_clients) {
 		static const char full[] = "{\"ok\":false,\"error\":{\"code\":"
 		    "\"" ERR_TOO_MANY_CLIENTS "\",\"message\":\"the daemon "
 		    "has as many clients as it accepts; try again later\"}}\n";
 		log_warnx("refusing a client of uid %ld: %d clients already",
-		    (long)cred.uid, nclients);
+		    (long)cred.uid, clients_count());
 		/* A new socket's buffer takes a short line without blocking. */
 		if (write(fd, full, sizeof full - 1) == -1)
 			log_debug("write to a refused client failed");
 		close(fd);
 		return;
 	}
-	c = xcalloc(1, sizeof *c);
-	c->id = next_client_id++;
-	c->uid = cred.uid;
-	c->gid = cred.gid;
-	c->pid = cred.pid;
-	LIST_INIT(&c->waiters);
-	if ((c->held = evbuffer_new()) == NULL)
-		fatalx("evbuffer_new");
-	c->bev = bufferevent_socket_new(ev_base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (c->bev == NULL)
-		fatalx("bufferevent_socket_new");
+	c = client_new(fd, cred.uid, cred.gid, cred.pid);
 	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
 	    client_event_cb, c);
 	/* Stop reading at the cap so a newline-less flood cannot grow. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, cfg.max_line + 2);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	TAILQ_INSERT_TAIL(&clients, c, entry);
-	nclients++;
 	log_debug("client %llu connected: uid %ld pid %ld",
 	    (unsigned long long)c->id, (long)c->uid, (long)c->pid);
 }
@@ -521,109 +410,3 @@ server_close_listener(void)
 	listen_name = NULL;
 }
 
-int
-send_now(struct bufferevent *bev, struct evbuffer *buf)
-{
-	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		evbuffer_write(buf, bufferevent_getfd(bev));
-	if (evbuffer_get_length(buf) > 0)
-		return bufferevent_write_buffer(bev, buf);
-	return 0;
-}
-
-void
-server_flush(void)
-{
-	struct client	*c, *next;
-	int		 rc;
-
-	while ((c = TAILQ_FIRST(&held)) != NULL) {
-		TAILQ_REMOVE(&held, c, held_entry);
-		c->flags &= ~CLIENT_HELD;
-		if (c->flags & CLIENT_DEAD)
-			continue;
-		/*
-		 * Straight to the socket when nothing waits before it: a
-		 * reply then costs no turn of the loop waiting to be
-		 * writable. What does not fit (and any error) is left to the
-		 * bufferevent, as before; so is all of it for a client that
-		 * is closing, or that stopped being read while its replies
-		 * piled up, since client_write_cb must see those drain (from
-		 * the loop: what it reads then is answered after the next
-		 * commit, not in this flush).
-		 */
-		if (c->flags & (CLIENT_CLOSING | CLIENT_FULL))
-			rc = bufferevent_write_buffer(c->bev, c->held);
-		else
-			rc = send_now(c->bev, c->held);
-		if (rc == -1)
-			client_kill(c);
-	}
-	for (c = TAILQ_FIRST(&clients); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, entry);
-		if (c->flags & CLIENT_DEAD)
-			client_free(c);
-	}
-}
-
-void
-server_fail_held(const char *why)
-{
-	struct client	*c;
-	json_t		*line, *r;
-	char		*text, *out;
-	size_t		 len;
-	int		 fd;
-
-	while ((c = TAILQ_FIRST(&held)) != NULL) {
-		TAILQ_REMOVE(&held, c, held_entry);
-		c->flags &= ~CLIENT_HELD;
-		fd = bufferevent_getfd(c->bev);
-		/* Each held reply becomes an error for the same request. */
-		while ((text = evbuffer_readln(c->held, &len,
-		    EVBUFFER_EOL_LF)) != NULL) {
-			line = json_loadb(text, len, 0, NULL);
-			free(text);
-			r = reply_new(json_object_get(line, "req"), 0);
-			json_decref(line);
-			json_object_set_new(r, "error", json_pack("{s:s, s:s}",
-			    "code", ERR_INTERNAL, "message", why));
-			out = json_dumps(r, JSON_COMPACT);
-			json_decref(r);
-			if (out == NULL)
-				continue;
-			/* The daemon is about to exit: best effort, now. */
-			if ((c->flags & CLIENT_DEAD) == 0 && fd != -1 &&
-			    (write(fd, out, strlen(out)) == -1 ||
-			    write(fd, "\n", 1) == -1))
-				log_debug("client %llu: cannot send an error",
-				    (unsigned long long)c->id);
-			free(out);
-		}
-	}
-}
-
-void
-server_free_all(void)
-{
-	struct client	*c;
-	struct evbuffer	*out;
-	int		 tries;
-
-	server_close_listener();
-	/* Best effort: let replies already due (to "shutdown") reach. */
-	server_flush();
-	TAILQ_FOREACH(c, &clients, entry) {
-		out = bufferevent_get_output(c->bev);
-		for (tries = 0; tries < 100 && evbuffer_get_length(out) > 0;
-		    tries++) {
-			if (evbuffer_write(out, bufferevent_getfd(c->bev)) ==
-			    -1 && errno != EAGAIN && errno != EINTR)
-				break;
-		}
-	}
-	while ((c = TAILQ_FIRST(&clients)) != NULL) {
-		c->flags |= CLIENT_DEAD;
-		client_free(c);
-	}
-}

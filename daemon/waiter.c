@@ -79,7 +79,7 @@ waiter_timeout(evutil_socket_t fd, short events, void *arg)
 	json_object_set_new(reply, "error", json_pack("{s:s, s:s}", "code",
 	    ERR_TIMEOUT, "message", "the job did not end within the timeout"));
 	c = wt->client;
-	server_reply(c, reply);
+	client_reply(c, reply);
 	waiter_free(wt);
 	client_waiters_done(c);
 }

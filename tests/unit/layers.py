@@ -16,11 +16,7 @@ import sys
 KNOWN = {
     ("admit.c", "ops.c"),
     ("limit.c", "pool.c"),
-    ("logs.c", "ops.c"),
-    ("ops.c", "server.c"),
-    ("ops.c", "waiter.c"),
     ("pool.c", "sched.c"),
-    ("server.c", "waiter.c"),
 }
 
 

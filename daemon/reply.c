@@ -1,0 +1,129 @@
+/*
+ * Replies as the protocol spells them: {"req":tag,"ok":...}, errors with a
+ * code and message, and a job's outcome with its stored result and error
+ * spliced in as text. Queued on the client until the tick's commit.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "mpd.h"
+#include "proto.h"
+#include "store.h"
+#include "util.h"
+
+json_t *
+reply_new(json_t *tag, int ok)
+{
+	json_t	*r = json_object();
+
+	if (tag != NULL)
+		json_object_set(r, "req", tag);
+	json_object_set_new(r, "ok", json_boolean(ok));
+	return r;
+}
+
+void
+reply_ok(struct client *c, json_t *tag, json_t *body)
+{
+	json_t	*r = reply_new(tag, 1);
+
+	if (body != NULL) {
+		json_object_update(r, body);
+		json_decref(body);
+	}
+	client_reply(c, r);
+}
+
+void
+reply_error(struct client *c, json_t *tag, const char *code, const char *fmt,
+    ...)
+{
+	json_t	*r = reply_new(tag, 0);
+	va_list	 ap;
+	char	*msg;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("vasprintf");
+	va_end(ap);
+	/* Quoted input may be cut mid-character or be invalid UTF-8. */
+	utf8_scrub(msg);
+	json_object_set_new(r, "error", json_pack("{s:s, s:s}", "code", code,
+	    "message", msg));
+	free(msg);
+	client_reply(c, r);
+}
+
+/*
+ * Dumps an object and splices raw JSON texts in as its last members: the
+ * stored result and error, which are never parsed to be sent.
+ */
+static void
+reply_splice(struct client *c, json_t *r, const char *result,
+    const char *error)
+{
+	const char	*parts[6];
+	size_t		 lens[6];
+	char		*head;
+	int		 n = 0;
+
+	head = json_dumps(r, JSON_COMPACT);
+	if (head == NULL)
+		fatalx("cannot encode a reply");
+	parts[n] = head;
+	lens[n++] = strlen(head) - 1;	/* without the closing brace */
+	if (result != NULL) {
+		parts[n] = ",\"result\":";
+		lens[n++] = 10;
+		parts[n] = result;
+		lens[n++] = strlen(result);
+	}
+	if (error != NULL) {
+		parts[n] = ",\"error\":";
+		lens[n++] = 9;
+		parts[n] = error;
+		lens[n++] = strlen(error);
+	}
+	parts[n] = "}";
+	lens[n++] = 1;
+	client_reply_parts(c, parts, lens, n);
+	free(head);
+}
+
+void
+reply_loaded(struct client *c, json_t *tag, struct job *j)
+{
+	json_t	*r;
+
+	/* A map's results stay in its chunks, joined when asked for. */
+	if (j->kind == KIND_MAP && j->state == JOB_DONE && j->result == NULL &&
+	    (j->result = store_map_result(store, j->id)) == NULL) {
+		reply_error(c, tag, ERR_INTERNAL, "the results of map %lld "
+		    "cannot be read (see the daemon's log)", (long long)j->id);
+		return;
+	}
+	r = reply_new(tag, 1);
+	json_object_set_new(r, "job", json_integer(j->id));
+	json_object_set_new(r, "state", json_string(job_state_name(
+	    j->state)));
+	reply_splice(c, r, j->result, j->error);
+	json_decref(r);
+}
+
+void
+reply_job(struct client *c, json_t *tag, int64_t id)
+{
+	struct job	 j;
+
+	if (store_get(store, id, &j) != 1) {
+		reply_error(c, tag, ERR_NOT_FOUND, "job %lld does not exist",
+		    (long long)id);
+		return;
+	}
+	reply_loaded(c, tag, &j);
+	job_clear(&j);
+}
+
