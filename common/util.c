@@ -57,6 +57,20 @@ env_get(const char *name)
 	return v != NULL && *v != '\0' ? v : NULL;
 }
 
+struct timeval
+tv_from(double secs)
+{
+	struct timeval	tv;
+
+	if (!(secs > 0))
+		secs = 0;
+	if (secs > 1e9)
+		secs = 1e9;
+	tv.tv_sec = (time_t)secs;
+	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
+	return tv;
+}
+
 char *
 path_default_socket(void)
 {

@@ -2,11 +2,14 @@
 #ifndef MPD_UTIL_H
 #define MPD_UTIL_H
 
+#include <sys/time.h>
 #include <sys/types.h>
 #include <stddef.h>
 
 /* Seconds since the epoch, with sub-second precision. */
 double	 time_now(void);
+/* A timer's interval from seconds, clamped to 0..1e9 (some 31 years). */
+struct timeval tv_from(double);
 /* Seconds on the monotonic clock. */
 double	 time_mono(void);
 /* Formats epoch seconds as ISO 8601 UTC with milliseconds into buf. */

@@ -16,6 +16,7 @@
 #include "mpd.h"
 #include "proto.h"
 #include "store.h"
+#include "util.h"
 #include "xmalloc.h"
 
 struct blocked {
@@ -30,6 +31,9 @@ struct blocked {
 };
 
 static TAILQ_HEAD(, blocked)	 blocked = TAILQ_HEAD_INITIALIZER(blocked);
+/* Runs a request again once it fits (ops_dispatch, set by loop.c). */
+static void	(*admit_run)(struct client *, json_t *, const char *,
+		    const struct reqline *);
 static int64_t			 queued = -1;	/* -1: ask the store */
 static int			 admitting;	/* a blocked request goes in */
 
@@ -67,8 +71,16 @@ admit_timeout(evutil_socket_t fd, short events, void *arg)
 	blocked_free(b);
 }
 
+void
+admit_init(void (*run)(struct client *, json_t *, const char *,
+    const struct reqline *))
+{
+	admit_run = run;
+}
+
 int
-admit(struct client *c, json_t *req, const char *op, int64_t items)
+admit(struct client *c, json_t *req, const char *op,
+    const struct reqline *line, int64_t items)
 {
 	struct blocked	*b;
 	struct timeval	 tv;
@@ -104,7 +116,7 @@ admit(struct client *c, json_t *req, const char *op, int64_t items)
 	b->req = json_incref(req);
 	b->op = op;
 	b->items = items;
-	b->line = *ops_line();
+	b->line = *line;
 	if (b->line.items != NULL) {
 		/* The request's line is freed once this returns. */
 		b->text = xmalloc(b->line.items_len);
@@ -114,10 +126,7 @@ admit(struct client *c, json_t *req, const char *op, int64_t items)
 	if (wait > 0) {
 		if ((b->timer = evtimer_new(ev_base, admit_timeout, b)) == NULL)
 			fatalx("evtimer_new");
-		if (wait > 1e9)
-			wait = 1e9;
-		tv.tv_sec = (time_t)wait;
-		tv.tv_usec = (suseconds_t)((wait - (double)tv.tv_sec) * 1e6);
+		tv = tv_from(wait);
 		evtimer_add(b->timer, &tv);
 	}
 	TAILQ_INSERT_TAIL(&blocked, b, entry);
@@ -137,7 +146,7 @@ admit_blocked(void)
 	while ((b = TAILQ_FIRST(&blocked)) != NULL &&
 	    admit_queued() + b->items <= cfg.max_queue) {
 		admitting = 1;
-		ops_dispatch(b->client, b->req, b->op, &b->line);
+		admit_run(b->client, b->req, b->op, &b->line);
 		admitting = 0;
 		blocked_free(b);
 		tick_kick();	/* dispatch what went in */

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "mpd.h"
 #include "proto.h"
+#include "util.h"
 #include "xmalloc.h"
 
 /* Arms the worker's timer for secs seconds. */
@@ -23,10 +24,7 @@ limit_arm(struct worker *w, double secs)
 {
 	struct timeval	tv;
 
-	if (secs > 1e9)
-		secs = 1e9;
-	tv.tv_sec = (time_t)secs;
-	tv.tv_usec = (suseconds_t)((secs - (double)tv.tv_sec) * 1e6);
+	tv = tv_from(secs);
 	evtimer_add(w->limit_ev, &tv);
 }
 

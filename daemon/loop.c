@@ -46,6 +46,7 @@ loop_init(void)
 {
 	tick_init(ev_base, loop_tick);
 	clients_on_gone(loop_client_gone);
+	admit_init(ops_dispatch);
 	sched_init();
 }
 

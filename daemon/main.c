@@ -135,9 +135,7 @@ mpd_stop(enum stop_mode mode)
 	}
 	stop_mode = mode;
 	if (mode == STOP_GRACEFUL) {
-		tv.tv_sec = (time_t)cfg.grace;
-		tv.tv_usec = (suseconds_t)((cfg.grace - (double)tv.tv_sec) *
-		    1e6);
+		tv = tv_from(cfg.grace);
 		evtimer_add(grace_ev, &tv);
 	}
 	if (mode == STOP_NOW)

@@ -174,8 +174,6 @@ struct reqline {
 /* Runs one checked request. */
 void	ops_dispatch(struct client *, json_t *, const char *,
 	    const struct reqline *);
-/* The line of the request being run. */
-const struct reqline *ops_line(void);
 /* The tick committed: what the store has room for is read again. */
 void	ops_tick_done(void);
 
@@ -353,11 +351,16 @@ void	limit_kill(struct worker *, int);
 json_t	*limit_error(struct worker *);
 
 /* admit.c */
+/* run reruns a request that waited for room (ops_dispatch). */
+void	admit_init(void (*)(struct client *, json_t *, const char *,
+	    const struct reqline *));
 /*
- * Admits a submit or map of this many items under --max-queue: returns 1
- * to go on, or 0 when it was refused (replied) or waits for space.
+ * Admits a submit or map (its request and line) of this many items under
+ * --max-queue: returns 1 to go on, or 0 when it was refused (replied) or
+ * waits for space.
  */
-int	admit(struct client *, json_t *, const char *, int64_t);
+int	admit(struct client *, json_t *, const char *, const struct reqline *,
+	    int64_t);
 /* After dispatch: lets in the waiting requests that now fit. */
 void	admit_blocked(void);
 /* Drops the waiting requests of a client that is going away. */

@@ -227,7 +227,8 @@ op_submit(struct client *c, json_t *req, json_t *tag)
 		json_incref(args);
 	ok = ops_check(c, tag, t, args, json_object_get(req, "kwargs"));
 	json_decref(args);
-	if (!ok || !ops_room(c, tag, req) || !admit(c, req, "submit", 1))
+	if (!ok || !ops_room(c, tag, req) || !admit(c, req, "submit", cur_line,
+	    1))
 		return;
 	ops_job_init(c, req, &j);
 	j.kind = KIND_JOB;
@@ -354,7 +355,7 @@ op_map(struct client *c, json_t *req, json_t *tag)
 				return;
 		}
 	}
-	if (!ops_room(c, tag, req) || !admit(c, req, "map", n))
+	if (!ops_room(c, tag, req) || !admit(c, req, "map", cur_line, n))
 		return;
 	v = json_object_get(req, "chunksize");
 	size = v != NULL ? json_integer_value(v) : map_chunksize(n, nworkers);
@@ -684,12 +685,6 @@ static const struct {
 	{ "logs", op_logs },
 	{ "shutdown", op_shutdown },
 };
-
-const struct reqline *
-ops_line(void)
-{
-	return cur_line;
-}
 
 void
 ops_tick_done(void)

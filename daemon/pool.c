@@ -159,8 +159,7 @@ pool_slot_dead(struct worker *w)
 			delay = RESPAWN_MAX;
 		log_warnx("respawning %s in %.1f s", w->name, delay);
 	}
-	tv.tv_sec = (time_t)delay;
-	tv.tv_usec = (suseconds_t)((delay - (double)tv.tv_sec) * 1e6);
+	tv = tv_from(delay);
 	evtimer_add(w->respawn, &tv);
 }
 

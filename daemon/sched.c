@@ -346,11 +346,9 @@ sched_arm_delay(void)
 
 	if (delay_ev == NULL || (when = store_next_delayed(store)) <= 0)
 		return;
+	/* A millisecond late rather than early. */
 	wait = when - time_now();
-	if (wait < 0)
-		wait = 0;
-	tv.tv_sec = (time_t)wait;
-	tv.tv_usec = (suseconds_t)((wait - (double)tv.tv_sec) * 1e6) + 1000;
+	tv = tv_from((wait > 0 ? wait : 0) + 0.001);
 	evtimer_add(delay_ev, &tv);
 }
 

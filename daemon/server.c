@@ -21,6 +21,7 @@
 #include "mpd.h"
 #include "proto.h"
 #include "request.h"
+#include "util.h"
 #include "xmalloc.h"
 
 /*
@@ -93,9 +94,7 @@ client_idle_timer(struct client *c)
 		bufferevent_set_timeouts(c->bev, NULL, NULL);
 		return;
 	}
-	tv.tv_sec = (time_t)cfg.client_timeout;
-	tv.tv_usec = (suseconds_t)((cfg.client_timeout - (double)tv.tv_sec) *
-	    1e6);
+	tv = tv_from(cfg.client_timeout);
 	bufferevent_set_timeouts(c->bev, &tv, NULL);
 }
 

@@ -13,6 +13,7 @@
 #include "mpd.h"
 #include "proto.h"
 #include "store.h"
+#include "util.h"
 #include "xmalloc.h"
 
 #define WAITER_BUCKETS	4096
@@ -141,10 +142,7 @@ waiter_add(struct client *c, json_t *tag, int64_t job, double timeout)
 		wt->timer = evtimer_new(ev_base, waiter_timeout, wt);
 		if (wt->timer == NULL)
 			fatalx("evtimer_new");
-		if (timeout > 1e9)
-			timeout = 1e9;
-		tv.tv_sec = (time_t)timeout;
-		tv.tv_usec = (suseconds_t)((timeout - (double)tv.tv_sec) * 1e6);
+		tv = tv_from(timeout);
 		evtimer_add(wt->timer, &tv);
 	}
 	LIST_INSERT_HEAD(waiter_bucket(job), wt, by_job);
