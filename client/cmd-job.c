@@ -55,7 +55,7 @@ job_op(const struct cmd *cmd, const char *op, int argc, char **argv)
 		rc = ctl_refused(reply);
 	else if (state != NULL && strcmp(state, "cancelled") != 0)
 		fprintf(stderr, "mpctl: job %lld ended as %s before it could "
-		    "be cancelled\n", (long long)id, state);
+		    "be cancelled\n", (long long)id, ctl_safe(state));
 	json_decref(reply);
 	mpc_close(c);
 	return rc;

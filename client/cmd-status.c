@@ -65,7 +65,8 @@ status_pool(json_t *r)
 	printf("jobs:");
 	jobs = json_object_get(r, "jobs");
 	json_object_foreach(jobs, key, v)
-		printf(" %s %lld", key, (long long)json_integer_value(v));
+		printf(" %s %lld", ctl_safe(key), (long long)json_integer_value(
+		    v));
 	printf("\n");
 }
 

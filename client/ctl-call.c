@@ -80,7 +80,7 @@ ctl_send(struct mpc *c, json_t *req)
 	char	*cause;
 
 	if ((tag = mpc_send(c, req, &cause)) == -1) {
-		fprintf(stderr, "mpctl: %s\n", cause);
+		fprintf(stderr, "mpctl: %s\n", ctl_safe(cause));
 		free(cause);
 		exit(EXIT_UNREACHABLE);
 	}
@@ -106,7 +106,7 @@ ctl_wait(struct mpc *c, int64_t tag)
 	if ((reply = mpc_wait(c, tag, &cause)) != NULL)
 		return reply;
 fail:
-	fprintf(stderr, "mpctl: %s\n", cause);
+	fprintf(stderr, "mpctl: %s\n", ctl_safe(cause));
 	free(cause);
 	exit(EXIT_UNREACHABLE);
 }

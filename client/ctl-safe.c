@@ -58,3 +58,24 @@ ctl_safe(const char *s)
 	ring_next = (ring_next + 1) % SAFE_RING;
 	return s;
 }
+
+void
+fputs_json(const char *s, FILE *f)
+{
+	const unsigned char	*p = (const unsigned char *)s;
+
+	/*
+	 * jansson escapes C0 controls only; DEL and the C1 controls (CSI is
+	 * U+009B) are written as \u escapes too, which is the same JSON.
+	 * They can only be inside strings, where the escape is valid.
+	 */
+	for (; *p != '\0'; p++) {
+		if (*p == 0x7f)
+			fputs("\\u007f", f);
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			fprintf(f, "\\u%04x", p[1]);
+			p++;
+		} else
+			putc(*p, f);
+	}
+}

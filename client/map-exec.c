@@ -152,7 +152,7 @@ mexec_collect(struct mexec *m, struct mpc *c, size_t i, double deadline,
 		if (code != NULL && strcmp(code, ERR_TIMEOUT) == 0) {
 			fprintf(stderr, "mpctl: job %lld (item %zu) is still "
 			    "%s: the wait ran out\n", (long long)m->ids[i],
-			    i + 1, state != NULL ? state : "pending");
+			    i + 1, ctl_safe(state != NULL ? state : "pending"));
 			json_decref(reply);
 			return EXIT_TIMEOUT;
 		}

@@ -213,7 +213,8 @@ ctl_print(json_t *v)
 		fprintf(stderr, "mpctl: cannot encode the result\n");
 		exit(EXIT_REFUSED);
 	}
-	puts(s);
+	fputs_json(s, stdout);
+	putchar('\n');
 	free(s);
 }
 
@@ -230,8 +231,8 @@ ctl_result(json_t *reply, int64_t id)
 		    ERR_TIMEOUT) == 0) {
 			fprintf(stderr, "mpctl: job %lld is still %s: the "
 			    "timeout ran out\n", (long long)id,
-			    json_string_value(json_object_get(reply,
-			    "state")) ?: "pending");
+			    ctl_safe(json_string_value(json_object_get(reply,
+			    "state")) ?: "pending"));
 			return EXIT_TIMEOUT;
 		}
 		return ctl_refused(reply);

@@ -3,6 +3,7 @@
 #define MPCTL_H
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "mpclient.h"
@@ -74,6 +75,11 @@ char		*ctl_escape(const char *);
  * calls. NULL stays NULL.
  */
 const char	*ctl_safe(const char *);
+/*
+ * Writes JSON text with DEL and the C1 controls as \u escapes: the same
+ * JSON value, but nothing a terminal would act on.
+ */
+void		 fputs_json(const char *, FILE *);
 
 /* Prints JSON compactly on a line of stdout. */
 void		 ctl_print(json_t *);

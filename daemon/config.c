@@ -50,6 +50,7 @@ static const struct option longopts[] = {
 	{ "client-timeout", required_argument, NULL, 'R' },
 	{ "max-tasks-per-worker", required_argument, NULL, 'U' },
 	{ "max-worker-rss", required_argument, NULL, 'X' },
+	{ "serve-others", no_argument, NULL, 'v' },
 	{ "test-tasks", no_argument, NULL, 'T' },
 	{ "log-level", required_argument, NULL, 'l' },
 	{ "help", no_argument, NULL, 'h' },
@@ -128,6 +129,10 @@ usage(FILE *f)
 "                        kernel's threads-max/2)\n"
 "      --user-core SOFT[:HARD]  their core file size in bytes (default: a\n"
 "                        login's, 0:unlimited)\n"
+"      --serve-others    when not root, serve other users too: their jobs\n"
+"                        run as mpd's user, so each can reach the others'\n"
+"                        jobs; only for users who trust each other\n"
+"                        (default: only mpd's own user and root)\n"
 "      --test-tasks      enable test-only tasks (crash)\n"
 "  -l, --log-level LVL   error, warn, info (default) or debug\n"
 "  -h, --help            show this help\n"
@@ -255,6 +260,17 @@ config_rlimit(const char *where, const char *name, const char *s,
 	rl->rlim_max = lim[1];
 }
 
+/* A switch: yes or no in the file; given on the command line, yes. */
+static int
+config_yes(const char *where, const char *name, const char *arg)
+{
+	if (arg == NULL || strcmp(arg, "yes") == 0)
+		return 1;
+	if (strcmp(arg, "no") != 0)
+		config_bad(where, "%s takes yes or no, not \"%s\"", name, arg);
+	return 0;
+}
+
 /* Applies one setting; where is "file:line", or NULL for the command line. */
 static void
 config_apply(int ch, const char *arg, const char *where)
@@ -364,13 +380,10 @@ config_apply(int ch, const char *arg, const char *where)
 		    config_count(where, "max-worker-rss", arg, 1LL << 30) << 20;
 		break;
 	case 'T':
-		if (arg == NULL || strcmp(arg, "yes") == 0)
-			cfg.test_tasks = 1;
-		else if (strcmp(arg, "no") == 0)
-			cfg.test_tasks = 0;
-		else
-			config_bad(where, "test-tasks takes yes or no, not "
-			    "\"%s\"", arg);
+		cfg.test_tasks = config_yes(where, "test-tasks", arg);
+		break;
+	case 'v':
+		cfg.serve_others = config_yes(where, "serve-others", arg);
 		break;
 	case 'l':
 		if ((cfg.log_level = log_level_parse(arg)) == -1)

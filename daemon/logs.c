@@ -40,7 +40,7 @@ logs_init(char **cause)
 {
 	struct stat	 st;
 
-	if ((logs_dirfd = paths_dir(cfg.log_dir, cause)) == -1)
+	if ((logs_dirfd = paths_dir(cfg.log_dir, NULL, cause)) == -1)
 		return -1;
 	/* Others' output lives here: it must be ours alone. */
 	if (fstat(logs_dirfd, &st) == -1 || st.st_uid != geteuid() ||

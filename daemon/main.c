@@ -36,6 +36,7 @@ static struct event	*grace_ev;
 static int		 lock_fd = -1;
 static int		 db_dirfd = -1, sock_dirfd = -1;
 static char		*db_dir, *db_base, *sock_dir, *sock_base;
+static char		*db_real;	/* db_path without symlinks */
 
 /* Takes the database's lock file so two daemons never share it. */
 static void
@@ -94,16 +95,20 @@ prepare_db(int dirfd, const char *dir, const char *base)
 static void
 open_dirs(void)
 {
-	char	*cause;
+	char	*cause, *real;
 
 	paths_split(cfg.socket_path, &sock_dir, &sock_base);
 	paths_split(cfg.db_path, &db_dir, &db_base);
 	if (*sock_base == '\0' || *db_base == '\0')
 		fatalx("the socket and the database must be files, not "
 		    "directories: %s, %s", cfg.socket_path, cfg.db_path);
-	if ((sock_dirfd = paths_dir(sock_dir, &cause)) == -1 ||
-	    (db_dirfd = paths_dir(db_dir, &cause)) == -1)
+	if ((sock_dirfd = paths_dir(sock_dir, NULL, &cause)) == -1 ||
+	    (db_dirfd = paths_dir(db_dir, &real, &cause)) == -1)
 		fatalx("%s", cause);
+	/* SQLite opens the path checked, with no symlink left in it. */
+	db_real = xasprintf("%s/%s", strcmp(real, "/") == 0 ? "" : real,
+	    db_base);
+	free(real);
 }
 
 /* The grace period of a graceful stop ran out. */
@@ -220,7 +225,7 @@ main(int argc, char **argv)
 	if (logs_init(&cause) == -1)
 		fatalx("%s", cause);
 
-	if ((store = store_open(cfg.db_path, cfg.sync_full, &cause)) == NULL)
+	if ((store = store_open(db_real, cfg.sync_full, &cause)) == NULL)
 		fatalx("cannot open the database: %s", cause);
 	if (cfg.max_db_size > 0 && store_limit_size(store, cfg.max_db_size) ==
 	    -1)
@@ -282,6 +287,7 @@ main(int argc, char **argv)
 	free(db_base);
 	free(sock_dir);
 	free(sock_base);
+	free(db_real);
 	task_clear();
 	free(cfg.socket_path);
 	free(cfg.db_path);

@@ -55,6 +55,7 @@ struct config {
 	int64_t		 max_db_size;	/* bytes, 0 for no cap */
 	size_t		 max_result;	/* bytes of a result's JSON */
 	mode_t		 job_umask;	/* the umask mpd was started with */
+	int		 serve_others;	/* not root: other uids may connect */
 	struct rlimit	 user_limit[3];	/* others' jobs: nofile, nproc, core */
 };
 
@@ -401,9 +402,11 @@ int	 logs_reply(struct client *, json_t *, const struct job *, int64_t *,
  * Creates a directory (and missing parents, 0700) and holds it, once it
  * and every directory above it are safe from other users: owned by root
  * or mpd's uid, writable by no one else (a sticky ancestor excepted).
- * Returns its descriptor, or -1 with *cause set (newly allocated).
+ * Nothing is created before the part that exists is found safe. Returns
+ * its descriptor, and its path without symlinks in *real (newly allocated)
+ * when real is not NULL; or -1 with *cause set (newly allocated).
  */
-int	 paths_dir(const char *, char **);
+int	 paths_dir(const char *, char **, char **);
 /*
  * Opens a regular file of mpd's own under a held directory with these
  * open flags, never through a symlink; one it creates is 0600. Returns a

@@ -68,10 +68,12 @@ paths_distrust(const char *dir, const struct stat *st, int last)
 /*
  * Checks every directory from / down to path, as written: a symlink on the
  * way must be root's or mpd's (its directory was checked before it), and
- * where it leads is checked the same way. Returns 0, or -1 with *why set.
+ * where it leads is checked the same way. With strict, the last directory
+ * may not be writable by others even if sticky (it is the one mpd uses).
+ * Returns 0, or -1 with *why set.
  */
 static int
-paths_check_chain(const char *path, int depth, char **why)
+paths_check_chain(const char *path, int strict, int depth, char **why)
 {
 	struct stat	 st;
 	char		*copy, *p, *at, *real;
@@ -102,12 +104,13 @@ paths_check_chain(const char *path, int depth, char **why)
 				    strerror(errno));
 				rc = -1;
 			} else {
-				rc = paths_check_chain(real, depth + 1, why);
+				rc = paths_check_chain(real, last && strict,
+				    depth + 1, why);
 				free(real);
 			}
 		} else
-			rc = (*why = paths_distrust(at, &st, last)) != NULL ?
-			    -1 : 0;
+			rc = (*why = paths_distrust(at, &st, last && strict))
+			    != NULL ? -1 : 0;
 		if (rc == -1 || last)
 			break;
 		*p = '/';
@@ -116,44 +119,79 @@ paths_check_chain(const char *path, int depth, char **why)
 	return rc;
 }
 
+/* dir as an absolute path (newly allocated), or NULL with *cause set. */
+static char *
+paths_absolute(const char *dir, char **cause)
+{
+	char	*cwd, *abs;
+
+	if (*dir == '/')
+		return xstrdup(dir);
+	if ((cwd = getcwd(NULL, 0)) == NULL) {
+		*cause = xasprintf("getcwd: %s", strerror(errno));
+		return NULL;
+	}
+	abs = xasprintf("%s/%s", cwd, dir);
+	free(cwd);
+	return abs;
+}
+
+/*
+ * Before anything is created: the part of path that exists must already
+ * be safe, so no directory is made through someone else's symlink or in
+ * someone else's directory. Returns 0, or -1 with *why set.
+ */
+static int
+paths_check_existing(const char *path, char **why)
+{
+	struct stat	 st;
+	char		*copy, *slash;
+	int		 rc;
+
+	copy = xstrdup(path);
+	while (lstat(copy, &st) == -1 && errno == ENOENT &&
+	    (slash = strrchr(copy, '/')) != NULL && slash != copy)
+		*slash = '\0';
+	/* A missing directory will be made in the last one that exists. */
+	rc = paths_check_chain(copy, strcmp(copy, path) == 0, 0, why);
+	free(copy);
+	return rc;
+}
+
 int
-paths_dir(const char *dir, char **cause)
+paths_dir(const char *dir, char **realp, char **cause)
 {
 	struct stat	 st, held;
-	char		*probe, *real, *why, *given, *cwd;
-	int		 fd, rc;
+	char		*probe, *real = NULL, *why, *given;
+	int		 fd;
 
-	probe = xasprintf("%s/.", dir);
+	if ((given = paths_absolute(dir, cause)) == NULL)
+		return -1;
+	if (paths_check_existing(given, &why) == -1)
+		goto refuse;
+	probe = xasprintf("%s/.", given);
 	if (mkdir_parents(probe, 0700) == -1) {
 		*cause = xasprintf("cannot create %s: %s", dir,
 		    strerror(errno));
 		free(probe);
+		free(given);
 		return -1;
 	}
 	free(probe);
-	if ((real = realpath(dir, NULL)) == NULL) {
+	if ((real = realpath(given, NULL)) == NULL) {
 		*cause = xasprintf("%s: %s", dir, strerror(errno));
+		free(given);
 		return -1;
-	}
-	if (*dir == '/')
-		given = xstrdup(dir);
-	else if ((cwd = getcwd(NULL, 0)) == NULL) {
-		*cause = xasprintf("getcwd: %s", strerror(errno));
-		free(real);
-		return -1;
-	} else {
-		given = xasprintf("%s/%s", cwd, dir);
-		free(cwd);
 	}
 	/* The way as written, then where it leads. */
-	rc = paths_check_chain(given, 0, &why);
-	free(given);
-	if (rc == -1 || paths_check_chain(real, 0, &why) == -1)
+	if (paths_check_chain(given, 1, 0, &why) == -1 ||
+	    paths_check_chain(real, 1, 0, &why) == -1)
 		goto refuse;
 	if ((fd = open(real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1) {
 		*cause = xasprintf("%s: %s", real, strerror(errno));
 		free(real);
+		free(given);
 		return -1;
 	}
 	/* The one checked is the one held, and it is still as checked. */
@@ -167,7 +205,11 @@ paths_dir(const char *dir, char **cause)
 		close(fd);
 		goto refuse;
 	}
-	free(real);
+	free(given);
+	if (realp != NULL)
+		*realp = real;
+	else
+		free(real);
 	return fd;
 
 refuse:
@@ -177,6 +219,7 @@ refuse:
 	    "$XDG_RUNTIME_DIR/mpd for a user's", dir, why);
 	free(why);
 	free(real);
+	free(given);
 	return -1;
 }
 
@@ -193,8 +236,12 @@ paths_open(int dirfd, const char *name, int flags, char **cause)
 		    "is a symlink" : strerror(errno));
 		return -1;
 	}
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    st.st_uid != geteuid()) {
+	if (fstat(fd, &st) == -1) {
+		*cause = xasprintf("%s: %s", name, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
 		*cause = S_ISREG(st.st_mode) ? xasprintf("%s belongs to uid "
 		    "%s, not to mpd's uid %ld", name, paths_who(st.st_uid,
 		    who, sizeof who), (long)geteuid()) :

@@ -239,6 +239,24 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
+	/*
+	 * Not root, mpd runs every job as its own user: a client of another
+	 * uid could reach every other client's jobs and files, and take the
+	 * socket. Only when the admin says these users trust each other.
+	 */
+	if (geteuid() != 0 && cred.uid != geteuid() && cred.uid != 0 &&
+	    !cfg.serve_others) {
+		static const char other[] = "{\"ok\":false,\"error\":{\"code\":"
+		    "\"" ERR_PERMISSION "\",\"message\":\"this mpd is not "
+		    "root and serves only its own user: it would run your jobs "
+		    "as itself (see mpd --serve-others)\"}}\n";
+		log_warnx("refusing a client of uid %ld: mpd is not root, "
+		    "and --serve-others is off", (long)cred.uid);
+		if (write(fd, other, sizeof other - 1) == -1)
+			log_debug("write to a refused client failed");
+		close(fd);
+		return;
+	}
 	if (clients_count() >= cfg.max_clients) {
 		static const char full[] = "{\"ok\":false,\"error\":{\"code\":"
 		    "\"" ERR_TOO_MANY_CLIENTS "\",\"message\":\"the daemon "

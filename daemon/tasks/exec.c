@@ -393,17 +393,11 @@ exec_child(struct command *cmd, struct task_ctx *ctx, gid_t *groups,
 	if (report > 3)
 		close_range(3, (unsigned)report - 1, 0);
 	close_range((unsigned)report + 1, ~0U, 0);
-	if (ctx->setuser && (setgroups((size_t)ngroups, groups) == -1 ||
-	    setgid(ctx->gid) == -1 || setuid(ctx->uid) == -1))
-		child_fail(report, STAGE_USER);
 	/*
-	 * After the switch: a change of user clears the death signal, and
-	 * limits set as the owner can only be lowered, never raised past
-	 * the daemon's own.
+	 * Another user's job starts from a login's limits, not mpd's, never
+	 * above the daemon's own. Set before the switch, as a login does, so
+	 * a user already at the process limit is refused at the switch.
 	 */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != worker)
-		_exit(127);
-	/* Another user's job starts from a login's limits, not mpd's. */
 	for (i = 0; ctx->setuser && i < 3; i++) {
 		if (getrlimit(user_res[i], &rl) == -1)
 			child_fail(report, STAGE_LIMIT);
@@ -414,10 +408,24 @@ exec_child(struct command *cmd, struct task_ctx *ctx, gid_t *groups,
 		if (setrlimit(user_res[i], &rl) == -1)
 			child_fail(report, STAGE_LIMIT);
 	}
+	if (ctx->setuser && (setgroups((size_t)ngroups, groups) == -1 ||
+	    setgid(ctx->gid) == -1 || setuid(ctx->uid) == -1))
+		child_fail(report, STAGE_USER);
+	/*
+	 * After the switch: a change of user clears the death signal, and
+	 * limits set as the owner can only be lowered, never raised past
+	 * the daemon's own (nor, for another user, past a login's).
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != worker)
+		_exit(127);
 	for (i = 0; i < 3; i++) {
 		if (cmd->limit[i] == RLIM_INFINITY)
 			continue;
-		rl.rlim_cur = rl.rlim_max = cmd->limit[i];
+		if (getrlimit(limit_res[i], &rl) == -1)
+			child_fail(report, STAGE_LIMIT);
+		/* Another user's is held under its hard limit; root's is not. */
+		rl.rlim_cur = rl.rlim_max = !ctx->setuser ||
+		    cmd->limit[i] < rl.rlim_max ? cmd->limit[i] : rl.rlim_max;
 		if (setrlimit(limit_res[i], &rl) == -1)
 			child_fail(report, STAGE_LIMIT);
 	}

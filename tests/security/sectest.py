@@ -80,6 +80,7 @@ class Tools:
         self.dir = tempfile.mkdtemp(prefix="mpdsec-tools-")
         os.chmod(self.dir, 0o755)
         self.mpctl = self._copy(MPCTL)
+        self.mpd = self._copy(MPD)
         self.probe = self._copy(PROBE)
         self.pypath = os.path.join(self.dir, "python")
         shutil.copytree(PYCLIENT, self.pypath,

@@ -43,6 +43,16 @@ class Escaped(MpdTestCase):
         self.assert_clean(r.stdout)
         self.assertIn("\\x1b[2J", r.stdout)
 
+    def test_results_in_json_carry_no_raw_controls(self):
+        # jansson leaves DEL and the C1 controls raw; mpctl writes them as
+        # \u escapes, which is the same JSON value.
+        value = "a\u009b2Jb\x7fc\x1b[31m"
+        job = self.submit("echo", value)
+        r = self.d.mpctl("get", "--timeout", "30", job)
+        self.assert_clean(r.stdout)
+        self.assertNotIn("\x7f", r.stdout)
+        self.assertEqual(json.loads(r.stdout), [value])
+
     def test_a_jobs_own_output_stays_raw(self):
         r = self.d.mpctl("run", "--", "printf", "\\033[1mbold\\033[0m\\n")
         self.assertEqual(r.stdout, "\x1b[1mbold\x1b[0m\n")

@@ -80,20 +80,51 @@ class Refused(unittest.TestCase):
                     os.path.join(self.safe, "mpd.db"), open_dir,
                     "mode 0777")
 
-    def test_a_log_directory_in_a_users_directory(self):
+    def users_link_to_target(self, name):
+        """A directory of user a's holding a symlink name to a root-only
+        target; returns the directory, the target and its snapshot."""
         theirs = os.path.join(self.top, "theirs")
         os.mkdir(theirs, 0o755)
         os.chown(theirs, self.a.uid, self.a.gid)
         target = root_only_target()
         self.addCleanup(shutil.rmtree, target, True)
-        before = snapshot(target)
-        os.symlink(target, os.path.join(theirs, "logs"))
+        os.symlink(target, os.path.join(theirs, name))
+        os.lchown(os.path.join(theirs, name), self.a.uid, self.a.gid)
+        return theirs, target, snapshot(target)
+
+    def test_a_log_directory_in_a_users_directory(self):
+        theirs, target, before = self.users_link_to_target("logs")
         r = run_mpd("--socket", os.path.join(self.safe, "mpd.sock"),
                     "--db", os.path.join(self.safe, "mpd.db"),
                     "--log-dir", os.path.join(theirs, "logs"))
         self.assertEqual(r.returncode, 1, r.stderr)
         self.assertIn("refusing", r.stderr)
         self.assertEqual(snapshot(target), before)
+
+    def test_nothing_is_made_through_a_users_symlink(self):
+        # The directories are made only once the part that exists is safe:
+        # a refused start leaves no directory in the symlink's target.
+        theirs, target, before = self.users_link_to_target("mpd")
+        r = run_mpd("--socket", os.path.join(theirs, "mpd", "nologin",
+                                             "mpd.sock"),
+                    "--db", os.path.join(self.safe, "mpd.db"))
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("refusing", r.stderr)
+        self.assertEqual(snapshot(target), before)
+
+    def test_a_root_symlink_on_the_way_is_fine(self):
+        # /var/lib/mpd may be a symlink of root's: mpd starts, and SQLite
+        # gets the path without it.
+        link = os.path.join(self.top, "link")
+        os.symlink(self.safe, link)
+        d = daemon_at(os.path.join(self.safe, "mpd.sock"),
+                      os.path.join(link, "mpd.db"))
+        self.addCleanup(d.cleanup)
+        d.start()
+        self.assertEqual(d.call({"op": "submit", "task": "echo",
+                                 "args": [1]})["job"], 1)
+        self.assertEqual(d.stop(), 0)
+        self.assertTrue(os.path.exists(os.path.join(self.safe, "mpd.db")))
 
     def test_a_symlinked_lock_file(self):
         target = root_only_target()

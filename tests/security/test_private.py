@@ -1,8 +1,10 @@
 """Private by default: whatever umask mpd starts with (000 here) and
 whether or not its directories existed, the database, its -wal and -shm,
 the lock, the logs are 0600 and the directories it makes 0700; the socket
-has exactly its --socket-mode. Commands get the umask mpd was started with
-back. Needs no other user, so it runs without root too."""
+has exactly its --socket-mode. mpd gives each of these its mode itself (and
+sets its umask to 077 besides, for anything else), so this checks the
+outcome, not which of the two made it. Commands get the umask mpd was
+started with back. Needs no other user, so it runs without root too."""
 import os
 import shutil
 import stat

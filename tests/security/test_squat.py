@@ -99,6 +99,43 @@ class Squatter(unittest.TestCase):
                        env=self.env())
         self.assert_refused(r, ("refusing", "uid %d" % self.a.uid))
 
+    def test_the_client_configuration_names_the_daemon_user(self):
+        conf = "/etc/mpd/client.conf"
+        if os.path.exists(conf):
+            self.skipTest("this machine has a %s of its own" % conf)
+        made_dir = not os.path.isdir("/etc/mpd")
+        os.makedirs("/etc/mpd", exist_ok=True)
+
+        def remove():
+            os.unlink(conf)
+            if made_dir:
+                os.rmdir("/etc/mpd")
+        with open(conf, "w") as f:
+            f.write("# test\ndaemon-user = %s\n" % self.a.name)
+        self.addCleanup(remove)
+        os.chmod(conf, 0o644)
+        code = ("import mpd\n"
+                "try:\n"
+                "    mpd.Client(sys.argv[1]).call({'op': 'hello'})\n"
+                "except mpd.MpdError as e:\n"
+                "    print(type(e).__name__, e, file=sys.stderr)\n")
+        # Named by a root-owned file: trusted, by libmpclient and Python.
+        r = self.b.run([self.tools.probe, self.sock], env=self.env())
+        self.assertNotIn("refusing", r.stderr)
+        self.assertIn("hello", self.next_line())
+        r = self.b.run(self.tools.python_argv(code) + [self.sock],
+                       env=self.env())
+        self.assertNotIn("UntrustedServer", r.stderr)
+        self.assertIn("hello", self.next_line())
+        # A file others may write names no one.
+        os.chmod(conf, 0o666)
+        r = self.b.run([self.tools.probe, self.sock], env=self.env())
+        self.assert_refused(r)
+        r = self.b.run(self.tools.python_argv(code) + [self.sock],
+                       env=self.env())
+        self.assertIn("UntrustedServer", r.stderr)
+        self.assertEqual(self.next_line(), "got 0 b''")
+
     def test_a_named_daemon_user_is_trusted(self):
         # The control: trusted on purpose, the same clients do talk, so
         # the refusals above are the check's doing.

@@ -1,6 +1,8 @@
 """Jobs of ordinary users start from the admin's configured limits (open
-files, processes, core size), not from the root daemon's raised ones;
-root's own jobs keep the daemon's."""
+files, processes, core size), not from the root daemon's raised ones, and
+never above the daemon's own; a job's own limits stay under them. Root's
+own jobs keep the daemon's."""
+import json
 import os
 import shutil
 import sys
@@ -51,6 +53,21 @@ class UserLimits(unittest.TestCase):
         # The job's sh itself counts as one of b's processes, within 300.
         self.assertEqual(self.as_user(d, b, tools),
                          ["100", "200", "300", "300", "0", "4096"])
+        # A job may lower its limits, and asking for more than the user's
+        # hard limit gives the hard limit, not a failure.
+        env = {"PATH": "/usr/bin:/bin", "MPD_SOCKET": d.socket}
+
+        def with_nofile(n):
+            r = b.run([tools.mpctl, "submit", "--kwargs",
+                       '{"limits":{"nofile":%d}}' % n, "shell", SHOW],
+                      env=env, cwd="/")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            r = b.run([tools.mpctl, "get", "--timeout", "30",
+                       r.stdout.strip()], env=env, cwd="/")
+            self.assertEqual(r.returncode, 0, r.stderr)
+            return limits_of(json.loads(r.stdout)["stdout"])[:2]
+        self.assertEqual(with_nofile(150), ["150", "150"])
+        self.assertEqual(with_nofile(100000), ["200", "200"])
         # Root's job: the daemon's own limits.
         r = d.mpctl("run", "--shell", SHOW)
         with open("/proc/%d/limits" % d.pid) as f:
@@ -66,10 +83,16 @@ class UserLimits(unittest.TestCase):
         got = self.as_user(d, b, tools)
         with open("/proc/%d/limits" % d.pid) as f:
             daemon = limits_of(f.read())
-        hard_nofile = min(524288, int(daemon[1]))
-        hard_core = daemon[5]
-        self.assertEqual(got, ["1024", str(hard_nofile), nproc, nproc,
-                               "0", hard_core])
+
+        def capped(value, hard):
+            """value, never above the daemon's hard limit."""
+            if hard == "unlimited":
+                return value
+            return str(min(int(value), int(hard)))
+        hard_nofile = capped("524288", daemon[1])
+        self.assertEqual(got, [capped("1024", hard_nofile), hard_nofile,
+                               capped(nproc, daemon[3]),
+                               capped(nproc, daemon[3]), "0", daemon[5]])
 
 
 if __name__ == "__main__":
