@@ -249,7 +249,7 @@ main(int argc, char **argv)
 		fatalx("evtimer_new");
 	start_time = time_mono();
 	loop_init();
-	if (pool_start(cfg.workers) == -1)
+	if (pool_start(cfg.workers, &sched_pool_hooks) == -1)
 		fatalx("cannot start the workers");
 	if (server_listen(sock_dirfd, sock_base, cfg.socket_path, &cause) ==
 	    -1)

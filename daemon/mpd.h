@@ -253,8 +253,16 @@ struct worker {
 extern struct worker	*workers;
 extern int		 nworkers;
 
-/* Forks the pool; returns 0 or -1. */
-int	pool_start(int);
+/* What the pool tells whoever runs jobs on it (sched.c). */
+struct pool_hooks {
+	/* A worker sent a frame, with its result's text (or NULL) of len. */
+	void	(*frame)(struct worker *, json_t *, const char *, size_t);
+	/* A worker's process is gone, reaped and its socket closed. */
+	void	(*gone)(struct worker *, const char *);
+};
+
+/* Forks the pool, which reports through hooks; returns 0 or -1. */
+int	pool_start(int, const struct pool_hooks *);
 /* Returns an idle worker or NULL. */
 struct worker *pool_idle(void);
 /* Number of idle workers. */
@@ -329,12 +337,8 @@ void	sched_init(void);
 void	sched_free(void);
 /* Hands runnable jobs to idle workers, and quick ones ahead to busy ones. */
 void	sched_dispatch(void);
-/* A worker reported the end of its job. */
-void	sched_result(struct worker *, json_t *, const char *, size_t);
-/* A worker died with a job: error is the job's error object (stolen). */
-void	sched_lost(struct worker *, int64_t, json_t *);
-/* A worker is gone: the jobs handed to it that it never began go back. */
-void	sched_unhand(struct worker *);
+/* How the scheduler hears of its workers (pool_start). */
+extern const struct pool_hooks sched_pool_hooks;
 /*
  * Cancels a job or map. Returns 0 when it ended at once, 1 when a running
  * job is being killed (it ends when its process does), or -1 with *why.

@@ -29,6 +29,8 @@
 struct worker	*workers;
 int		 nworkers;
 
+static const struct pool_hooks	*hooks;	/* the scheduler's ears */
+
 static void	pool_spawn(struct worker *);
 
 /* Turns a wait status into words: "exited with 3", "killed by signal 9". */
@@ -78,12 +80,11 @@ pool_sweep(void)
 	return n;
 }
 
-/* Both halves of a worker's end happened: settle its job, respawn. */
+/* Both halves of a worker's end happened: report it, respawn. */
 static void
 pool_slot_dead(struct worker *w)
 {
 	struct timeval	 tv;
-	json_t		*error;
 	char		*cause;
 	double		 delay;
 	int64_t		 job = w->job;
@@ -98,34 +99,9 @@ pool_slot_dead(struct worker *w)
 		w->group = 0;
 		pool_sweep();
 	}
-	if (job != 0 && w->requeue && w->ending == 0) {
-		log_info("%s (pid %ld) stopped; job %lld goes back to the "
-		    "queue", w->name, (long)w->pid, (long long)job);
-		if (store_requeue(store, job, 1, 0) == -1)
-			log_warnx("cannot requeue job %lld", (long long)job);
-	} else if (job != 0) {
-		log_warnx("%s (pid %ld) %s while running job %lld", w->name,
-		    (long)w->pid, cause, (long long)job);
-		error = json_object();
-		json_object_set_new(error, "code",
-		    json_string(JOBERR_WORKER_DIED));
-		json_object_set_new(error, "message", json_sprintf(
-		    "%s (pid %ld) %s while running the job", w->name,
-		    (long)w->pid, cause));
-		json_object_set_new(error, "pid", json_integer(w->pid));
-		if (WIFSIGNALED(w->status))
-			json_object_set_new(error, "signal",
-			    json_integer(WTERMSIG(w->status)));
-		else if (WIFEXITED(w->status))
-			json_object_set_new(error, "exit_code",
-			    json_integer(WEXITSTATUS(w->status)));
-		sched_lost(w, job, error);
-	} else if (!w->stopping && w->pid != 0)
-		log_warnx("%s (pid %ld) %s while idle", w->name, (long)w->pid,
-		    cause);
+	/* What the death means to its job is the scheduler's to say. */
+	hooks->gone(w, cause);
 	free(cause);
-	limit_stop(w);
-	sched_unhand(w);
 
 	if (w->bev != NULL) {
 		bufferevent_free(w->bev);
@@ -224,7 +200,7 @@ pool_read_cb(struct bufferevent *bev, void *arg)
 		}
 		frame = w->frame;
 		w->frame = NULL;
-		sched_result(w, frame, text, w->payload);
+		hooks->frame(w, frame, text, w->payload);
 		json_decref(frame);
 		free(text);
 		/*
@@ -350,10 +326,11 @@ pool_spawn(struct worker *w)
 }
 
 int
-pool_start(int n)
+pool_start(int n, const struct pool_hooks *h)
 {
 	int	i;
 
+	hooks = h;
 	nworkers = n;
 	workers = xcalloc((size_t)n, sizeof *workers);
 	for (i = 0; i < n; i++) {

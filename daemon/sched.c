@@ -482,7 +482,8 @@ sched_next_handed(struct worker *w)
 	}
 }
 
-void
+/* A worker is gone: the jobs handed to it that it never began go back. */
+static void
 sched_unhand(struct worker *w)
 {
 	struct handed	*h;
@@ -521,7 +522,8 @@ sched_worker_next(struct worker *w)
 	tick_kick();
 }
 
-void
+/* A worker reported the end of its job (pool hook). */
+static void
 sched_result(struct worker *w, json_t *frame, const char *result,
     size_t len)
 {
@@ -584,7 +586,8 @@ sched_result(struct worker *w, json_t *frame, const char *result,
 	sched_worker_next(w);
 }
 
-void
+/* A worker died with a job: error is the job's error object (stolen). */
+static void
 sched_lost(struct worker *w, int64_t id, json_t *error)
 {
 	if (w->ending != 0) {
@@ -674,3 +677,49 @@ sched_cancel(int64_t id, uid_t by, const char **why)
 	job_clear(&j);
 	return rc;
 }
+
+/*
+ * A worker's process ended (reaped, its socket closed) for cause: its job
+ * goes back to the queue when the worker was stopped for it, else fails
+ * or is retried as the worker's death; jobs handed to it behind that one
+ * go back unbegun.
+ */
+static void
+sched_worker_gone(struct worker *w, const char *cause)
+{
+	json_t	*error;
+	int64_t	 job = w->job;
+
+	if (job != 0 && w->requeue && w->ending == 0) {
+		log_info("%s (pid %ld) stopped; job %lld goes back to the "
+		    "queue", w->name, (long)w->pid, (long long)job);
+		if (store_requeue(store, job, 1, 0) == -1)
+			log_warnx("cannot requeue job %lld", (long long)job);
+	} else if (job != 0) {
+		log_warnx("%s (pid %ld) %s while running job %lld", w->name,
+		    (long)w->pid, cause, (long long)job);
+		error = json_object();
+		json_object_set_new(error, "code",
+		    json_string(JOBERR_WORKER_DIED));
+		json_object_set_new(error, "message", json_sprintf(
+		    "%s (pid %ld) %s while running the job", w->name,
+		    (long)w->pid, cause));
+		json_object_set_new(error, "pid", json_integer(w->pid));
+		if (WIFSIGNALED(w->status))
+			json_object_set_new(error, "signal",
+			    json_integer(WTERMSIG(w->status)));
+		else if (WIFEXITED(w->status))
+			json_object_set_new(error, "exit_code",
+			    json_integer(WEXITSTATUS(w->status)));
+		sched_lost(w, job, error);
+	} else if (!w->stopping && w->pid != 0)
+		log_warnx("%s (pid %ld) %s while idle", w->name, (long)w->pid,
+		    cause);
+	limit_stop(w);
+	sched_unhand(w);
+}
+
+const struct pool_hooks sched_pool_hooks = {
+	sched_result,
+	sched_worker_gone,
+};
