@@ -29,7 +29,6 @@
 struct config		 cfg;
 struct event_base	*ev_base;
 struct store		*store;
-double			 start_time;
 enum stop_mode		 stop_mode = STOP_NONE;
 
 static struct event	*grace_ev;
@@ -247,7 +246,7 @@ main(int argc, char **argv)
 	}
 	if ((grace_ev = evtimer_new(ev_base, grace_cb, NULL)) == NULL)
 		fatalx("evtimer_new");
-	start_time = time_mono();
+	ops_init(time_mono(), mpd_stop);
 	loop_init();
 	if (pool_start(cfg.workers, &sched_pool_hooks) == -1)
 		fatalx("cannot start the workers");

@@ -70,7 +70,6 @@ enum stop_mode {
 extern struct config		 cfg;
 extern struct event_base	*ev_base;
 extern struct store		*store;
-extern double			 start_time;
 extern enum stop_mode		 stop_mode;
 
 /* Begins a stop in the given mode; a harsher mode may follow a milder. */
@@ -172,6 +171,11 @@ struct reqline {
 	int64_t		 nitems;
 };
 
+/*
+ * Sets what ops cannot know themselves: when the daemon started (the
+ * monotonic clock, for uptime) and how the shutdown op stops it.
+ */
+void	ops_init(double, void (*)(enum stop_mode));
 /* Runs one checked request. */
 void	ops_dispatch(struct client *, json_t *, const char *,
 	    const struct reqline *);

@@ -19,6 +19,8 @@
 #include "xmalloc.h"
 
 static const struct reqline *cur_line;	/* of the request being run */
+static double	up_since;		/* on the monotonic clock */
+static void	(*stop)(enum stop_mode);	/* the shutdown op's */
 static int64_t	room_left = -1;		/* in the store; -1: read it */
 
 /*
@@ -547,7 +549,8 @@ op_status(struct client *c, json_t *req, json_t *tag)
 		    json_integer(n[i]));
 	reply_ok(c, tag, json_pack("{s:s, s:I, s:f, s:o, s:o, s:I, s:s}",
 	    "version", MPD_VERSION, "pid", (json_int_t)getpid(), "uptime",
-	    time_mono() - start_time, "workers", pool_status(client_privileged(c)), "jobs", counts,
+	    time_mono() - up_since, "workers",
+	    pool_status(client_privileged(c)), "jobs", counts,
 	    "waiters", (json_int_t)waiter_count(), "state",
 	    stop_mode == STOP_NONE ? "running" : "stopping"));
 }
@@ -663,11 +666,11 @@ op_shutdown(struct client *c, json_t *req, json_t *tag)
 	}
 	reply_ok(c, tag, json_pack("{s:s}", "mode", mode));
 	if (strcmp(mode, "now") == 0)
-		mpd_stop(STOP_NOW);
+		stop(STOP_NOW);
 	else if (strcmp(mode, "drain") == 0)
-		mpd_stop(STOP_DRAIN);
+		stop(STOP_DRAIN);
 	else
-		mpd_stop(STOP_GRACEFUL);
+		stop(STOP_GRACEFUL);
 }
 
 static const struct {
@@ -685,6 +688,13 @@ static const struct {
 	{ "logs", op_logs },
 	{ "shutdown", op_shutdown },
 };
+
+void
+ops_init(double when, void (*stop_fn)(enum stop_mode))
+{
+	up_since = when;
+	stop = stop_fn;
+}
 
 void
 ops_tick_done(void)

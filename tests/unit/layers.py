@@ -21,8 +21,7 @@ KNOWN = set()
 # main.c's globals and stop functions that the library still reads or
 # calls, instead of getting settings through init functions and reaching
 # the top through callbacks.
-KNOWN_UP = {"cfg", "ev_base", "mpd_stop", "start_time", "stop_mode",
-            "store"}
+KNOWN_UP = {"cfg", "ev_base", "stop_mode", "store"}
 
 
 def symbols(lib, *flags):

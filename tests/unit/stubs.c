@@ -12,16 +12,7 @@
 struct config		 cfg;
 struct event_base	*ev_base;
 struct store		*store;
-double			 start_time;
 enum stop_mode		 stop_mode = STOP_NONE;
-
-/* Never called by the tests: stopping the daemon has no meaning here. */
-void
-mpd_stop(enum stop_mode mode)
-{
-	(void)mode;
-	abort();
-}
 
 /* Never called by the tests. */
 void
