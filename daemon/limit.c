@@ -16,6 +16,7 @@
 #include "mpd.h"
 #include "proto.h"
 #include "util.h"
+#include "wframe.h"
 #include "xmalloc.h"
 
 /* Arms the worker's timer for secs seconds. */
@@ -35,8 +36,8 @@ limit_signal(struct worker *w, int sig)
 	char	frame[96];
 	int	n;
 
-	n = snprintf(frame, sizeof frame, "{\"job\":%lld,\"signal\":%d}",
-	    (long long)w->job, sig);
+	if ((n = wframe_signal(frame, sizeof frame, w->job, sig)) == -1)
+		fatalx("cannot build a signal frame");
 	pool_send(w, frame, (size_t)n);
 }
 

@@ -16,6 +16,8 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "wframe.h"
+
 struct store;
 struct job;
 
@@ -247,9 +249,12 @@ struct worker {
 	double			 job_start;	/* when it began its job */
 	int			 quick;		/* its job is of a quick task */
 	int			 broken;	/* broke the protocol: unread */
-	json_t			*frame;		/* read; its result is not */
+	struct wframe_head	 head;		/* read; its result is not */
+	int			 have_head;
+	int			 skip;		/* its result is past the cap */
+	size_t			 left;		/* result bytes still to come */
+	size_t			 scanned;	/* input known to hold no newline */
 	struct evbuffer		*jobs;		/* frames for after the commit */
-	size_t			 payload;	/* the result's length */
 	struct handed		 handed[HANDED_MAX];
 	int			 nhanded;	/* jobs waiting behind job */
 };
@@ -259,8 +264,13 @@ extern int		 nworkers;
 
 /* What the pool tells whoever runs jobs on it (sched.c). */
 struct pool_hooks {
-	/* A worker sent a frame, with its result's text (or NULL) of len. */
-	void	(*frame)(struct worker *, json_t *, const char *, size_t);
+	/*
+	 * A worker sent a frame, checked as the worker protocol says, with
+	 * its result's text (NUL-terminated), or NULL when it has none or it
+	 * was longer than --max-result (then only its length was kept).
+	 */
+	void	(*frame)(struct worker *, const struct wframe_head *,
+		    const char *);
 	/* A worker's process is gone, reaped and its socket closed. */
 	void	(*gone)(struct worker *, const char *);
 };

@@ -20,6 +20,7 @@
 #include "proto.h"
 #include "store.h"
 #include "util.h"
+#include "wframe.h"
 #include "xmalloc.h"
 
 #define RESPAWN_FIRST	0.1	/* seconds before the first delayed respawn */
@@ -107,8 +108,10 @@ pool_slot_dead(struct worker *w)
 		bufferevent_free(w->bev);
 		w->bev = NULL;
 	}
-	json_decref(w->frame);
-	w->frame = NULL;
+	wframe_head_clear(&w->head);
+	w->have_head = 0;
+	w->scanned = 0;
+	w->left = 0;
 	/* Frames not sent yet: their jobs were settled above. */
 	evbuffer_drain(w->jobs, evbuffer_get_length(w->jobs));
 	if (job == 0 && w->ran == 0 && !w->stopping)
@@ -152,56 +155,115 @@ pool_respawn_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 /*
- * Reads frames from a worker. A frame with "result":N is followed by N
- * bytes of result JSON and a newline, taken as text when all are in.
+ * Takes a worker's next frame line, at most WFRAME_HEAD_MAX long (only new
+ * bytes are searched for its end). Returns 1 with w->head set, 0 when the
+ * line is not all in yet, -1 after marking the worker broken.
+ */
+static int
+pool_read_head(struct worker *w, struct evbuffer *in)
+{
+	struct evbuffer_ptr	 p;
+	const char		*why;
+	char			*line;
+	size_t			 eol;
+	int			 rc;
+
+	if (evbuffer_ptr_set(in, &p, w->scanned, EVBUFFER_PTR_SET) == -1)
+		fatalx("evbuffer_ptr_set");
+	p = evbuffer_search_eol(in, &p, &eol, EVBUFFER_EOL_LF);
+	if (p.pos == -1) {
+		w->scanned = evbuffer_get_length(in);
+		if (w->scanned > WFRAME_HEAD_MAX) {
+			pool_broken(w, "sent a frame longer than the cap");
+			return -1;
+		}
+		return 0;
+	}
+	w->scanned = 0;
+	if ((size_t)p.pos > WFRAME_HEAD_MAX) {
+		pool_broken(w, "sent a frame longer than the cap");
+		return -1;
+	}
+	line = xmalloc((size_t)p.pos + 1);
+	evbuffer_remove(in, line, (size_t)p.pos);
+	evbuffer_drain(in, 1);
+	rc = wframe_head_parse(line, (size_t)p.pos, &w->head, &why);
+	free(line);
+	if (rc == -1) {
+		pool_broken(w, why);
+		return -1;
+	}
+	w->have_head = 1;
+	/* A result past --max-result is read and dropped as it comes. */
+	w->skip = w->head.has_result && w->head.result_len > cfg.max_result;
+	w->left = w->head.has_result ? w->head.result_len + 1 : 0;
+	return 1;
+}
+
+/*
+ * Takes the result that follows a frame, w->left bytes with its newline:
+ * returns 1 when all are in (*text set, or NULL when it was dropped), 0
+ * when more must come, -1 after marking the worker broken.
+ */
+static int
+pool_read_result(struct worker *w, struct evbuffer *in, char **text)
+{
+	size_t	n, len = w->head.result_len;
+	char	last;
+
+	*text = NULL;
+	if (!w->head.has_result)
+		return 1;
+	if (w->skip) {
+		n = evbuffer_get_length(in);
+		if (n > w->left - 1)
+			n = w->left - 1;
+		evbuffer_drain(in, n);
+		w->left -= n;
+		if (w->left > 1 || evbuffer_get_length(in) == 0)
+			return 0;
+		evbuffer_remove(in, &last, 1);
+		w->left = 0;
+		if (last != '\n')
+			goto wrong;
+		return 1;
+	}
+	if (evbuffer_get_length(in) < w->left)
+		return 0;
+	*text = xmalloc(len + 1);
+	evbuffer_remove(in, *text, len + 1);
+	w->left = 0;
+	if ((*text)[len] != '\n') {
+		free(*text);
+		*text = NULL;
+		goto wrong;
+	}
+	(*text)[len] = '\0';
+	return 1;
+wrong:
+	pool_broken(w, "sent a result of the wrong length");
+	return -1;
+}
+
+/*
+ * Reads frames from a worker (tasks' results, commands' pids) and hands
+ * each, checked, to the scheduler.
  */
 static void
 pool_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct worker	*w = arg;
 	struct evbuffer	*in = bufferevent_get_input(bev);
-	json_t		*frame, *n;
-	json_error_t	 jerr;
-	char		*line, *text;
-	size_t		 len;
+	char		*text;
 
 	for (;;) {
-		if (w->frame == NULL) {
-			line = evbuffer_readln(in, &len, EVBUFFER_EOL_LF);
-			if (line == NULL)
-				return;
-			frame = json_loadb(line, len, 0, &jerr);
-			free(line);
-			n = json_object_get(frame, "result");
-			if (frame == NULL || !json_is_object(frame) ||
-			    (n != NULL && (!json_is_integer(n) ||
-			    json_integer_value(n) < 1))) {
-				json_decref(frame);
-				pool_broken(w, "sent a malformed frame");
-				return;
-			}
-			w->frame = frame;
-			w->payload = n != NULL ? (size_t)json_integer_value(n) :
-			    0;
-		}
-		text = NULL;
-		if (json_object_get(w->frame, "result") != NULL) {
-			if (evbuffer_get_length(in) < w->payload + 1)
-				return;
-			text = xmalloc(w->payload + 1);
-			evbuffer_remove(in, text, w->payload + 1);
-			if (text[w->payload] != '\n') {
-				free(text);
-				pool_broken(w, "sent a result of the wrong "
-				    "length");
-				return;
-			}
-			text[w->payload] = '\0';
-		}
-		frame = w->frame;
-		w->frame = NULL;
-		hooks->frame(w, frame, text, w->payload);
-		json_decref(frame);
+		if (!w->have_head && pool_read_head(w, in) != 1)
+			return;
+		if (pool_read_result(w, in, &text) != 1)
+			return;
+		hooks->frame(w, &w->head, text);
+		wframe_head_clear(&w->head);
+		w->have_head = 0;
 		free(text);
 		/*
 		 * A worker killed for its job's time limit or cancel may
@@ -602,7 +664,7 @@ pool_free(void)
 	for (i = 0; i < nworkers; i++) {
 		if (workers[i].bev != NULL)
 			bufferevent_free(workers[i].bev);
-		json_decref(workers[i].frame);
+		wframe_head_clear(&workers[i].head);
 		if (workers[i].jobs != NULL)
 			evbuffer_free(workers[i].jobs);
 		if (workers[i].respawn != NULL)

@@ -16,6 +16,7 @@
 #include "store.h"
 #include "tasks/task.h"
 #include "util.h"
+#include "wframe.h"
 #include "xmalloc.h"
 
 #define DISPATCH_BATCH	64
@@ -27,20 +28,6 @@ static void	 sched_arm_delay(void);
 static void	 sched_delay_cb(evutil_socket_t, short, void *);
 static void	 sched_final(int64_t, int, const char *, const char *, double);
 static void	 sched_next_handed(struct worker *);
-
-/* A string as JSON text (newly allocated). */
-static char *
-dump_string(const char *s)
-{
-	json_t	*v = json_string(s);
-	char	*text;
-
-	if (v == NULL)
-		fatalx("task name is not UTF-8");
-	text = dump(v);
-	json_decref(v);
-	return text;
-}
 
 /* Loads a job that store_next just named. */
 static void
@@ -60,7 +47,7 @@ sched_hand(struct worker *w, struct job *j, int behind)
 {
 	const struct task	*t;
 	struct handed		*h;
-	char			*task, *frame;
+	char			*frame;
 	double			 now = time_now(), limit;
 
 	if (store_set_running(store, j->id, w->pid, behind ? 0 : now) == -1 ||
@@ -69,11 +56,9 @@ sched_hand(struct worker *w, struct job *j, int behind)
 		fatalx("cannot mark job %lld running: %s", (long long)j->id,
 		    store_errmsg(store));
 	t = task_find(j->task);
-	task = dump_string(j->task);
-	frame = xasprintf("{\"job\":%lld,\"task\":%s,\"%s\":%s,"
-	    "\"kwargs\":%s,\"uid\":%lld,\"gid\":%lld}", (long long)j->id,
-	    task, j->kind == KIND_CHUNK ? "items" : "args", j->args, j->kwargs,
-	    (long long)j->owner, (long long)j->group);
+	if ((frame = wframe_job(j->id, j->task, j->kind == KIND_CHUNK, j->args,
+	    j->kwargs, (int64_t)j->owner, (int64_t)j->group)) == NULL)
+		fatalx("job %lld: its task name is not UTF-8", (long long)j->id);
 	limit = j->timeout * (j->kind == KIND_CHUNK ? (double)j->nitems : 1);
 	if (behind) {
 		h = &w->handed[w->nhanded++];
@@ -104,7 +89,6 @@ sched_hand(struct worker *w, struct job *j, int behind)
 	log_debug("job %lld (%s) to %s%s", (long long)j->id, j->task, w->name,
 	    behind ? ", behind its job" : "");
 	free(frame);
-	free(task);
 }
 
 /*
@@ -524,37 +508,25 @@ sched_worker_next(struct worker *w)
 
 /* A worker reported the end of its job (pool hook). */
 static void
-sched_result(struct worker *w, json_t *frame, const char *result,
-    size_t len)
+sched_result(struct worker *w, const struct wframe_head *h,
+    const char *result)
 {
-	json_t	*id, *error, *started, *killed = NULL;
+	json_t	*error = h->error, *killed = NULL;
+	size_t	 len = h->result_len;
 	int	 state, cause;
 
-	id = json_object_get(frame, "job");
-	error = json_object_get(frame, "error");
-	started = json_object_get(frame, "started");
 	/*
 	 * Killed for the job before (its worker no longer moves on by
 	 * itself), it had done this one, handed behind it, before the kill.
 	 */
-	if (w->job == 0 && w->nhanded > 0 && json_is_integer(id) &&
-	    json_integer_value(id) == w->handed[0].id)
+	if (w->job == 0 && w->nhanded > 0 && h->job == w->handed[0].id)
 		sched_next_handed(w);
-	if (w->job == 0 || !json_is_integer(id) ||
-	    json_integer_value(id) != w->job ||
-	    (result == NULL && error == NULL && !json_is_integer(started)) ||
-	    (error != NULL && (!json_is_object(error) ||
-	    !json_is_string(json_object_get(error, "message"))))) {
+	if (w->job == 0 || h->job != w->job) {
 		pool_broken(w, "sent a frame that does not answer its job");
 		return;
 	}
-	if (result == NULL && error == NULL) {
-		/* A command started (its pid, for status and logs). */
-		if (json_integer_value(started) <= 1) {
-			pool_broken(w, "sent a bad command pid");
-			return;
-		}
-		w->group = (pid_t)json_integer_value(started);
+	if (!h->has_result && error == NULL) {
+		w->group = (pid_t)h->started;
 		return;
 	}
 	state = error != NULL ? JOB_FAILED : JOB_DONE;
@@ -564,7 +536,8 @@ sched_result(struct worker *w, json_t *frame, const char *result,
 		error = killed = limit_error(w);
 		cause = state == JOB_TIMEOUT ? RETRY_TIMEOUT : 0;
 	}
-	if (result != NULL && len > cfg.max_result) {
+	/* A result past the cap was not even kept by the pool. */
+	if (h->has_result && len > cfg.max_result) {
 		/* Too big to keep: the job fails, and says so. */
 		json_decref(killed);
 		error = killed = json_pack("{s:s, s:I, s:I}", "code",

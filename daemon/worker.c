@@ -33,9 +33,10 @@
 #include "proto.h"
 #include "request.h"
 #include "tasks/task.h"
+#include "wframe.h"
 #include "xmalloc.h"
 
-static struct frame	 wframe;
+static struct frame	 from_parent;
 static int		 wfd = -1;
 
 /* A growing text buffer for a chunk's results. */
@@ -186,24 +187,15 @@ worker_ctx(json_t *frame, struct task_ctx *ctx)
  * its error; both are stolen.
  */
 static void
-worker_send_outcome(json_t *id, char *text, size_t len, json_t *error)
+worker_send_outcome(int64_t id, char *text, size_t len, json_t *error)
 {
 	struct iovec	 iov[3];
-	json_t		*head;
 	char		*line, nl[] = "\n";
 	size_t		 hlen;
 
-	head = json_pack("{s:O}", "job", id);
-	if (head == NULL)
-		fatalx("cannot build a result frame");
-	if (text != NULL)
-		json_object_set_new(head, "result", json_integer((json_int_t)
-		    len));
-	if (error != NULL)
-		json_object_set_new(head, "error", error);
-	if ((line = json_dumps(head, JSON_COMPACT)) == NULL)
+	if ((line = wframe_outcome(id, text != NULL, len, error)) == NULL)
 		fatalx("cannot encode a result frame");
-	json_decref(head);
+	json_decref(error);
 	hlen = strlen(line);
 	line[hlen++] = '\n';	/* replaces the NUL; length is known */
 	/* One write for the frame and its result, as far as can be. */
@@ -265,34 +257,21 @@ worker_run(json_t *frame, const char *line, const struct jscan_items *it)
 		len = strlen(text);
 		json_decref(result);
 	}
-	worker_send_outcome(id, text, len, error);
-}
-
-/* Writes one frame to the parent. */
-static void
-worker_send(json_t *frame)
-{
-	char	*out;
-	size_t	 len;
-
-	out = json_dumps(frame, JSON_COMPACT | JSON_ENCODE_ANY);
-	if (out == NULL)
-		fatalx("cannot encode a frame for the parent");
-	len = strlen(out);
-	out[len] = '\n';	/* replaces the NUL; length is known */
-	if (write_all(wfd, out, len + 1) == -1)
-		fatal("writing to the parent");
-	free(out);
+	worker_send_outcome(json_integer_value(id), text, len, error);
 }
 
 void
 worker_started(int64_t job, pid_t pid)
 {
-	json_t	*f = json_pack("{s:I, s:I}", "job", (json_int_t)job,
-	    "started", (json_int_t)pid);
+	char	*line;
+	size_t	 len;
 
-	worker_send(f);
-	json_decref(f);
+	line = wframe_started(job, (int64_t)pid);
+	len = strlen(line);
+	line[len] = '\n';	/* replaces the NUL; length is known */
+	if (write_all(wfd, line, len + 1) == -1)
+		fatal("writing to the parent");
+	free(line);
 }
 
 int
@@ -308,17 +287,15 @@ worker_control_parse(int64_t job)
 	json_t	*frame;
 	char	*line;
 	size_t	 len;
+	int64_t	 to;
 	int	 rc, sig = 0;
 
-	while ((rc = frame_next(&wframe, &line, &len)) == 1) {
+	while ((rc = frame_next(&from_parent, &line, &len)) == 1) {
 		frame = json_loadb(line, len, 0, NULL);
-		if (frame == NULL ||
-		    json_integer_value(json_object_get(frame, "job")) != job ||
-		    !json_is_integer(json_object_get(frame, "signal")))
+		if (frame == NULL || !wframe_signal_parse(frame, &to, &sig) ||
+		    to != job)
 			fatalx("unexpected frame from the parent while job "
 			    "%lld runs", (long long)job);
-		sig = (int)json_integer_value(json_object_get(frame,
-		    "signal"));
 		json_decref(frame);
 	}
 	if (rc == -1)
@@ -337,7 +314,7 @@ worker_control(int64_t job)
 {
 	ssize_t	n;
 
-	if ((n = frame_fill(&wframe, wfd)) == 0)
+	if ((n = frame_fill(&from_parent, wfd)) == 0)
 		return -1;
 	if (n == -1)
 		fatal("reading from the parent");
@@ -356,12 +333,12 @@ worker_main(int fd)
 	int			 rc;
 
 	wfd = fd;
-	frame_init(&wframe, (size_t)1 << 30);
+	frame_init(&from_parent, (size_t)1 << 30);
 	/* Frames were requests the parent took: no depth cap of its own. */
 	request_set_max_depth(INT_MAX);
 	for (;;) {
-		while ((rc = frame_next(&wframe, &line, &len)) == 0) {
-			if ((n = frame_fill(&wframe, fd)) == 0)
+		while ((rc = frame_next(&from_parent, &line, &len)) == 0) {
+			if ((n = frame_fill(&from_parent, fd)) == 0)
 				_exit(0);
 			if (n == -1)
 				fatal("reading from the parent");

@@ -1,4 +1,5 @@
-"""Runs the fuzz_request harness for a bounded time, as one CTest test.
+"""Runs a libFuzzer harness (fuzz_request, fuzz_wframe) for a bounded time,
+as one CTest test.
 
     run_fuzz.py --skip REASON
         prints why the fuzzer cannot run here and exits 77 (CTest's
@@ -77,7 +78,7 @@ def write_seeds(seeds, directory):
 
 def main(argv):
     if len(argv) >= 2 and argv[1] == "--skip":
-        print("SKIPPED: fuzz_request was not built: %s. Install clang "
+        print("SKIPPED: the fuzzer was not built: %s. Install clang "
               "with libFuzzer (Debian: clang libclang-rt-14-dev, as "
               "scripts/deps does) and configure again."
               % " ".join(argv[2:]))

@@ -1,0 +1,63 @@
+/*
+ * The parent <-> worker frames: one codec for both sides, so the words of
+ * the worker protocol are written in one place. Each frame is a JSON line.
+ *
+ *   parent -> worker   {"job":ID,"task":T,"args":A,"kwargs":K,"uid":U,"gid":G}
+ *                      (a map chunk has "items" instead of "args")
+ *                      {"job":ID,"signal":SIG}  to the job's command's group
+ *   worker -> parent   {"job":ID,"started":PID}  its command runs as PID
+ *                      {"job":ID,"result":N[,"error":E]} then N bytes of
+ *                      result JSON and a newline; or {"job":ID,"error":E}
+ */
+#ifndef MPD_WFRAME_H
+#define MPD_WFRAME_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Longest worker frame line, besides its result's bytes. */
+#define WFRAME_HEAD_MAX	((size_t)16 << 20)
+
+/*
+ * A job for a worker (id, task name, whether it is a map chunk, its args
+ * or items and kwargs as JSON text, owner uid and gid), as a line without
+ * its newline (newly allocated); NULL when the name is not UTF-8.
+ */
+char	*wframe_job(int64_t, const char *, int, const char *, const char *,
+	    int64_t, int64_t);
+/* A signal for a job's command: the line's length in buf, or -1. */
+int	 wframe_signal(char *, size_t, int64_t, int);
+
+/* A worker's frame, as the parent reads it. */
+struct wframe_head {
+	json_t		*obj;		/* the decoded frame (owned) */
+	int64_t		 job;
+	int64_t		 started;	/* the command's pid, or 0 */
+	int		 has_result;	/* result bytes follow */
+	size_t		 result_len;
+	json_t		*error;		/* borrowed from obj, or NULL */
+};
+
+/*
+ * Decodes and checks a worker's frame line: returns 0, or -1 with *why set
+ * (a static string) when it breaks the protocol.
+ */
+int	 wframe_head_parse(const char *, size_t, struct wframe_head *,
+	     const char **);
+void	 wframe_head_clear(struct wframe_head *);
+
+/* A worker's "started" frame, as a line without its newline (new). */
+char	*wframe_started(int64_t, int64_t);
+/*
+ * A worker's outcome frame (its result's length when has_result, and its
+ * error, borrowed, or NULL), as a line without its newline (new).
+ */
+char	*wframe_outcome(int64_t, int, size_t, json_t *);
+/*
+ * Decodes a signal frame on the worker's side: returns 1 with *job and
+ * *sig set, 0 when the frame is not a signal frame.
+ */
+int	 wframe_signal_parse(json_t *, int64_t *, int *);
+
+#endif
