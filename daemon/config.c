@@ -1,9 +1,11 @@
 /*
  * Settings: defaults, then the configuration file, then the command line.
  * The file uses the long option names: "workers = 4", "# comment". One
- * table of options serves both, so the two can never disagree.
+ * table of settings (name, field, how it is read) drives getopt, the file
+ * and their checks, so the two can never disagree.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <pwd.h>
@@ -21,42 +23,77 @@
 #include "util.h"
 #include "xmalloc.h"
 
-static const struct option longopts[] = {
-	{ "config", required_argument, NULL, 'c' },
-	{ "socket", required_argument, NULL, 's' },
-	{ "db", required_argument, NULL, 'd' },
-	{ "workers", required_argument, NULL, 'w' },
-	{ "grace", required_argument, NULL, 'g' },
-	{ "max-line", required_argument, NULL, 'L' },
-	{ "max-items", required_argument, NULL, 'I' },
-	{ "sync", required_argument, NULL, 'S' },
-	{ "socket-mode", required_argument, NULL, 'M' },
-	{ "job-timeout", required_argument, NULL, 'J' },
-	{ "kill-grace", required_argument, NULL, 'K' },
-	{ "output-cap", required_argument, NULL, 'O' },
-	{ "log-dir", required_argument, NULL, 'D' },
-	{ "limit-as", required_argument, NULL, 'A' },
-	{ "limit-cpu", required_argument, NULL, 'C' },
-	{ "limit-nofile", required_argument, NULL, 'N' },
-	{ "user-nofile", required_argument, NULL, 'n' },
-	{ "user-nproc", required_argument, NULL, 'p' },
-	{ "user-core", required_argument, NULL, 'o' },
-	{ "max-depth", required_argument, NULL, 'P' },
-	{ "max-queue", required_argument, NULL, 'q' },
-	{ "store-reserve", required_argument, NULL, 'r' },
-	{ "max-db-size", required_argument, NULL, 'z' },
-	{ "max-result", required_argument, NULL, 'Z' },
-	{ "max-clients", required_argument, NULL, 'Q' },
-	{ "client-timeout", required_argument, NULL, 'R' },
-	{ "max-tasks-per-worker", required_argument, NULL, 'U' },
-	{ "max-worker-rss", required_argument, NULL, 'X' },
-	{ "serve-others", no_argument, NULL, 'v' },
-	{ "test-tasks", no_argument, NULL, 'T' },
-	{ "log-level", required_argument, NULL, 'l' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 }
+/* How a setting's text becomes its field in struct config. */
+enum kind {
+	SET_PATH,	/* char *, newly allocated */
+	SET_INT,	/* int, a whole number from 1 to max */
+	SET_COUNT,	/* int64_t, the same */
+	SET_SIZE,	/* size_t, the same */
+	SET_SECONDS,	/* double, 0 to 1e6 */
+	SET_BYTES,	/* int64_t, with K, M or G */
+	SET_BYTES_SIZE,	/* size_t, the same */
+	SET_MODE,	/* mode_t, octal */
+	SET_SYNC,	/* int: normal 0, full 1 */
+	SET_YES,	/* int: yes or no; on the command line, no argument */
+	SET_LEVEL,	/* int: a log level */
+	SET_RLIMIT,	/* struct rlimit: SOFT[:HARD] */
 };
+
+#define ZERO_OK	0x1	/* "0" is allowed, and means none */
+#define MIB	0x2	/* the number is in mebibytes */
+
+/* One setting: its long name, its getopt code, where and how it goes. */
+struct setting {
+	const char	*name;
+	int		 ch;
+	enum kind	 kind;
+	size_t		 off;
+	long long	 max;
+	int		 flags;
+};
+
+#define AT(field)	offsetof(struct config, field)
+
+/* Every setting, for the command line and the file alike. */
+static const struct setting settings[] = {
+	{ "socket", 's', SET_PATH, AT(socket_path), 0, 0 },
+	{ "db", 'd', SET_PATH, AT(db_path), 0, 0 },
+	{ "workers", 'w', SET_INT, AT(workers), 1024, 0 },
+	{ "grace", 'g', SET_SECONDS, AT(grace), 0, 0 },
+	{ "max-line", 'L', SET_SIZE, AT(max_line), 1LL << 30, 0 },
+	{ "max-items", 'I', SET_COUNT, AT(max_items), 1LL << 40, 0 },
+	{ "sync", 'S', SET_SYNC, AT(sync_full), 0, 0 },
+	{ "socket-mode", 'M', SET_MODE, AT(socket_mode), 0, 0 },
+	{ "job-timeout", 'J', SET_SECONDS, AT(job_timeout), 0, 0 },
+	{ "kill-grace", 'K', SET_SECONDS, AT(kill_grace), 0, 0 },
+	{ "output-cap", 'O', SET_BYTES_SIZE, AT(output_cap), 0, 0 },
+	{ "log-dir", 'D', SET_PATH, AT(log_dir), 0, 0 },
+	{ "limit-as", 'A', SET_BYTES, AT(limit_as), 0, 0 },
+	{ "limit-cpu", 'C', SET_COUNT, AT(limit_cpu), 1LL << 40, 0 },
+	{ "limit-nofile", 'N', SET_COUNT, AT(limit_nofile), 1LL << 30, 0 },
+	{ "user-nofile", 'n', SET_RLIMIT, AT(user_limit[0]), 0, 0 },
+	{ "user-nproc", 'p', SET_RLIMIT, AT(user_limit[1]), 0, 0 },
+	{ "user-core", 'o', SET_RLIMIT, AT(user_limit[2]), 0, 0 },
+	{ "max-depth", 'P', SET_INT, AT(max_depth), 1000, 0 },
+	{ "max-queue", 'q', SET_COUNT, AT(max_queue), 1LL << 40, ZERO_OK },
+	{ "store-reserve", 'r', SET_BYTES, AT(store_reserve), 0, ZERO_OK },
+	{ "max-db-size", 'z', SET_BYTES, AT(max_db_size), 0, 0 },
+	{ "max-result", 'Z', SET_BYTES_SIZE, AT(max_result), 0, 0 },
+	{ "max-clients", 'Q', SET_INT, AT(max_clients), 1000000, 0 },
+	{ "client-timeout", 'R', SET_SECONDS, AT(client_timeout), 0, 0 },
+	{ "max-tasks-per-worker", 'U', SET_COUNT, AT(max_tasks), 1LL << 40,
+	    ZERO_OK },
+	{ "max-worker-rss", 'X', SET_COUNT, AT(max_worker_rss), 1LL << 30,
+	    ZERO_OK | MIB },
+	{ "serve-others", 'v', SET_YES, AT(serve_others), 0, 0 },
+	{ "test-tasks", 'T', SET_YES, AT(test_tasks), 0, 0 },
+	{ "log-level", 'l', SET_LEVEL, AT(log_level), 0, 0 },
+};
+#define NSETTINGS	(sizeof settings / sizeof settings[0])
+
+/* getopt's table: the settings, then --config, --help and --version. */
+static struct option	longopts[NSETTINGS + 4];
+
 static const char shortopts[] = "c:s:d:w:g:l:hV";
 
 static void
@@ -273,124 +310,118 @@ config_yes(const char *where, const char *name, const char *arg)
 
 /* Applies one setting; where is "file:line", or NULL for the command line. */
 static void
-config_apply(int ch, const char *arg, const char *where)
+config_apply(const struct setting *set, const char *arg, const char *where)
 {
+	void	*field = (char *)&cfg + set->off;
 	char	*end;
 	long	 mode;
+	int	 level;
 
-	switch (ch) {
-	case 's':
-		free(cfg.socket_path);
-		cfg.socket_path = xstrdup(arg);
+	if ((set->flags & ZERO_OK) && strcmp(arg, "0") == 0) {
+		*(int64_t *)field = 0;
+		return;
+	}
+	switch (set->kind) {
+	case SET_PATH:
+		free(*(char **)field);
+		*(char **)field = xstrdup(arg);
 		break;
-	case 'd':
-		free(cfg.db_path);
-		cfg.db_path = xstrdup(arg);
+	case SET_INT:
+		*(int *)field = (int)config_count(where, set->name, arg,
+		    set->max);
 		break;
-	case 'w':
-		cfg.workers = (int)config_count(where, "workers", arg, 1024);
+	case SET_COUNT:
+		*(int64_t *)field = config_count(where, set->name, arg,
+		    set->max) << (set->flags & MIB ? 20 : 0);
 		break;
-	case 'g':
-		cfg.grace = config_seconds(where, "grace", arg);
+	case SET_SIZE:
+		*(size_t *)field = (size_t)config_count(where, set->name, arg,
+		    set->max);
 		break;
-	case 'L':
-		cfg.max_line = (size_t)config_count(where, "max-line", arg,
-		    1LL << 30);
+	case SET_SECONDS:
+		*(double *)field = config_seconds(where, set->name, arg);
 		break;
-	case 'I':
-		cfg.max_items = config_count(where, "max-items", arg,
-		    1LL << 40);
+	case SET_BYTES:
+		*(int64_t *)field = config_bytes(where, set->name, arg);
 		break;
-	case 'S':
-		if (strcmp(arg, "full") != 0 && strcmp(arg, "normal") != 0)
-			config_bad(where, "sync takes normal or full, not "
-			    "\"%s\"", arg);
-		cfg.sync_full = strcmp(arg, "full") == 0;
+	case SET_BYTES_SIZE:
+		*(size_t *)field = (size_t)config_bytes(where, set->name, arg);
 		break;
-	case 'M':
+	case SET_MODE:
 		mode = strtol(arg, &end, 8);
 		if (*arg == '\0' || *end != '\0' || mode < 0 || mode > 0777)
-			config_bad(where, "socket-mode takes octal permissions "
-			    "such as 0660, not \"%s\"", arg);
-		cfg.socket_mode = (mode_t)mode;
+			config_bad(where, "%s takes octal permissions such as "
+			    "0660, not \"%s\"", set->name, arg);
+		*(mode_t *)field = (mode_t)mode;
 		break;
-	case 'J':
-		cfg.job_timeout = config_seconds(where, "job-timeout", arg);
+	case SET_SYNC:
+		if (strcmp(arg, "full") != 0 && strcmp(arg, "normal") != 0)
+			config_bad(where, "%s takes normal or full, not \"%s\"",
+			    set->name, arg);
+		*(int *)field = strcmp(arg, "full") == 0;
 		break;
-	case 'K':
-		cfg.kill_grace = config_seconds(where, "kill-grace", arg);
+	case SET_YES:
+		*(int *)field = config_yes(where, set->name, arg);
 		break;
-	case 'O':
-		cfg.output_cap = (size_t)config_bytes(where, "output-cap", arg);
+	case SET_LEVEL:
+		if ((level = log_level_parse(arg)) == -1)
+			config_bad(where, "%s takes error, warn, info or debug, "
+			    "not \"%s\"", set->name, arg);
+		*(int *)field = level;
 		break;
-	case 'D':
-		free(cfg.log_dir);
-		cfg.log_dir = xstrdup(arg);
-		break;
-	case 'A':
-		cfg.limit_as = config_bytes(where, "limit-as", arg);
-		break;
-	case 'C':
-		cfg.limit_cpu = config_count(where, "limit-cpu", arg, 1LL << 40);
-		break;
-	case 'N':
-		cfg.limit_nofile = config_count(where, "limit-nofile", arg,
-		    1LL << 30);
-		break;
-	case 'n':
-		config_rlimit(where, "user-nofile", arg, &cfg.user_limit[0]);
-		break;
-	case 'p':
-		config_rlimit(where, "user-nproc", arg, &cfg.user_limit[1]);
-		break;
-	case 'o':
-		config_rlimit(where, "user-core", arg, &cfg.user_limit[2]);
-		break;
-	case 'q':
-		cfg.max_queue = strcmp(arg, "0") == 0 ? 0 : config_count(where,
-		    "max-queue", arg, 1LL << 40);
-		break;
-	case 'r':
-		cfg.store_reserve = strcmp(arg, "0") == 0 ? 0 :
-		    config_bytes(where, "store-reserve", arg);
-		break;
-	case 'Z':
-		cfg.max_result = (size_t)config_bytes(where, "max-result", arg);
-		break;
-	case 'z':
-		cfg.max_db_size = config_bytes(where, "max-db-size", arg);
-		break;
-	case 'P':
-		cfg.max_depth = (int)config_count(where, "max-depth", arg, 1000);
-		break;
-	case 'Q':
-		cfg.max_clients = (int)config_count(where, "max-clients", arg,
-		    1000000);
-		break;
-	case 'R':
-		cfg.client_timeout = config_seconds(where, "client-timeout",
-		    arg);
-		break;
-	case 'U':
-		cfg.max_tasks = strcmp(arg, "0") == 0 ? 0 : config_count(where,
-		    "max-tasks-per-worker", arg, 1LL << 40);
-		break;
-	case 'X':
-		cfg.max_worker_rss = strcmp(arg, "0") == 0 ? 0 :
-		    config_count(where, "max-worker-rss", arg, 1LL << 30) << 20;
-		break;
-	case 'T':
-		cfg.test_tasks = config_yes(where, "test-tasks", arg);
-		break;
-	case 'v':
-		cfg.serve_others = config_yes(where, "serve-others", arg);
-		break;
-	case 'l':
-		if ((cfg.log_level = log_level_parse(arg)) == -1)
-			config_bad(where, "log-level takes error, warn, info or "
-			    "debug, not \"%s\"", arg);
+	case SET_RLIMIT:
+		config_rlimit(where, set->name, arg, field);
 		break;
 	}
+}
+
+/* The setting of a long name, or NULL. */
+static const struct setting *
+config_named(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < NSETTINGS; i++) {
+		if (strcmp(settings[i].name, name) == 0)
+			return &settings[i];
+	}
+	return NULL;
+}
+
+/* The setting of a getopt code, or NULL. */
+static const struct setting *
+config_coded(int ch)
+{
+	size_t	i;
+
+	for (i = 0; i < NSETTINGS; i++) {
+		if (settings[i].ch == ch)
+			return &settings[i];
+	}
+	return NULL;
+}
+
+/* Fills getopt's table from the settings. */
+static void
+config_longopts(void)
+{
+	static const struct option extra[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+	};
+	size_t	i;
+
+	for (i = 0; i < NSETTINGS; i++) {
+		longopts[i].name = settings[i].name;
+		longopts[i].has_arg = settings[i].kind == SET_YES ?
+		    no_argument : required_argument;
+		longopts[i].flag = NULL;
+		longopts[i].val = settings[i].ch;
+	}
+	for (i = 0; i < 3; i++)
+		longopts[NSETTINGS + i] = extra[i];
+	memset(&longopts[NSETTINGS + 3], 0, sizeof longopts[0]);
 }
 
 /*
@@ -454,7 +485,7 @@ trim(char *s)
 static void
 config_read(const char *path, int named)
 {
-	const struct option	*o;
+	const struct setting	*set;
 	FILE			*f;
 	char			*line = NULL, *name, *value, *eq, where[512];
 	size_t			 cap = 0;
@@ -477,13 +508,9 @@ config_read(const char *path, int named)
 		*eq = '\0';
 		name = trim(name);
 		value = trim(eq + 1);
-		for (o = longopts; o->name != NULL; o++) {
-			if (strcmp(o->name, name) == 0)
-				break;
-		}
-		if (o->name == NULL || strchr("chV", o->val) != NULL)
+		if ((set = config_named(name)) == NULL)
 			config_bad(where, "no setting named \"%s\"", name);
-		config_apply(o->val, value, where);
+		config_apply(set, value, where);
 	}
 	free(line);
 	fclose(f);
@@ -492,9 +519,10 @@ config_read(const char *path, int named)
 void
 config_parse(int argc, char **argv)
 {
-	char	*path = NULL;
-	long	 ncpu;
-	int	 ch, named = 0;
+	const struct setting	*set;
+	char			*path = NULL;
+	long			 ncpu;
+	int			 ch, named = 0;
 
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	cfg.workers = ncpu > 0 ? (int)ncpu : 1;
@@ -511,6 +539,7 @@ config_parse(int argc, char **argv)
 	cfg.client_timeout = PROTO_CLIENT_TIMEOUT;
 	cfg.output_cap = PROTO_OUTPUT_CAP;
 	config_login_limits();
+	config_longopts();
 
 	/* First pass: only --config, --help and --version. */
 	opterr = 0;
@@ -546,7 +575,9 @@ config_parse(int argc, char **argv)
 			usage(stderr);
 			exit(2);
 		}
-		config_apply(ch, optarg, NULL);
+		/* --config was taken in the first pass. */
+		if ((set = config_coded(ch)) != NULL)
+			config_apply(set, optarg, NULL);
 	}
 	if (optind != argc) {
 		fprintf(stderr, "mpd: unexpected argument \"%s\"\n",
