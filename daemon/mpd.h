@@ -415,6 +415,15 @@ int	 logs_answer(struct client *, json_t *, int64_t, int64_t *, int);
 int	 logs_reply(struct client *, json_t *, const struct job *, int64_t *,
 	     int);
 
+/* lines.c */
+/*
+ * Takes the next line from in, at most max bytes without its newline,
+ * searching only past *scanned (bytes known to hold no newline; updated).
+ * Returns 1 with *line (newly allocated, NUL-terminated, newline removed)
+ * and *len; 0 when no whole line is in yet; -1 when the line is past max.
+ */
+int	 lines_take(struct evbuffer *, size_t *, size_t, char **, size_t *);
+
 /* paths.c */
 /*
  * Creates a directory (and missing parents, 0700) and holds it, once it

@@ -162,32 +162,18 @@ pool_respawn_cb(evutil_socket_t fd, short events, void *arg)
 static int
 pool_read_head(struct worker *w, struct evbuffer *in)
 {
-	struct evbuffer_ptr	 p;
 	const char		*why;
 	char			*line;
-	size_t			 eol;
+	size_t			 len;
 	int			 rc;
 
-	if (evbuffer_ptr_set(in, &p, w->scanned, EVBUFFER_PTR_SET) == -1)
-		fatalx("evbuffer_ptr_set");
-	p = evbuffer_search_eol(in, &p, &eol, EVBUFFER_EOL_LF);
-	if (p.pos == -1) {
-		w->scanned = evbuffer_get_length(in);
-		if (w->scanned > WFRAME_HEAD_MAX) {
+	if ((rc = lines_take(in, &w->scanned, WFRAME_HEAD_MAX, &line, &len))
+	    != 1) {
+		if (rc == -1)
 			pool_broken(w, "sent a frame longer than the cap");
-			return -1;
-		}
-		return 0;
+		return rc;
 	}
-	w->scanned = 0;
-	if ((size_t)p.pos > WFRAME_HEAD_MAX) {
-		pool_broken(w, "sent a frame longer than the cap");
-		return -1;
-	}
-	line = xmalloc((size_t)p.pos + 1);
-	evbuffer_remove(in, line, (size_t)p.pos);
-	evbuffer_drain(in, 1);
-	rc = wframe_head_parse(line, (size_t)p.pos, &w->head, &why);
+	rc = wframe_head_parse(line, len, &w->head, &why);
 	free(line);
 	if (rc == -1) {
 		pool_broken(w, why);

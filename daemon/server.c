@@ -104,9 +104,9 @@ client_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct client	*c = arg;
 	struct evbuffer	*in = bufferevent_get_input(bev);
-	struct evbuffer_ptr p;
 	char		*line;
 	size_t		 len;
+	int		 rc;
 
 	while (!(c->flags & (CLIENT_DEAD | CLIENT_CLOSING))) {
 		if (evbuffer_get_length(c->held) + evbuffer_get_length(
@@ -115,33 +115,18 @@ client_read_cb(struct bufferevent *bev, void *arg)
 			bufferevent_disable(bev, EV_READ);
 			return;
 		}
-		/* A long line comes in many reads: search only the new bytes. */
-		if (evbuffer_ptr_set(in, &p, c->scanned, EVBUFFER_PTR_SET) ==
-		    -1)
-			fatalx("evbuffer_ptr_set");
-		p = evbuffer_search_eol(in, &p, &len, EVBUFFER_EOL_LF);
-		if (p.pos == -1) {
-			c->scanned = evbuffer_get_length(in);
-			if (evbuffer_get_length(in) > cfg.max_line)
-				client_refuse(c, ERR_LINE_TOO_LONG,
-				    "request line longer than the limit; "
-				    "closing the connection");
-			else
-				client_idle_timer(c);
-			return;
-		}
-		if ((size_t)p.pos > cfg.max_line) {
+		if ((rc = lines_take(in, &c->scanned, cfg.max_line, &line,
+		    &len)) == -1) {
 			client_refuse(c, ERR_LINE_TOO_LONG, "request line "
 			    "longer than the limit; closing the connection");
 			return;
 		}
-		c->scanned = 0;
-		line = xmalloc((size_t)p.pos + 1);
-		evbuffer_remove(in, line, (size_t)p.pos);
-		evbuffer_drain(in, 1);
-		line[p.pos] = '\0';
-		if (p.pos > 0)
-			client_line(c, line, (size_t)p.pos);
+		if (rc == 0) {
+			client_idle_timer(c);
+			return;
+		}
+		if (len > 0)
+			client_line(c, line, len);
 		free(line);
 	}
 }
