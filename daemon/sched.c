@@ -111,6 +111,69 @@ sched_room(struct worker *w)
 }
 
 /*
+ * Loads up to want runnable jobs, in queue order, and gives each to take,
+ * which hands it and returns 1, or returns 0 to stop at it (it stays
+ * queued).
+ */
+static void
+sched_batch(int want, int (*take)(struct job *, void *), void *arg)
+{
+	int64_t		 ids[DISPATCH_BATCH];
+	struct job	 j;
+	int		 n, i, go = 1;
+
+	while (go && want > 0) {
+		n = store_next(store, ids, want < DISPATCH_BATCH ? want :
+		    DISPATCH_BATCH);
+		if (n <= 0)
+			break;
+		for (i = 0; go && i < n; i++) {
+			sched_load(ids[i], &j);
+			go = take(&j, arg);
+			job_clear(&j);
+			want--;
+		}
+	}
+}
+
+/* Hands a job to an idle worker, while there is one. */
+static int
+sched_take_idle(struct job *j, void *arg)
+{
+	struct worker	*w;
+
+	(void)arg;
+	/* One counted idle may have been reaped, its socket not yet shut. */
+	if ((w = pool_idle()) == NULL)
+		return 0;
+	sched_hand(w, j, 0);
+	return 1;
+}
+
+/*
+ * Hands a quick task's job behind the busy worker with the fewest handed
+ * (room: what each may still take); any other job stops the batch.
+ */
+static int
+sched_take_ahead(struct job *j, void *arg)
+{
+	const struct task	*t = task_find(j->task);
+	struct worker		*best = NULL;
+	int			*room = arg, k;
+
+	if (j->kind != KIND_JOB || t == NULL || !t->quick)
+		return 0;
+	for (k = 0; k < nworkers; k++) {
+		if (room[k] > 0 && (best == NULL ||
+		    workers[k].nhanded < best->nhanded))
+			best = &workers[k];
+	}
+	sched_hand(best, j, 1);
+	room[best - workers]--;
+	return 1;
+}
+
+/*
  * While more jobs are queued than idle workers take, hands jobs of quick
  * tasks to workers busy with one, in queue order; stops at the first job
  * that may not be handed ahead (any other waits for an idle worker, and
@@ -119,11 +182,7 @@ sched_room(struct worker *w)
 static void
 sched_hand_ahead(void)
 {
-	int64_t			 ids[DISPATCH_BATCH];
-	const struct task	*t;
-	struct worker		*best;
-	struct job		 j;
-	int			*room, total = 0, n, i, k;
+	int	*room, total = 0, k;
 
 	/* Its size is read from its process between jobs: one at a time. */
 	if (cfg.max_worker_rss > 0)
@@ -131,53 +190,17 @@ sched_hand_ahead(void)
 	room = xcalloc((size_t)nworkers, sizeof *room);
 	for (k = 0; k < nworkers; k++)
 		total += room[k] = sched_room(&workers[k]);
-	while (total > 0) {
-		n = store_next(store, ids, total < DISPATCH_BATCH ? total :
-		    DISPATCH_BATCH);
-		if (n <= 0)
-			break;
-		for (i = 0; i < n; i++) {
-			sched_load(ids[i], &j);
-			t = task_find(j.task);
-			if (j.kind != KIND_JOB || t == NULL || !t->quick) {
-				job_clear(&j);
-				total = 0;
-				break;
-			}
-			for (best = NULL, k = 0; k < nworkers; k++) {
-				if (room[k] > 0 && (best == NULL ||
-				    workers[k].nhanded < best->nhanded))
-					best = &workers[k];
-			}
-			sched_hand(best, &j, 1);
-			room[best - workers]--;
-			total--;
-			job_clear(&j);
-		}
-	}
+	sched_batch(total, sched_take_ahead, room);
 	free(room);
 }
 
 void
 sched_dispatch(void)
 {
-	int64_t		 ids[DISPATCH_BATCH];
-	int		 n, i, idle;
-	struct job	 j;
-
-	while (stop_mode <= STOP_DRAIN && (idle = pool_nidle()) > 0) {
-		n = store_next(store, ids, idle < DISPATCH_BATCH ? idle :
-		    DISPATCH_BATCH);
-		if (n <= 0)
-			break;
-		for (i = 0; i < n; i++) {
-			sched_load(ids[i], &j);
-			sched_hand(pool_idle(), &j, 0);
-			job_clear(&j);
-		}
-	}
-	if (stop_mode <= STOP_DRAIN)
-		sched_hand_ahead();
+	if (stop_mode > STOP_DRAIN)
+		return;
+	sched_batch(pool_nidle(), sched_take_idle, NULL);
+	sched_hand_ahead();
 }
 
 void
