@@ -53,41 +53,51 @@ wframe_head_parse(const char *line, size_t len, struct wframe_head *h,
 	n = json_object_get(h->obj, "result");
 	started = json_object_get(h->obj, "started");
 	h->error = json_object_get(h->obj, "error");
+	/* A result frame must carry at least one byte. */
+	if (n != NULL && (!json_is_integer(n) || json_integer_value(n) < 1)) {
+		*why = "sent a malformed frame";
+		goto bad;
+	}
 	if (!json_is_integer(id) || json_integer_value(id) < 1) {
-		*why = "sent a frame without its job";
+		*why = "sent a frame that does not answer its job";
 		goto bad;
 	}
 	h->job = json_integer_value(id);
 	if (n != NULL) {
-		/* A result frame must carry at least one byte. */
-		if (!json_is_integer(n) || json_integer_value(n) < 1) {
-			*why = "sent a malformed frame";
-			goto bad;
-		}
 		h->has_result = 1;
 		h->result_len = (size_t)json_integer_value(n);
 	}
-	if (h->error != NULL && (!json_is_object(h->error) ||
-	    !json_is_string(json_object_get(h->error, "message")))) {
-		*why = "sent a frame that does not answer its job";
-		goto bad;
-	}
-	if (!h->has_result && h->error == NULL) {
-		/* A command started (its pid, for status and logs). */
-		if (!json_is_integer(started)) {
-			*why = "sent a frame that does not answer its job";
-			goto bad;
-		}
-		if (json_integer_value(started) <= 1) {
-			*why = "sent a bad command pid";
-			goto bad;
-		}
+	if (json_is_integer(started))
 		h->started = json_integer_value(started);
-	}
+	else if (started != NULL)
+		h->started = -1;
 	return 0;
 bad:
 	wframe_head_clear(h);
 	return -1;
+}
+
+int
+wframe_head_check(const struct wframe_head *h, const char **why)
+{
+	if (h->error != NULL && (!json_is_object(h->error) ||
+	    !json_is_string(json_object_get(h->error, "message")))) {
+		*why = "sent a frame that does not answer its job";
+		return -1;
+	}
+	if (!h->has_result && h->error == NULL) {
+		/* A command started (its pid, for status and logs). */
+		if (json_object_get(h->obj, "started") == NULL ||
+		    h->started == -1) {
+			*why = "sent a frame that does not answer its job";
+			return -1;
+		}
+		if (h->started <= 1) {
+			*why = "sent a bad command pid";
+			return -1;
+		}
+	}
+	return 0;
 }
 
 void
@@ -110,9 +120,8 @@ wframe_outcome(int64_t job, int has_result, size_t len, json_t *error)
 	json_t	*head;
 	char	*line;
 
-	head = json_pack("{s:I}", "job", (json_int_t)job);
-	if (head == NULL)
-		abort();
+	if ((head = json_pack("{s:I}", "job", (json_int_t)job)) == NULL)
+		return NULL;
 	if (has_result)
 		json_object_set_new(head, "result", json_integer((json_int_t)
 		    len));

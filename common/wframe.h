@@ -16,8 +16,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Longest worker frame line, besides its result's bytes. */
-#define WFRAME_HEAD_MAX	((size_t)16 << 20)
+/*
+ * Room in a worker's frame line besides what a request brought (an error
+ * may quote a request's argument): the cap is --max-line and this.
+ */
+#define WFRAME_HEAD_ROOM	((size_t)16 << 20)
 
 /*
  * A job for a worker (id, task name, whether it is a map chunk, its args
@@ -33,18 +36,25 @@ int	 wframe_signal(char *, size_t, int64_t, int);
 struct wframe_head {
 	json_t		*obj;		/* the decoded frame (owned) */
 	int64_t		 job;
-	int64_t		 started;	/* the command's pid, or 0 */
+	int64_t		 started;	/* the command's pid; 0 none, -1 bad */
 	int		 has_result;	/* result bytes follow */
 	size_t		 result_len;
 	json_t		*error;		/* borrowed from obj, or NULL */
 };
 
 /*
- * Decodes and checks a worker's frame line: returns 0, or -1 with *why set
- * (a static string) when it breaks the protocol.
+ * Decodes a worker's frame line: a JSON object naming its job, with a
+ * result length of at least 1 if any. Returns 0, or -1 with *why set (a
+ * static string) when it breaks the protocol.
  */
 int	 wframe_head_parse(const char *, size_t, struct wframe_head *,
 	     const char **);
+/*
+ * Checks what a parsed frame says: an error is an object with a message; a
+ * frame with neither result nor error is a command's start, its pid above
+ * 1. Returns 0, or -1 with *why set (a static string).
+ */
+int	 wframe_head_check(const struct wframe_head *, const char **);
 void	 wframe_head_clear(struct wframe_head *);
 
 /* A worker's "started" frame, as a line without its newline (new). */

@@ -149,16 +149,6 @@ client_waiters_done(struct client *c)
 		c->flags |= CLIENT_CLOSING;
 }
 
-int
-send_now(struct bufferevent *bev, struct evbuffer *buf)
-{
-	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		evbuffer_write(buf, bufferevent_getfd(bev));
-	if (evbuffer_get_length(buf) > 0)
-		return bufferevent_write_buffer(bev, buf);
-	return 0;
-}
-
 void
 clients_flush(void)
 {
@@ -183,7 +173,7 @@ clients_flush(void)
 		if (c->flags & (CLIENT_CLOSING | CLIENT_FULL))
 			rc = bufferevent_write_buffer(c->bev, c->held);
 		else
-			rc = send_now(c->bev, c->held);
+			rc = peer_send(c->bev, c->held);
 		if (rc == -1)
 			client_kill(c);
 	}

@@ -126,13 +126,6 @@ void	client_reply_parts(struct client *, const char **, const size_t *,
 	    int);
 /* Queues a reply object (stolen). */
 void	client_reply(struct client *, json_t *);
-/*
- * Moves buf to a bufferevent's socket: straight to it when nothing waits
- * before it (no turn of the loop waiting to be writable), the rest (and
- * any error) through the bufferevent. Returns 0, or -1 when the
- * bufferevent refuses it.
- */
-int	send_now(struct bufferevent *, struct evbuffer *);
 /* After a commit: sends held replies and frees dead clients. */
 void	clients_flush(void);
 /*
@@ -415,14 +408,21 @@ int	 logs_answer(struct client *, json_t *, int64_t, int64_t *, int);
 int	 logs_reply(struct client *, json_t *, const struct job *, int64_t *,
 	     int);
 
-/* lines.c */
+/* peer.c */
 /*
  * Takes the next line from in, at most max bytes without its newline,
  * searching only past *scanned (bytes known to hold no newline; updated).
  * Returns 1 with *line (newly allocated, NUL-terminated, newline removed)
  * and *len; 0 when no whole line is in yet; -1 when the line is past max.
  */
-int	 lines_take(struct evbuffer *, size_t *, size_t, char **, size_t *);
+int	 peer_line(struct evbuffer *, size_t *, size_t, char **, size_t *);
+/*
+ * Moves buf to a bufferevent's socket: straight to it when nothing waits
+ * before it (no turn of the loop waiting to be writable), the rest (and
+ * any error) through the bufferevent. Returns 0, or -1 when the
+ * bufferevent refuses it.
+ */
+int	 peer_send(struct bufferevent *, struct evbuffer *);
 
 /* paths.c */
 /*

@@ -155,9 +155,10 @@ pool_respawn_cb(evutil_socket_t fd, short events, void *arg)
 }
 
 /*
- * Takes a worker's next frame line, at most WFRAME_HEAD_MAX long (only new
- * bytes are searched for its end). Returns 1 with w->head set, 0 when the
- * line is not all in yet, -1 after marking the worker broken.
+ * Takes a worker's next frame line, at most --max-line and WFRAME_HEAD_ROOM
+ * long (an error may quote a request's argument). Returns 1 with w->head
+ * set, 0 when the line is not all in yet, -1 after marking the worker
+ * broken.
  */
 static int
 pool_read_head(struct worker *w, struct evbuffer *in)
@@ -167,8 +168,8 @@ pool_read_head(struct worker *w, struct evbuffer *in)
 	size_t			 len;
 	int			 rc;
 
-	if ((rc = lines_take(in, &w->scanned, WFRAME_HEAD_MAX, &line, &len))
-	    != 1) {
+	if ((rc = peer_line(in, &w->scanned, cfg.max_line + WFRAME_HEAD_ROOM,
+	    &line, &len)) != 1) {
 		if (rc == -1)
 			pool_broken(w, "sent a frame longer than the cap");
 		return rc;
@@ -227,6 +228,8 @@ pool_read_result(struct worker *w, struct evbuffer *in, char **text)
 	(*text)[len] = '\0';
 	return 1;
 wrong:
+	wframe_head_clear(&w->head);
+	w->have_head = 0;
 	pool_broken(w, "sent a result of the wrong length");
 	return -1;
 }
@@ -242,6 +245,11 @@ pool_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer	*in = bufferevent_get_input(bev);
 	char		*text;
 
+	/* Nothing more is read from a worker that broke the protocol. */
+	if (w->broken) {
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
 	for (;;) {
 		if (!w->have_head && pool_read_head(w, in) != 1)
 			return;
@@ -467,7 +475,7 @@ pool_flush_one(struct worker *w)
 		evbuffer_drain(w->jobs, evbuffer_get_length(w->jobs));
 		return;
 	}
-	if (send_now(w->bev, w->jobs) == -1)
+	if (peer_send(w->bev, w->jobs) == -1)
 		pool_kill(w, "could not be written to");
 }
 

@@ -534,9 +534,10 @@ static void
 sched_result(struct worker *w, const struct wframe_head *h,
     const char *result)
 {
-	json_t	*error = h->error, *killed = NULL;
-	size_t	 len = h->result_len;
-	int	 state, cause;
+	json_t		*error = h->error, *killed = NULL;
+	const char	*why;
+	size_t		 len = h->result_len;
+	int		 state, cause;
 
 	/*
 	 * Killed for the job before (its worker no longer moves on by
@@ -546,6 +547,10 @@ sched_result(struct worker *w, const struct wframe_head *h,
 		sched_next_handed(w);
 	if (w->job == 0 || h->job != w->job) {
 		pool_broken(w, "sent a frame that does not answer its job");
+		return;
+	}
+	if (wframe_head_check(h, &why) == -1) {
+		pool_broken(w, why);
 		return;
 	}
 	if (!h->has_result && error == NULL) {

@@ -115,7 +115,7 @@ client_read_cb(struct bufferevent *bev, void *arg)
 			bufferevent_disable(bev, EV_READ);
 			return;
 		}
-		if ((rc = lines_take(in, &c->scanned, cfg.max_line, &line,
+		if ((rc = peer_line(in, &c->scanned, cfg.max_line, &line,
 		    &len)) == -1) {
 			client_refuse(c, ERR_LINE_TOO_LONG, "request line "
 			    "longer than the limit; closing the connection");

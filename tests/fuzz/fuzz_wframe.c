@@ -3,10 +3,10 @@
  * daemon makes of a worker's bytes, and the frames it builds for workers.
  *
  * One input is used three ways:
- *   1. as a worker's frame line, through wframe_head_parse; a frame it
- *      accepts must satisfy the protocol (a job id, a result of at least
- *      one byte, an error object with a message, a command pid above 1),
- *      and encode again (wframe_outcome, wframe_started) to a frame that
+ *   1. as a worker's frame line, through wframe_head_parse (a job id, a
+ *      result of at least one byte) and wframe_head_check (an error
+ *      object with a message, a command pid above 1); a frame both accept
+ *      must encode again (wframe_outcome, wframe_started) to a frame that
  *      parses to the same fields;
  *   2. as JSON, through wframe_signal_parse, whose answer must agree with
  *      the frame's "signal" member, and whose signal frame must build;
@@ -30,10 +30,12 @@ same(const char *line, const struct wframe_head *want)
 	const char		*why;
 
 	if (line == NULL || wframe_head_parse(line, strlen(line), &h, &why)
-	    == -1)
+	    == -1 || wframe_head_check(&h, &why) == -1)
 		abort();
+	/* A start's pid is kept only by a start frame. */
 	if (h.job != want->job || h.has_result != want->has_result ||
-	    h.result_len != want->result_len || h.started != want->started ||
+	    h.result_len != want->result_len ||
+	    (!h.has_result && h.error == NULL && h.started != want->started) ||
 	    (h.error == NULL) != (want->error == NULL) ||
 	    (h.error != NULL && !json_equal(h.error, want->error)))
 		abort();
@@ -52,8 +54,13 @@ fuzz_head(const char *data, size_t size)
 			abort();
 		return;
 	}
-	if (h.job < 1 || (h.has_result && h.result_len < 1) ||
-	    (h.error != NULL && !json_is_string(json_object_get(h.error,
+	if (h.job < 1 || (h.has_result && h.result_len < 1))
+		abort();
+	if (wframe_head_check(&h, &why) == -1) {
+		wframe_head_clear(&h);
+		return;
+	}
+	if ((h.error != NULL && !json_is_string(json_object_get(h.error,
 	    "message"))) || (!h.has_result && h.error == NULL &&
 	    h.started <= 1))
 		abort();

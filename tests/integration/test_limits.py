@@ -260,6 +260,20 @@ class ResultCap(MpdTestCase):
                          ["small"])
 
 
+class LongErrorFrame(MpdTestCase):
+    daemon_args = ("--max-line", str(40 << 20))
+
+    def test_an_error_as_long_as_a_request_is_kept(self):
+        # A task's error may quote its argument: a worker's frame may be
+        # as long as a request line, and more, without breaking the worker.
+        message = "m" * (17 << 20)
+        r = self.get(self.submit("fail", message), timeout=60)
+        self.assertEqual((r["state"], r["error"]["code"]),
+                         ("failed", "task_error"))
+        self.assertEqual(r["error"]["message"], message)
+        self.assertNotIn("killing it", self.d.log())
+
+
 class WorkerRecycling(MpdTestCase):
     workers = 1
     daemon_args = ("--max-tasks-per-worker", "2",)

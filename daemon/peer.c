@@ -1,8 +1,8 @@
 /*
- * The one capped line framer of the daemon's sockets, for clients and
- * workers alike: a line is taken whole, or refused once it is past its
- * cap, and a long line arriving in many reads is searched only in its new
- * bytes.
+ * What the daemon's sockets share, clients' and workers' alike: one capped
+ * line framer (a line is taken whole, or refused once it is past its cap,
+ * and a long line arriving in many reads is searched only in its new
+ * bytes), and one way to send a buffer.
  */
 #include <stdlib.h>
 
@@ -11,7 +11,7 @@
 #include "xmalloc.h"
 
 int
-lines_take(struct evbuffer *in, size_t *scanned, size_t max, char **line,
+peer_line(struct evbuffer *in, size_t *scanned, size_t max, char **line,
     size_t *len)
 {
 	struct evbuffer_ptr	p;
@@ -35,4 +35,14 @@ lines_take(struct evbuffer *in, size_t *scanned, size_t max, char **line,
 	(*line)[p.pos] = '\0';
 	*len = (size_t)p.pos;
 	return 1;
+}
+
+int
+peer_send(struct bufferevent *bev, struct evbuffer *buf)
+{
+	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		evbuffer_write(buf, bufferevent_getfd(bev));
+	if (evbuffer_get_length(buf) > 0)
+		return bufferevent_write_buffer(bev, buf);
+	return 0;
 }
