@@ -1,7 +1,8 @@
 /*
  * Commands' output on disk: one file per stream and job under the log
  * directory, written by the worker that runs the command and read here for
- * the logs op. A job's files stay until the job is forgotten.
+ * the logs op (whose reply is reply.c's). A job's files stay until the job
+ * is forgotten.
  */
 #include <sys/stat.h>
 
@@ -12,16 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "base64.h"
 #include "log.h"
 #include "mpd.h"
 #include "proto.h"
-#include "store.h"
-#include "tasks/task.h"
 #include "util.h"
 #include "xmalloc.h"
 
-static const char	*streams[2] = { "stdout", "stderr" };
 static const char	*exts[2] = { "out", "err" };
 
 /* The log directory, held open: every file in it is opened through it. */
@@ -107,12 +104,7 @@ logs_remove(int64_t job)
 	}
 }
 
-/*
- * Reads up to PROTO_LOGS_CHUNK bytes of a stream from off into *data
- * (newly allocated); returns the byte count, and sets *more when bytes
- * remain past them.
- */
-static size_t
+size_t
 logs_read(int64_t job, int stream, int64_t off, char **data, int *more)
 {
 	struct stat	 st;
@@ -150,73 +142,3 @@ logs_read(int64_t job, int stream, int64_t off, char **data, int *more)
 	return (size_t)n;
 }
 
-/* True when the job is a command that has started: its files are its. */
-static int
-logs_of_command(const struct job *j)
-{
-	const struct task	*t = task_find(j->task);
-
-	return j->kind == KIND_JOB && t != NULL && t->command &&
-	    j->started > 0;
-}
-
-int
-logs_reply(struct client *c, json_t *tag, const struct job *j, int64_t *off,
-    int wait)
-{
-	json_t		*r;
-	char		*data[2], *text;
-	size_t		 len[2];
-	int		 more[2], i, ended, own;
-
-	ended = job_state_final(j->state);
-	/* Only a command that has run has logs: any file is not its own. */
-	own = logs_of_command(j);
-	for (i = 0; i < 2; i++) {
-		if (own)
-			len[i] = logs_read(j->id, i, off[i], &data[i],
-			    &more[i]);
-		else {
-			len[i] = 0;
-			data[i] = NULL;
-			more[i] = 0;
-		}
-	}
-	if (wait && !ended && len[0] == 0 && len[1] == 0) {
-		free(data[0]);
-		free(data[1]);
-		return 0;
-	}
-	r = reply_new(tag, 1);
-	json_object_set_new(r, "job", json_integer(j->id));
-	json_object_set_new(r, "state", json_string(job_state_name(j->state)));
-	json_object_set_new(r, "attempt", json_integer(j->attempts));
-	for (i = 0; i < 2; i++) {
-		text = base64_encode(data[i] != NULL ? data[i] : "", len[i]);
-		json_object_set_new(r, streams[i], json_pack("{s:I, s:s}",
-		    "offset", (json_int_t)off[i], "data", text));
-		free(text);
-		free(data[i]);
-	}
-	json_object_set_new(r, "end", json_boolean(ended && !more[0] &&
-	    !more[1]));
-	client_reply(c, r);
-	return 1;
-}
-
-int
-logs_answer(struct client *c, json_t *tag, int64_t job, int64_t *off,
-    int wait)
-{
-	struct job	 j;
-	int		 rc;
-
-	if (store_get(store, job, &j) != 1) {
-		reply_error(c, tag, ERR_NOT_FOUND, "job %lld does not exist",
-		    (long long)job);
-		return 1;
-	}
-	rc = logs_reply(c, tag, &j, off, wait);
-	job_clear(&j);
-	return rc;
-}

@@ -47,7 +47,7 @@ loop_init(void)
 	tick_init(ev_base, loop_tick);
 	clients_on_gone(loop_client_gone);
 	admit_init(ops_dispatch);
-	sched_init();
+	sched_init(waiter_wake);
 }
 
 void

@@ -154,6 +154,14 @@ void	reply_error(struct client *, json_t *, const char *, const char *, ...)
 void	reply_loaded(struct client *, json_t *, struct job *);
 /* Replies to a get: the job's state and its result or error. */
 void	reply_job(struct client *, json_t *, int64_t);
+/*
+ * Answers a logs request from the offsets, unless wait is set and there
+ * is nothing new and the job has not ended: then returns 0 (not answered).
+ */
+int	logs_answer(struct client *, json_t *, int64_t, int64_t *, int);
+/* logs_answer for a job already loaded. */
+int	logs_reply(struct client *, json_t *, const struct job *, int64_t *,
+	    int);
 
 /* ops.c */
 /* Python Pool.map's default chunk size for items over workers. */
@@ -340,7 +348,8 @@ void	loop_init(void);
 void	loop_free(void);
 
 /* sched.c */
-void	sched_init(void);
+/* Sets up the scheduler; on_end hears of each job that reaches its end. */
+void	sched_init(void (*)(int64_t));
 void	sched_free(void);
 /* Hands runnable jobs to idle workers, and quick ones ahead to busy ones. */
 void	sched_dispatch(void);
@@ -400,13 +409,11 @@ int	 logs_create(int64_t, const char *);
 /* Removes a job's log files. */
 void	 logs_remove(int64_t);
 /*
- * Answers a logs request from the offsets, unless wait is set and there
- * is nothing new and the job has not ended: then returns 0 (not answered).
+ * Reads up to PROTO_LOGS_CHUNK bytes of a job's stream (0 stdout, 1
+ * stderr) from an offset into *data (newly allocated, or NULL); returns
+ * the byte count, and sets *more when bytes remain past them.
  */
-int	 logs_answer(struct client *, json_t *, int64_t, int64_t *, int);
-/* logs_answer for a job already loaded. */
-int	 logs_reply(struct client *, json_t *, const struct job *, int64_t *,
-	     int);
+size_t	 logs_read(int64_t, int, int64_t, char **, int *);
 
 /* peer.c */
 /*

@@ -22,6 +22,7 @@
 #define DISPATCH_BATCH	64
 
 static struct event	*delay_ev;	/* the next retried job is due */
+static void		(*ended)(int64_t); /* a job reached a final state */
 
 static char	*dump(json_t *);
 static void	 sched_arm_delay(void);
@@ -204,8 +205,9 @@ sched_dispatch(void)
 }
 
 void
-sched_init(void)
+sched_init(void (*on_end)(int64_t))
 {
+	ended = on_end;
 	if ((delay_ev = evtimer_new(ev_base, sched_delay_cb, NULL)) == NULL)
 		fatalx("evtimer_new");
 	sched_arm_delay();
@@ -242,7 +244,8 @@ sched_final(int64_t id, int state, const char *result, const char *error,
 	    time_now()) == -1)
 		fatalx("cannot record the end of job %lld: %s", (long long)id,
 		    store_errmsg(store));
-	waiter_wake(id);
+	if (ended != NULL)
+		ended(id);
 }
 
 /*
