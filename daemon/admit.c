@@ -31,6 +31,8 @@ struct blocked {
 };
 
 static TAILQ_HEAD(, blocked)	 blocked = TAILQ_HEAD_INITIALIZER(blocked);
+static struct event_base	*base;
+static struct store		*store;
 /* Runs a request again once it fits (ops_dispatch, set by loop.c). */
 static void	(*admit_run)(struct client *, json_t *, const char *,
 		    const struct reqline *);
@@ -72,9 +74,11 @@ admit_timeout(evutil_socket_t fd, short events, void *arg)
 }
 
 void
-admit_init(void (*run)(struct client *, json_t *, const char *,
-    const struct reqline *))
+admit_init(struct event_base *b, struct store *s, void (*run)(struct client *,
+    json_t *, const char *, const struct reqline *))
 {
+	base = b;
+	store = s;
 	admit_run = run;
 }
 
@@ -124,7 +128,7 @@ admit(struct client *c, json_t *req, const char *op,
 		b->line.items = b->text;
 	}
 	if (wait > 0) {
-		if ((b->timer = evtimer_new(ev_base, admit_timeout, b)) == NULL)
+		if ((b->timer = evtimer_new(base, admit_timeout, b)) == NULL)
 			fatalx("evtimer_new");
 		tv = tv_from(wait);
 		evtimer_add(b->timer, &tv);

@@ -25,11 +25,13 @@ static struct client_list	 held = TAILQ_HEAD_INITIALIZER(held);
 static uint64_t			 next_client_id = 1;
 static int			 nclients;
 static void			(*gone_hook)(struct client *);
+static struct event_base	*base;
 
 void
-clients_on_gone(void (*fn)(struct client *))
+clients_init(struct event_base *b, void (*gone)(struct client *))
 {
-	gone_hook = fn;
+	base = b;
+	gone_hook = gone;
 }
 
 struct client *
@@ -45,7 +47,7 @@ client_new(evutil_socket_t fd, uid_t uid, gid_t gid, pid_t pid)
 	LIST_INIT(&c->waiters);
 	if ((c->held = evbuffer_new()) == NULL)
 		fatalx("evbuffer_new");
-	c->bev = bufferevent_socket_new(ev_base, fd, BEV_OPT_CLOSE_ON_FREE);
+	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL)
 		fatalx("bufferevent_socket_new");
 	TAILQ_INSERT_TAIL(&clients, c, entry);

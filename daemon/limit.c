@@ -19,6 +19,15 @@
 #include "wframe.h"
 #include "xmalloc.h"
 
+
+static struct event_base	*base;
+
+void
+limit_init(struct event_base *b)
+{
+	base = b;
+}
+
 /* Arms the worker's timer for secs seconds. */
 static void
 limit_arm(struct worker *w, double secs)
@@ -92,7 +101,7 @@ void
 limit_start(struct worker *w)
 {
 	if (w->limit_ev == NULL &&
-	    (w->limit_ev = evtimer_new(ev_base, limit_cb, w)) == NULL)
+	    (w->limit_ev = evtimer_new(base, limit_cb, w)) == NULL)
 		fatalx("evtimer_new");
 	w->ending = 0;
 	w->kill_stage = 0;

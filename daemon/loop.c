@@ -9,6 +9,8 @@
 #include "mpd.h"
 #include "store.h"
 
+static struct store	*store;
+
 /* The tick's work, in its order. */
 static void
 loop_tick(void)
@@ -42,12 +44,15 @@ loop_client_gone(struct client *c)
 }
 
 void
-loop_init(void)
+loop_init(struct event_base *base, struct store *s)
 {
-	tick_init(ev_base, loop_tick);
-	clients_on_gone(loop_client_gone);
-	admit_init(ops_dispatch);
-	sched_init(waiter_wake);
+	store = s;
+	tick_init(base, loop_tick);
+	clients_init(base, loop_client_gone);
+	reply_init(s);
+	waiter_init(base, s);
+	admit_init(base, s, ops_dispatch);
+	sched_init(base, s, waiter_wake);
 }
 
 void

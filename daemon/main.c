@@ -27,9 +27,8 @@
 #include "xmalloc.h"
 
 struct config		 cfg;
-struct event_base	*ev_base;
-struct store		*store;
-enum stop_mode		 stop_mode = STOP_NONE;
+static struct event_base	*ev_base;
+static struct store		*store;
 
 static struct event	*grace_ev;
 static int		 lock_fd = -1;
@@ -128,16 +127,16 @@ mpd_stop(enum stop_mode mode)
 {
 	struct timeval	tv;
 
-	if (mode <= stop_mode)
+	if (mode <= stopping())
 		return;
-	if (stop_mode == STOP_NONE) {
+	if (stopping() == STOP_NONE) {
 		log_info("stopping (%s)", mode == STOP_NOW ? "now" :
 		    mode == STOP_DRAIN ? "drain" : "graceful");
 		notify_stopping();
 		server_close_listener();
 		admit_refuse_all();
 	}
-	stop_mode = mode;
+	stopping_set(mode);
 	if (mode == STOP_GRACEFUL) {
 		tv = tv_from(cfg.grace);
 		evtimer_add(grace_ev, &tv);
@@ -152,13 +151,13 @@ mpd_check_stopped(void)
 {
 	int64_t	next;
 
-	if (stop_mode == STOP_NONE)
+	if (stopping() == STOP_NONE)
 		return;
-	if (stop_mode == STOP_DRAIN) {
+	if (stopping() == STOP_DRAIN) {
 		if (pool_nbusy() > 0 || store_next(store, &next, 1) != 0)
 			return;
 	}
-	pool_stop(stop_mode == STOP_NOW);
+	pool_stop(stopping() == STOP_NOW);
 	/* Leftovers of killed jobs are reaped before mpd goes. */
 	if (pool_alive() == 0 && pool_sweep() == 0)
 		event_base_loopexit(ev_base, NULL);
@@ -176,7 +175,7 @@ signal_cb(evutil_socket_t sig, short events, void *arg)
 		break;
 	case SIGTERM:
 	case SIGINT:
-		mpd_stop(stop_mode < STOP_GRACEFUL ? STOP_GRACEFUL : STOP_NOW);
+		mpd_stop(stopping() < STOP_GRACEFUL ? STOP_GRACEFUL : STOP_NOW);
 		break;
 	case SIGHUP:
 		log_info("SIGHUP: nothing to reload");
@@ -246,12 +245,12 @@ main(int argc, char **argv)
 	}
 	if ((grace_ev = evtimer_new(ev_base, grace_cb, NULL)) == NULL)
 		fatalx("evtimer_new");
-	ops_init(time_mono(), mpd_stop);
-	loop_init();
-	if (pool_start(cfg.workers, &sched_pool_hooks) == -1)
+	ops_init(store, time_mono(), mpd_stop);
+	loop_init(ev_base, store);
+	if (pool_start(ev_base, cfg.workers, &sched_pool_hooks) == -1)
 		fatalx("cannot start the workers");
-	if (server_listen(sock_dirfd, sock_base, cfg.socket_path, &cause) ==
-	    -1)
+	if (server_listen(ev_base, sock_dirfd, sock_base, cfg.socket_path,
+	    &cause) == -1)
 		fatalx("%s", cause);
 	log_info("mpd %s ready: %d workers, socket %s, database %s",
 	    MPD_VERSION, cfg.workers, cfg.socket_path, cfg.db_path);

@@ -70,9 +70,12 @@ enum stop_mode {
 };
 
 extern struct config		 cfg;
-extern struct event_base	*ev_base;
-extern struct store		*store;
-extern enum stop_mode		 stop_mode;
+
+/* stopping.c */
+/* How far a stop has gone: STOP_NONE while mpd runs. */
+enum stop_mode	stopping(void);
+/* Moves the stop on (main.c's, through mpd_stop). */
+void	stopping_set(enum stop_mode);
 
 /* Begins a stop in the given mode; a harsher mode may follow a milder. */
 void	mpd_stop(enum stop_mode);
@@ -84,7 +87,8 @@ void	mpd_check_stopped(void);
  * Listens on the socket named name in the held directory dirfd (path is
  * the whole path, for bind and messages); returns 0 or -1 with *cause set.
  */
-int	server_listen(int, const char *, const char *, char **);
+int	server_listen(struct event_base *, int, const char *, const char *,
+	    char **);
 /* Stops accepting and removes the socket file. */
 void	server_close_listener(void);
 
@@ -116,7 +120,7 @@ struct client *client_new(evutil_socket_t, uid_t, gid_t, pid_t);
 /* Clients connected now. */
 int	clients_count(void);
 /* fn hears of each client that goes (killed or freed; maybe twice). */
-void	clients_on_gone(void (*)(struct client *));
+void	clients_init(struct event_base *, void (*)(struct client *));
 /* Marks a client dead; clients_flush frees it. */
 void	client_kill(struct client *);
 /* Queues a reply line (text without newline) until the next commit. */
@@ -143,6 +147,8 @@ int	client_privileged(struct client *);
 int	client_may_see(struct client *, uid_t);
 
 /* reply.c */
+/* Replies read jobs and their results from this store. */
+void	reply_init(struct store *);
 /* A new reply object {"req":tag,"ok":ok}. */
 json_t	*reply_new(json_t *, int);
 /* Replies ok with the fields of body (stolen, may be NULL). */
@@ -178,7 +184,7 @@ struct reqline {
  * Sets what ops cannot know themselves: when the daemon started (the
  * monotonic clock, for uptime) and how the shutdown op stops it.
  */
-void	ops_init(double, void (*)(enum stop_mode));
+void	ops_init(struct store *, double, void (*)(enum stop_mode));
 /* Runs one checked request. */
 void	ops_dispatch(struct client *, json_t *, const char *,
 	    const struct reqline *);
@@ -196,6 +202,8 @@ void	waiter_wake(int64_t);
 void	waiter_drop_client(struct client *);
 /* Number of waiters in all. */
 size_t	waiter_count(void);
+/* Sets up waits on this base, reading jobs from this store. */
+void	waiter_init(struct event_base *, struct store *);
 /* Frees the followers' timer at exit (clients are freed first). */
 void	waiter_free_all(void);
 
@@ -277,7 +285,7 @@ struct pool_hooks {
 };
 
 /* Forks the pool, which reports through hooks; returns 0 or -1. */
-int	pool_start(int, const struct pool_hooks *);
+int	pool_start(struct event_base *, int, const struct pool_hooks *);
 /* Returns an idle worker or NULL. */
 struct worker *pool_idle(void);
 /* Number of idle workers. */
@@ -344,12 +352,12 @@ void	tick_free(void);
 
 /* loop.c (with main.c, the top: it sees every module) */
 /* Sets up the tick and the modules it drives. */
-void	loop_init(void);
+void	loop_init(struct event_base *, struct store *);
 void	loop_free(void);
 
 /* sched.c */
 /* Sets up the scheduler; on_end hears of each job that reaches its end. */
-void	sched_init(void (*)(int64_t));
+void	sched_init(struct event_base *, struct store *, void (*)(int64_t));
 void	sched_free(void);
 /* Hands runnable jobs to idle workers, and quick ones ahead to busy ones. */
 void	sched_dispatch(void);
@@ -362,6 +370,8 @@ extern const struct pool_hooks sched_pool_hooks;
 int	sched_cancel(int64_t, uid_t, const char **);
 
 /* limit.c */
+/* Sets up time limits' timers on this base. */
+void	limit_init(struct event_base *);
 /* Starts a dispatched job's time limit, if it has one. */
 void	limit_start(struct worker *);
 /* The worker's job ended: stops its timers. */
@@ -373,8 +383,8 @@ json_t	*limit_error(struct worker *);
 
 /* admit.c */
 /* run reruns a request that waited for room (ops_dispatch). */
-void	admit_init(void (*)(struct client *, json_t *, const char *,
-	    const struct reqline *));
+void	admit_init(struct event_base *, struct store *, void (*)(
+	    struct client *, json_t *, const char *, const struct reqline *));
 /*
  * Admits a submit or map (its request and line) of this many items under
  * --max-queue: returns 1 to go on, or 0 when it was refused (replied) or

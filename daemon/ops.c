@@ -20,6 +20,7 @@
 
 static const struct reqline *cur_line;	/* of the request being run */
 static double	up_since;		/* on the monotonic clock */
+static struct store *store;
 static void	(*stop)(enum stop_mode);	/* the shutdown op's */
 static int64_t	room_left = -1;		/* in the store; -1: read it */
 
@@ -51,7 +52,7 @@ ops_load(struct client *c, json_t *tag, int64_t id, struct job *j)
 static int
 ops_refuse_stopping(struct client *c, json_t *tag)
 {
-	if (stop_mode == STOP_NONE)
+	if (stopping() == STOP_NONE)
 		return 0;
 	reply_error(c, tag, ERR_SHUTTING_DOWN,
 	    "the daemon is shutting down and takes no new jobs");
@@ -552,7 +553,7 @@ op_status(struct client *c, json_t *req, json_t *tag)
 	    time_mono() - up_since, "workers",
 	    pool_status(client_privileged(c)), "jobs", counts,
 	    "waiters", (json_int_t)waiter_count(), "state",
-	    stop_mode == STOP_NONE ? "running" : "stopping"));
+	    stopping() == STOP_NONE ? "running" : "stopping"));
 }
 
 /* store_list callback: appends a summary. */
@@ -690,8 +691,9 @@ static const struct {
 };
 
 void
-ops_init(double when, void (*stop_fn)(enum stop_mode))
+ops_init(struct store *s, double when, void (*stop_fn)(enum stop_mode))
 {
+	store = s;
 	up_since = when;
 	stop = stop_fn;
 }

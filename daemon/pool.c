@@ -31,6 +31,7 @@ struct worker	*workers;
 int		 nworkers;
 
 static const struct pool_hooks	*hooks;	/* the scheduler's ears */
+static struct event_base	*base;
 
 static void	pool_spawn(struct worker *);
 
@@ -124,7 +125,7 @@ pool_slot_dead(struct worker *w)
 	w->requeue = 0;
 	w->stopping = 0;
 	tick_kick();
-	if (stop_mode > STOP_DRAIN)
+	if (stopping() > STOP_DRAIN)
 		return;
 	if (w->fails >= RESPAWN_GIVE_UP)
 		fatalx("%s died %d times in a row before running any job; "
@@ -150,7 +151,7 @@ pool_respawn_cb(evutil_socket_t fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
-	if (w->state == W_DOWN && stop_mode <= STOP_DRAIN)
+	if (w->state == W_DOWN && stopping() <= STOP_DRAIN)
 		pool_spawn(w);
 }
 
@@ -363,7 +364,7 @@ pool_spawn(struct worker *w)
 	}
 	evutil_make_socket_nonblocking(sv[0]);
 	w->pid = pid;
-	w->bev = bufferevent_socket_new(ev_base, sv[0], BEV_OPT_CLOSE_ON_FREE);
+	w->bev = bufferevent_socket_new(base, sv[0], BEV_OPT_CLOSE_ON_FREE);
 	if (w->bev == NULL)
 		fatalx("bufferevent for %s", w->name);
 	bufferevent_setcb(w->bev, pool_read_cb, NULL, pool_event_cb, w);
@@ -382,10 +383,11 @@ pool_spawn(struct worker *w)
 }
 
 int
-pool_start(int n, const struct pool_hooks *h)
+pool_start(struct event_base *b, int n, const struct pool_hooks *h)
 {
 	int	i;
 
+	base = b;
 	hooks = h;
 	nworkers = n;
 	workers = xcalloc((size_t)n, sizeof *workers);
@@ -393,7 +395,7 @@ pool_start(int n, const struct pool_hooks *h)
 		workers[i].slot = i + 1;
 		snprintf(workers[i].name, sizeof workers[i].name, "worker-%d",
 		    i + 1);
-		workers[i].respawn = evtimer_new(ev_base, pool_respawn_cb,
+		workers[i].respawn = evtimer_new(base, pool_respawn_cb,
 		    &workers[i]);
 		if (workers[i].respawn == NULL ||
 		    (workers[i].jobs = evbuffer_new()) == NULL)

@@ -17,6 +17,14 @@
 #include "tasks/task.h"
 #include "util.h"
 
+static struct store	*store;	/* jobs and map results are read from it */
+
+void
+reply_init(struct store *s)
+{
+	store = s;
+}
+
 json_t *
 reply_new(json_t *tag, int ok)
 {

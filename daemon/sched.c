@@ -23,6 +23,7 @@
 
 static struct event	*delay_ev;	/* the next retried job is due */
 static void		(*ended)(int64_t); /* a job reached a final state */
+static struct store	*store;
 
 static char	*dump(json_t *);
 static void	 sched_arm_delay(void);
@@ -198,17 +199,19 @@ sched_hand_ahead(void)
 void
 sched_dispatch(void)
 {
-	if (stop_mode > STOP_DRAIN)
+	if (stopping() > STOP_DRAIN)
 		return;
 	sched_batch(pool_nidle(), sched_take_idle, NULL);
 	sched_hand_ahead();
 }
 
 void
-sched_init(void (*on_end)(int64_t))
+sched_init(struct event_base *base, struct store *s, void (*on_end)(int64_t))
 {
+	store = s;
 	ended = on_end;
-	if ((delay_ev = evtimer_new(ev_base, sched_delay_cb, NULL)) == NULL)
+	limit_init(base);
+	if ((delay_ev = evtimer_new(base, sched_delay_cb, NULL)) == NULL)
 		fatalx("evtimer_new");
 	sched_arm_delay();
 }

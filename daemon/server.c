@@ -344,7 +344,8 @@ server_leftover(int dirfd, const char *name, struct sockaddr_un *sun,
 }
 
 int
-server_listen(int dirfd, const char *name, const char *path, char **cause)
+server_listen(struct event_base *base, int dirfd, const char *name,
+    const char *path, char **cause)
 {
 	struct sockaddr_un	 sun;
 	struct stat		 st;
@@ -365,7 +366,7 @@ server_listen(int dirfd, const char *name, const char *path, char **cause)
 	 * umask. Nothing is chmod'ed by a path afterwards.
 	 */
 	old = umask(~cfg.socket_mode & 0777);
-	listener = evconnlistener_new_bind(ev_base, server_accept_cb, NULL,
+	listener = evconnlistener_new_bind(base, server_accept_cb, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128,
 	    (struct sockaddr *)&sun, sizeof sun);
 	umask(old);
@@ -385,7 +386,7 @@ server_listen(int dirfd, const char *name, const char *path, char **cause)
 	listen_dev = st.st_dev;
 	listen_ino = st.st_ino;
 	evconnlistener_set_error_cb(listener, server_accept_error_cb);
-	if ((accept_pause = evtimer_new(ev_base, server_resume_cb, NULL)) ==
+	if ((accept_pause = evtimer_new(base, server_resume_cb, NULL)) ==
 	    NULL)
 		fatalx("evtimer_new");
 	listen_name = xstrdup(name);

@@ -36,6 +36,15 @@ static struct waiter_list	 buckets[WAITER_BUCKETS];
 static struct waiter_list	 followers;
 static struct event		*follow_ev;
 static size_t			 nwaiters;
+static struct event_base	*base;
+static struct store		*store;
+
+void
+waiter_init(struct event_base *b, struct store *s)
+{
+	base = b;
+	store = s;
+}
 
 /* The bucket of a job id. */
 static struct waiter_list *
@@ -122,7 +131,7 @@ waiter_add_logs(struct client *c, json_t *tag, int64_t job, int64_t *off)
 	wt->off[1] = off[1];
 	LIST_INSERT_HEAD(&followers, wt, by_follow);
 	if (follow_ev == NULL &&
-	    (follow_ev = evtimer_new(ev_base, waiter_follow_cb, NULL)) == NULL)
+	    (follow_ev = evtimer_new(base, waiter_follow_cb, NULL)) == NULL)
 		fatalx("evtimer_new");
 	if (!evtimer_pending(follow_ev, NULL))
 		evtimer_add(follow_ev, &tv);
@@ -139,7 +148,7 @@ waiter_add(struct client *c, json_t *tag, int64_t job, double timeout)
 	wt->tag = tag != NULL ? json_incref(tag) : NULL;
 	wt->job = job;
 	if (timeout >= 0) {
-		wt->timer = evtimer_new(ev_base, waiter_timeout, wt);
+		wt->timer = evtimer_new(base, waiter_timeout, wt);
 		if (wt->timer == NULL)
 			fatalx("evtimer_new");
 		tv = tv_from(timeout);

@@ -23,7 +23,7 @@ KNOWN = set()
 # main.c's globals and stop functions that the library still reads or
 # calls, instead of getting settings through init functions and reaching
 # the top through callbacks.
-KNOWN_UP = {"cfg", "ev_base", "stop_mode", "store"}
+KNOWN_UP = {"cfg"}
 
 
 # The layers, lowest first: a file may call its own layer and those below,
@@ -31,8 +31,9 @@ KNOWN_UP = {"cfg", "ev_base", "stop_mode", "store"}
 LAYERS = [
     ("store", {"store.c", "checkpoint.c"}),
     ("core", {"sched.c", "limit.c", "pool.c", "worker.c", "tick.c",
-              "logs.c", "paths.c", "peer.c", "task.c", "builtin.c",
-              "basic.c", "exec.c", "config.c", "notify.c", "proctitle.c"}),
+              "stopping.c", "logs.c", "paths.c", "peer.c", "task.c",
+              "builtin.c", "basic.c", "exec.c", "config.c", "notify.c",
+              "proctitle.c"}),
     # The Unix socket's side: its clients, their requests and replies,
     # their waits for jobs and output, their submits waiting for room.
     ("net", {"server.c", "client.c", "reply.c", "ops.c", "waiter.c",

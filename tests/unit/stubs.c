@@ -8,6 +8,3 @@
 #include "mpd.h"
 
 struct config		 cfg;
-struct event_base	*ev_base;
-struct store		*store;
-enum stop_mode		 stop_mode = STOP_NONE;
