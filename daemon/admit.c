@@ -33,6 +33,7 @@ struct blocked {
 static TAILQ_HEAD(, blocked)	 blocked = TAILQ_HEAD_INITIALIZER(blocked);
 static struct event_base	*base;
 static struct store		*store;
+static int64_t			 max_queue;	/* items; 0 for no cap */
 /* Runs a request again once it fits (ops_dispatch, set by loop.c). */
 static void	(*admit_run)(struct client *, json_t *, const char *,
 		    const struct reqline *);
@@ -69,15 +70,17 @@ admit_timeout(evutil_socket_t fd, short events, void *arg)
 	(void)events;
 	reply_error(b->client, json_object_get(b->req, "req"), ERR_QUEUE_FULL,
 	    "the queue stayed full (%lld items queued, at most %lld) for "
-	    "block_timeout", (long long)admit_queued(), (long long)cfg.max_queue);
+	    "block_timeout", (long long)admit_queued(), (long long)max_queue);
 	blocked_free(b);
 }
 
 void
-admit_init(struct event_base *b, struct store *s, void (*run)(struct client *,
-    json_t *, const char *, const struct reqline *))
+admit_init(struct event_base *b, struct store *s, const struct config *c,
+    void (*run)(struct client *, json_t *, const char *,
+    const struct reqline *))
 {
 	base = b;
+	max_queue = c->max_queue;
 	store = s;
 	admit_run = run;
 }
@@ -91,19 +94,19 @@ admit(struct client *c, json_t *req, const char *op,
 	json_t		*v, *tag = json_object_get(req, "req");
 	double		 wait = -1;
 
-	if (cfg.max_queue == 0)
+	if (max_queue == 0)
 		return 1;
 	if (admitting) {
 		queued = admit_queued() + items;
 		return 1;
 	}
-	if (items > cfg.max_queue) {
+	if (items > max_queue) {
 		reply_error(c, tag, ERR_QUEUE_FULL, "%lld items can never fit "
 		    "in a queue of at most %lld", (long long)items,
-		    (long long)cfg.max_queue);
+		    (long long)max_queue);
 		return 0;
 	}
-	if (TAILQ_EMPTY(&blocked) && admit_queued() + items <= cfg.max_queue) {
+	if (TAILQ_EMPTY(&blocked) && admit_queued() + items <= max_queue) {
 		queued += items;
 		return 1;
 	}
@@ -112,7 +115,7 @@ admit(struct client *c, json_t *req, const char *op,
 	if (json_is_false(json_object_get(req, "block")) || wait == 0) {
 		reply_error(c, tag, ERR_QUEUE_FULL, "the queue is full (%lld "
 		    "items queued, at most %lld)", (long long)admit_queued(),
-		    (long long)cfg.max_queue);
+		    (long long)max_queue);
 		return 0;
 	}
 	b = xcalloc(1, sizeof *b);
@@ -145,10 +148,10 @@ admit_blocked(void)
 	struct blocked	*b;
 
 	queued = -1;	/* after dispatch: ask the store again */
-	if (cfg.max_queue == 0)
+	if (max_queue == 0)
 		return;
 	while ((b = TAILQ_FIRST(&blocked)) != NULL &&
-	    admit_queued() + b->items <= cfg.max_queue) {
+	    admit_queued() + b->items <= max_queue) {
 		admitting = 1;
 		admit_run(b->client, b->req, b->op, &b->line);
 		admitting = 0;

@@ -23,6 +23,9 @@
 #include "util.h"
 #include "xmalloc.h"
 
+/* The settings being filled (config_parse's). */
+static struct config	*conf;
+
 /* How a setting's text becomes its field in struct config. */
 enum kind {
 	SET_PATH,	/* char *, newly allocated */
@@ -312,7 +315,7 @@ config_yes(const char *where, const char *name, const char *arg)
 static void
 config_apply(const struct setting *set, const char *arg, const char *where)
 {
-	void	*field = (char *)&cfg + set->off;
+	void	*field = (char *)conf + set->off;
 	char	*end;
 	long	 mode;
 	int	 level;
@@ -434,17 +437,17 @@ config_login_limits(void)
 	FILE		*f;
 	long long	 threads = 0;
 
-	cfg.user_limit[0].rlim_cur = 1024;
-	cfg.user_limit[0].rlim_max = 524288;
+	conf->user_limit[0].rlim_cur = 1024;
+	conf->user_limit[0].rlim_max = 524288;
 	if ((f = fopen("/proc/sys/kernel/threads-max", "r")) != NULL) {
 		if (fscanf(f, "%lld", &threads) != 1)
 			threads = 0;
 		fclose(f);
 	}
-	cfg.user_limit[1].rlim_cur = cfg.user_limit[1].rlim_max =
+	conf->user_limit[1].rlim_cur = conf->user_limit[1].rlim_max =
 	    threads >= 2 ? (rlim_t)(threads / 2) : 4096;
-	cfg.user_limit[2].rlim_cur = 0;
-	cfg.user_limit[2].rlim_max = RLIM_INFINITY;
+	conf->user_limit[2].rlim_cur = 0;
+	conf->user_limit[2].rlim_max = RLIM_INFINITY;
 }
 
 /* The default configuration file's path (newly allocated). */
@@ -517,27 +520,28 @@ config_read(const char *path, int named)
 }
 
 void
-config_parse(int argc, char **argv)
+config_parse(struct config *c, int argc, char **argv)
 {
 	const struct setting	*set;
 	char			*path = NULL;
 	long			 ncpu;
 	int			 ch, named = 0;
 
+	conf = c;
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	cfg.workers = ncpu > 0 ? (int)ncpu : 1;
-	cfg.grace = 10;
-	cfg.socket_mode = 0600;
-	cfg.max_line = PROTO_MAX_LINE;
-	cfg.max_items = PROTO_MAX_ITEMS;
-	cfg.log_level = LOG_LEVEL_INFO;
-	cfg.kill_grace = 5;
-	cfg.store_reserve = PROTO_STORE_RESERVE;
-	cfg.max_result = PROTO_MAX_RESULT;
-	cfg.max_depth = PROTO_MAX_DEPTH;
-	cfg.max_clients = PROTO_MAX_CLIENTS;
-	cfg.client_timeout = PROTO_CLIENT_TIMEOUT;
-	cfg.output_cap = PROTO_OUTPUT_CAP;
+	conf->workers = ncpu > 0 ? (int)ncpu : 1;
+	conf->grace = 10;
+	conf->socket_mode = 0600;
+	conf->max_line = PROTO_MAX_LINE;
+	conf->max_items = PROTO_MAX_ITEMS;
+	conf->log_level = LOG_LEVEL_INFO;
+	conf->kill_grace = 5;
+	conf->store_reserve = PROTO_STORE_RESERVE;
+	conf->max_result = PROTO_MAX_RESULT;
+	conf->max_depth = PROTO_MAX_DEPTH;
+	conf->max_clients = PROTO_MAX_CLIENTS;
+	conf->client_timeout = PROTO_CLIENT_TIMEOUT;
+	conf->output_cap = PROTO_OUTPUT_CAP;
 	config_login_limits();
 	config_longopts();
 
@@ -585,10 +589,10 @@ config_parse(int argc, char **argv)
 		usage(stderr);
 		exit(2);
 	}
-	if (cfg.socket_path == NULL)
-		cfg.socket_path = path_default_socket();
-	if (cfg.db_path == NULL)
-		cfg.db_path = path_default_db();
-	if (cfg.log_dir == NULL)
-		cfg.log_dir = path_beside(cfg.db_path, "logs");
+	if (conf->socket_path == NULL)
+		conf->socket_path = path_default_socket();
+	if (conf->db_path == NULL)
+		conf->db_path = path_default_db();
+	if (conf->log_dir == NULL)
+		conf->log_dir = path_beside(conf->db_path, "logs");
 }

@@ -21,11 +21,13 @@
 
 
 static struct event_base	*base;
+static double			 kill_grace;	/* SIGTERM to SIGKILL */
 
 void
-limit_init(struct event_base *b)
+limit_init(struct event_base *b, double grace)
 {
 	base = b;
+	kill_grace = grace;
 }
 
 /* Arms the worker's timer for secs seconds. */
@@ -66,14 +68,14 @@ limit_next(struct worker *w)
 		    (long long)w->job, w->ending == JOB_TIMEOUT ?
 		    "time limit reached" : "cancelled");
 		limit_signal(w, SIGTERM);
-		limit_arm(w, cfg.kill_grace);
+		limit_arm(w, kill_grace);
 		break;
 	case 1:
 		log_info("job %lld: still running after %g s; SIGKILL to its "
-		    "process group", (long long)w->job, cfg.kill_grace);
+		    "process group", (long long)w->job, kill_grace);
 		limit_signal(w, SIGKILL);
 		/* Time for the worker to reap and report, even at grace 0. */
-		limit_arm(w, cfg.kill_grace > 1 ? cfg.kill_grace : 1);
+		limit_arm(w, kill_grace > 1 ? kill_grace : 1);
 		break;
 	default:
 		pool_kill(w, "did not end its job's command");

@@ -23,6 +23,7 @@ static const char	*exts[2] = { "out", "err" };
 
 /* The log directory, held open: every file in it is opened through it. */
 static int		 logs_dirfd = -1;
+static const char	*logs_dir;	/* its path, for messages */
 
 /* A job's file name for a stream, in buf. */
 static const char *
@@ -33,18 +34,19 @@ logs_name(int64_t job, const char *ext, char *buf, size_t len)
 }
 
 int
-logs_init(char **cause)
+logs_init(const char *dir, char **cause)
 {
 	struct stat	 st;
 
-	if ((logs_dirfd = paths_dir(cfg.log_dir, NULL, cause)) == -1)
+	logs_dir = dir;
+	if ((logs_dirfd = paths_dir(dir, NULL, cause)) == -1)
 		return -1;
 	/* Others' output lives here: it must be ours alone. */
 	if (fstat(logs_dirfd, &st) == -1 || st.st_uid != geteuid() ||
 	    (st.st_mode & 077) != 0) {
 		*cause = xasprintf("the log directory %s must be owned by uid "
 		    "%ld with no access for group or others (chmod 0700)",
-		    cfg.log_dir, (long)geteuid());
+		    logs_dir, (long)geteuid());
 		close(logs_dirfd);
 		logs_dirfd = -1;
 		return -1;
@@ -82,12 +84,12 @@ logs_create(int64_t job, const char *ext)
 	/* A new file each attempt: nothing already there is reused. */
 	if (unlinkat(logs_dirfd, name, 0) == -1 && errno != ENOENT)
 		log_warn("job %lld: removing %s/%s", (long long)job,
-		    cfg.log_dir, name);
+		    logs_dir, name);
 	fd = openat(logs_dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
 	    O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1)
 		log_warn("job %lld: cannot create %s/%s", (long long)job,
-		    cfg.log_dir, name);
+		    logs_dir, name);
 	return fd;
 }
 
@@ -100,7 +102,7 @@ logs_remove(int64_t job)
 	for (i = 0; i < 2; i++) {
 		logs_name(job, exts[i], name, sizeof name);
 		if (unlinkat(logs_dirfd, name, 0) == -1 && errno != ENOENT)
-			log_warn("removing %s/%s", cfg.log_dir, name);
+			log_warn("removing %s/%s", logs_dir, name);
 	}
 }
 

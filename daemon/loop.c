@@ -44,15 +44,15 @@ loop_client_gone(struct client *c)
 }
 
 void
-loop_init(struct event_base *base, struct store *s)
+loop_init(struct event_base *base, struct store *s, const struct config *c)
 {
 	store = s;
 	tick_init(base, loop_tick);
 	clients_init(base, loop_client_gone);
 	reply_init(s);
 	waiter_init(base, s);
-	admit_init(base, s, ops_dispatch);
-	sched_init(base, s, waiter_wake);
+	admit_init(base, s, c, ops_dispatch);
+	sched_init(base, s, c, waiter_wake);
 }
 
 void

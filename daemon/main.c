@@ -26,7 +26,7 @@
 #include "util.h"
 #include "xmalloc.h"
 
-struct config		 cfg;
+static struct config	 cfg;
 static struct event_base	*ev_base;
 static struct store		*store;
 
@@ -202,7 +202,7 @@ main(int argc, char **argv)
 	char		*cause;
 
 	proctitle_init(argc, argv);
-	config_parse(argc, argv);
+	config_parse(&cfg, argc, argv);
 
 	log_init("mpd[parent]", (enum log_level)cfg.log_level);
 	task_register_builtins();
@@ -220,7 +220,7 @@ main(int argc, char **argv)
 	open_dirs();
 	lock_db(db_dirfd, db_base);
 	prepare_db(db_dirfd, db_dir, db_base);
-	if (logs_init(&cause) == -1)
+	if (logs_init(cfg.log_dir, &cause) == -1)
 		fatalx("%s", cause);
 
 	if ((store = store_open(db_real, cfg.sync_full, &cause)) == NULL)
@@ -245,11 +245,11 @@ main(int argc, char **argv)
 	}
 	if ((grace_ev = evtimer_new(ev_base, grace_cb, NULL)) == NULL)
 		fatalx("evtimer_new");
-	ops_init(store, time_mono(), mpd_stop);
-	loop_init(ev_base, store);
-	if (pool_start(ev_base, cfg.workers, &sched_pool_hooks) == -1)
+	ops_init(store, &cfg, time_mono(), mpd_stop);
+	loop_init(ev_base, store, &cfg);
+	if (pool_start(ev_base, &cfg, &sched_pool_hooks) == -1)
 		fatalx("cannot start the workers");
-	if (server_listen(ev_base, sock_dirfd, sock_base, cfg.socket_path,
+	if (server_listen(ev_base, &cfg, sock_dirfd, sock_base, cfg.socket_path,
 	    &cause) == -1)
 		fatalx("%s", cause);
 	log_info("mpd %s ready: %d workers, socket %s, database %s",

@@ -18,15 +18,17 @@
 
 #include "wframe.h"
 
+struct config;
 struct store;
 struct job;
+struct task_settings;
 
 /* config.c */
 /*
  * Fills cfg: defaults, then the configuration file, then the command
  * line. Exits 0 after --help or --version, 2 on a bad setting.
  */
-void	config_parse(int, char **);
+void	config_parse(struct config *, int, char **);
 
 /* main.c */
 struct config {
@@ -69,7 +71,6 @@ enum stop_mode {
 	STOP_NOW,	/* requeue running jobs at once (Pool terminate) */
 };
 
-extern struct config		 cfg;
 
 /* stopping.c */
 /* How far a stop has gone: STOP_NONE while mpd runs. */
@@ -87,8 +88,8 @@ void	mpd_check_stopped(void);
  * Listens on the socket named name in the held directory dirfd (path is
  * the whole path, for bind and messages); returns 0 or -1 with *cause set.
  */
-int	server_listen(struct event_base *, int, const char *, const char *,
-	    char **);
+int	server_listen(struct event_base *, const struct config *, int,
+	    const char *, const char *, char **);
 /* Stops accepting and removes the socket file. */
 void	server_close_listener(void);
 
@@ -184,7 +185,8 @@ struct reqline {
  * Sets what ops cannot know themselves: when the daemon started (the
  * monotonic clock, for uptime) and how the shutdown op stops it.
  */
-void	ops_init(struct store *, double, void (*)(enum stop_mode));
+void	ops_init(struct store *, const struct config *, double,
+	    void (*)(enum stop_mode));
 /* Runs one checked request. */
 void	ops_dispatch(struct client *, json_t *, const char *,
 	    const struct reqline *);
@@ -285,7 +287,8 @@ struct pool_hooks {
 };
 
 /* Forks the pool, which reports through hooks; returns 0 or -1. */
-int	pool_start(struct event_base *, int, const struct pool_hooks *);
+int	pool_start(struct event_base *, const struct config *,
+	    const struct pool_hooks *);
 /* Returns an idle worker or NULL. */
 struct worker *pool_idle(void);
 /* Number of idle workers. */
@@ -329,7 +332,8 @@ void	pool_free(void);
 
 /* worker.c */
 /* The child's loop: read a job frame, run it, write the result. */
-void	worker_main(int) __attribute__((noreturn));
+void	worker_main(int, const struct task_settings *)
+	    __attribute__((noreturn));
 /* Tells the parent that job's command runs as process group pid. */
 void	worker_started(int64_t, pid_t);
 /* The descriptor to poll for the parent's frames while a command runs. */
@@ -352,12 +356,14 @@ void	tick_free(void);
 
 /* loop.c (with main.c, the top: it sees every module) */
 /* Sets up the tick and the modules it drives. */
-void	loop_init(struct event_base *, struct store *);
+void	loop_init(struct event_base *, struct store *,
+	    const struct config *);
 void	loop_free(void);
 
 /* sched.c */
 /* Sets up the scheduler; on_end hears of each job that reaches its end. */
-void	sched_init(struct event_base *, struct store *, void (*)(int64_t));
+void	sched_init(struct event_base *, struct store *,
+	    const struct config *, void (*)(int64_t));
 void	sched_free(void);
 /* Hands runnable jobs to idle workers, and quick ones ahead to busy ones. */
 void	sched_dispatch(void);
@@ -371,7 +377,7 @@ int	sched_cancel(int64_t, uid_t, const char **);
 
 /* limit.c */
 /* Sets up time limits' timers on this base. */
-void	limit_init(struct event_base *);
+void	limit_init(struct event_base *, double);
 /* Starts a dispatched job's time limit, if it has one. */
 void	limit_start(struct worker *);
 /* The worker's job ended: stops its timers. */
@@ -383,8 +389,9 @@ json_t	*limit_error(struct worker *);
 
 /* admit.c */
 /* run reruns a request that waited for room (ops_dispatch). */
-void	admit_init(struct event_base *, struct store *, void (*)(
-	    struct client *, json_t *, const char *, const struct reqline *));
+void	admit_init(struct event_base *, struct store *,
+	    const struct config *, void (*)(struct client *, json_t *,
+	    const char *, const struct reqline *));
 /*
  * Admits a submit or map (its request and line) of this many items under
  * --max-queue: returns 1 to go on, or 0 when it was refused (replied) or
@@ -404,7 +411,7 @@ void	admit_refuse_all(void);
  * Creates, checks and holds the log directory; returns 0, or -1 with
  * *cause set.
  */
-int	 logs_init(char **);
+int	 logs_init(const char *, char **);
 /* The held log directory's descriptor (a worker keeps it across fork). */
 int	 logs_fd(void);
 /* In a worker: the held log directory is now this descriptor. */

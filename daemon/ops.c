@@ -21,6 +21,7 @@
 static const struct reqline *cur_line;	/* of the request being run */
 static double	up_since;		/* on the monotonic clock */
 static struct store *store;
+static const struct config *conf;
 static void	(*stop)(enum stop_mode);	/* the shutdown op's */
 static int64_t	room_left = -1;		/* in the store; -1: read it */
 
@@ -110,7 +111,7 @@ ops_room(struct client *c, json_t *tag, json_t *req)
 {
 	int64_t	need, n;
 
-	if (cfg.store_reserve == 0)
+	if (conf->store_reserve == 0)
 		return 1;
 	/*
 	 * About what the rows will take: the request's JSON twice (a map's
@@ -122,14 +123,14 @@ ops_room(struct client *c, json_t *tag, json_t *req)
 	need = 512 + 2 * (int64_t)cur_line->len + 64 * n;
 	if (room_left < 0)
 		room_left = store_headroom(store);
-	if (room_left - need >= cfg.store_reserve) {
+	if (room_left - need >= conf->store_reserve) {
 		room_left -= need;
 		return 1;
 	}
 	reply_error(c, tag, ERR_STORE_FULL, "the store is nearly full (%lld "
 	    "bytes left, %lld kept for running jobs); try again once jobs "
 	    "are forgotten or space is freed", (long long)room_left,
-	    (long long)cfg.store_reserve);
+	    (long long)conf->store_reserve);
 	return 0;
 }
 
@@ -191,7 +192,7 @@ ops_job_init(struct client *c, json_t *req, struct job *j)
 	    json_is_number(v) && task_find(j->task)->command)
 		j->timeout = json_number_value(v);
 	else
-		j->timeout = cfg.job_timeout;
+		j->timeout = conf->job_timeout;
 }
 
 static void
@@ -208,7 +209,7 @@ op_hello(struct client *c, json_t *req, json_t *tag)
 	reply_ok(c, tag, json_pack("{s:s, s:s, s:i, s:I, s:i, s:o, s:I}",
 	    "server", "mpd", "version", MPD_VERSION, "protocol", PROTO_VERSION,
 	    "pid", (json_int_t)getpid(), "workers", nworkers, "tasks",
-	    task_names(), "max_line", (json_int_t)cfg.max_line));
+	    task_names(), "max_line", (json_int_t)conf->max_line));
 }
 
 static void
@@ -341,9 +342,9 @@ op_map(struct client *c, json_t *req, json_t *tag)
 		mi.array = json_object_get(req, "items");
 		n = (int64_t)json_array_size(mi.array);
 	}
-	if (n > cfg.max_items) {
+	if (n > conf->max_items) {
 		reply_error(c, tag, ERR_TOO_MANY_ITEMS, "a map may have at most "
-		    "%lld items; this one has %lld", (long long)cfg.max_items,
+		    "%lld items; this one has %lld", (long long)conf->max_items,
 		    (long long)n);
 		return;
 	}
@@ -691,9 +692,11 @@ static const struct {
 };
 
 void
-ops_init(struct store *s, double when, void (*stop_fn)(enum stop_mode))
+ops_init(struct store *s, const struct config *c, double when,
+    void (*stop_fn)(enum stop_mode))
 {
 	store = s;
+	conf = c;
 	up_since = when;
 	stop = stop_fn;
 }

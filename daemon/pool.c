@@ -19,6 +19,7 @@
 #include "mpd.h"
 #include "proto.h"
 #include "store.h"
+#include "tasks/task.h"
 #include "util.h"
 #include "wframe.h"
 #include "xmalloc.h"
@@ -32,6 +33,8 @@ int		 nworkers;
 
 static const struct pool_hooks	*hooks;	/* the scheduler's ears */
 static struct event_base	*base;
+static const struct config	*conf;
+static struct task_settings	 task_settings;
 
 static void	pool_spawn(struct worker *);
 
@@ -169,7 +172,7 @@ pool_read_head(struct worker *w, struct evbuffer *in)
 	size_t			 len;
 	int			 rc;
 
-	if ((rc = peer_line(in, &w->scanned, cfg.max_line + WFRAME_HEAD_ROOM,
+	if ((rc = peer_line(in, &w->scanned, conf->max_line + WFRAME_HEAD_ROOM,
 	    &line, &len)) != 1) {
 		if (rc == -1)
 			pool_broken(w, "sent a frame longer than the cap");
@@ -183,7 +186,7 @@ pool_read_head(struct worker *w, struct evbuffer *in)
 	}
 	w->have_head = 1;
 	/* A result past --max-result is read and dropped as it comes. */
-	w->skip = w->head.has_result && w->head.result_len > cfg.max_result;
+	w->skip = w->head.has_result && w->head.result_len > conf->max_result;
 	w->left = w->head.has_result ? w->head.result_len + 1 : 0;
 	return 1;
 }
@@ -329,7 +332,7 @@ pool_child(struct worker *w, int fd, pid_t parent)
 		if (null != STDIN_FILENO)
 			close(null);
 	}
-	worker_main(3);
+	worker_main(3, &task_settings);
 }
 
 /* Forks a worker into an empty slot. */
@@ -383,12 +386,22 @@ pool_spawn(struct worker *w)
 }
 
 int
-pool_start(struct event_base *b, int n, const struct pool_hooks *h)
+pool_start(struct event_base *b, const struct config *c,
+    const struct pool_hooks *h)
 {
-	int	i;
+	int	i, n = c->workers;
 
 	base = b;
+	conf = c;
 	hooks = h;
+	/* What the workers' tasks heed of the settings. */
+	task_settings.output_cap = c->output_cap;
+	task_settings.limit[0] = c->limit_as;
+	task_settings.limit[1] = c->limit_cpu;
+	task_settings.limit[2] = c->limit_nofile;
+	memcpy(task_settings.user_limit, c->user_limit,
+	    sizeof task_settings.user_limit);
+	task_settings.umask = c->job_umask;
 	nworkers = n;
 	workers = xcalloc((size_t)n, sizeof *workers);
 	for (i = 0; i < n; i++) {
@@ -570,11 +583,11 @@ pool_check(struct worker *w)
 
 	if (w->state != W_IDLE || w->pid == 0 || w->reaped)
 		return;
-	if (cfg.max_tasks > 0 && w->ran >= cfg.max_tasks)
+	if (conf->max_tasks > 0 && w->ran >= conf->max_tasks)
 		log_info("%s (pid %ld) ran %lld jobs; replacing it", w->name,
 		    (long)w->pid, (long long)w->ran);
-	else if (cfg.max_worker_rss > 0 &&
-	    (rss = pool_rss(w->pid)) > cfg.max_worker_rss)
+	else if (conf->max_worker_rss > 0 &&
+	    (rss = pool_rss(w->pid)) > conf->max_worker_rss)
 		log_info("%s (pid %ld) grew to %lld KiB; replacing it",
 		    w->name, (long)w->pid, (long long)(rss / 1024));
 	else

@@ -24,6 +24,7 @@
 static struct event	*delay_ev;	/* the next retried job is due */
 static void		(*ended)(int64_t); /* a job reached a final state */
 static struct store	*store;
+static const struct config *conf;
 
 static char	*dump(json_t *);
 static void	 sched_arm_delay(void);
@@ -106,9 +107,9 @@ sched_room(struct worker *w)
 		return 0;
 	room = HANDED_MAX - w->nhanded;
 	/* Its last job before it is replaced is its last. */
-	if (cfg.max_tasks > 0 && room > cfg.max_tasks - w->ran - 1 -
+	if (conf->max_tasks > 0 && room > conf->max_tasks - w->ran - 1 -
 	    w->nhanded)
-		room = (int)(cfg.max_tasks - w->ran - 1 - w->nhanded);
+		room = (int)(conf->max_tasks - w->ran - 1 - w->nhanded);
 	return room > 0 ? room : 0;
 }
 
@@ -187,7 +188,7 @@ sched_hand_ahead(void)
 	int	*room, total = 0, k;
 
 	/* Its size is read from its process between jobs: one at a time. */
-	if (cfg.max_worker_rss > 0)
+	if (conf->max_worker_rss > 0)
 		return;
 	room = xcalloc((size_t)nworkers, sizeof *room);
 	for (k = 0; k < nworkers; k++)
@@ -206,11 +207,13 @@ sched_dispatch(void)
 }
 
 void
-sched_init(struct event_base *base, struct store *s, void (*on_end)(int64_t))
+sched_init(struct event_base *base, struct store *s, const struct config *c,
+    void (*on_end)(int64_t))
 {
 	store = s;
+	conf = c;
 	ended = on_end;
-	limit_init(base);
+	limit_init(base, c->kill_grace);
 	if ((delay_ev = evtimer_new(base, sched_delay_cb, NULL)) == NULL)
 		fatalx("evtimer_new");
 	sched_arm_delay();
@@ -571,15 +574,15 @@ sched_result(struct worker *w, const struct wframe_head *h,
 		cause = state == JOB_TIMEOUT ? RETRY_TIMEOUT : 0;
 	}
 	/* A result past the cap was not even kept by the pool. */
-	if (h->has_result && len > cfg.max_result) {
+	if (h->has_result && len > conf->max_result) {
 		/* Too big to keep: the job fails, and says so. */
 		json_decref(killed);
 		error = killed = json_pack("{s:s, s:I, s:I}", "code",
 		    JOBERR_RESULT_TOO_LARGE, "bytes", (json_int_t)len,
-		    "limit", (json_int_t)cfg.max_result);
+		    "limit", (json_int_t)conf->max_result);
 		json_object_set_new(error, "message", json_sprintf("the result "
 		    "is %zu bytes of JSON; at most %zu are kept (--max-result)",
-		    len, cfg.max_result));
+		    len, conf->max_result));
 		result = NULL;
 		state = JOB_FAILED;
 		cause = RETRY_ERROR;

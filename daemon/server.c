@@ -31,6 +31,7 @@
 #define CLIENT_OUT_MAX	(4 * 1024 * 1024)
 
 static struct evconnlistener	*listener;
+static const struct config	*conf;
 static struct event		*accept_pause;
 static char			*listen_name;	/* in listen_dirfd */
 static int			 listen_dirfd = -1;
@@ -90,11 +91,11 @@ client_idle_timer(struct client *c)
 	struct timeval	tv;
 
 	if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 ||
-	    cfg.client_timeout <= 0) {
+	    conf->client_timeout <= 0) {
 		bufferevent_set_timeouts(c->bev, NULL, NULL);
 		return;
 	}
-	tv = tv_from(cfg.client_timeout);
+	tv = tv_from(conf->client_timeout);
 	bufferevent_set_timeouts(c->bev, &tv, NULL);
 }
 
@@ -115,7 +116,7 @@ client_read_cb(struct bufferevent *bev, void *arg)
 			bufferevent_disable(bev, EV_READ);
 			return;
 		}
-		if ((rc = peer_line(in, &c->scanned, cfg.max_line, &line,
+		if ((rc = peer_line(in, &c->scanned, conf->max_line, &line,
 		    &len)) == -1) {
 			client_refuse(c, ERR_LINE_TOO_LONG, "request line "
 			    "longer than the limit; closing the connection");
@@ -230,7 +231,7 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	 * socket. Only when the admin says these users trust each other.
 	 */
 	if (geteuid() != 0 && cred.uid != geteuid() && cred.uid != 0 &&
-	    !cfg.serve_others) {
+	    !conf->serve_others) {
 		static const char other[] = "{\"ok\":false,\"error\":{\"code\":"
 		    "\"" ERR_PERMISSION "\",\"message\":\"this mpd is not "
 		    "root and serves only its own user: it would run your jobs "
@@ -242,7 +243,7 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
-	if (clients_count() >= cfg.max_clients) {
+	if (clients_count() >= conf->max_clients) {
 		static const char full[] = "{\"ok\":false,\"error\":{\"code\":"
 		    "\"" ERR_TOO_MANY_CLIENTS "\",\"message\":\"the daemon "
 		    "has as many clients as it accepts; try again later\"}}\n";
@@ -258,7 +259,7 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	bufferevent_setcb(c->bev, client_read_cb, client_write_cb,
 	    client_event_cb, c);
 	/* Stop reading at the cap so a newline-less flood cannot grow. */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, cfg.max_line + 2);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, conf->max_line + 2);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	log_debug("client %llu connected: uid %ld pid %ld",
 	    (unsigned long long)c->id, (long)c->uid, (long)c->pid);
@@ -344,13 +345,14 @@ server_leftover(int dirfd, const char *name, struct sockaddr_un *sun,
 }
 
 int
-server_listen(struct event_base *base, int dirfd, const char *name,
-    const char *path, char **cause)
+server_listen(struct event_base *base, const struct config *c, int dirfd,
+    const char *name, const char *path, char **cause)
 {
 	struct sockaddr_un	 sun;
 	struct stat		 st;
 	mode_t			 old;
 
+	conf = c;
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof sun.sun_path) {
@@ -365,7 +367,7 @@ server_listen(struct event_base *base, int dirfd, const char *name,
 	 * The socket is born with its mode: bind makes it 0777 less the
 	 * umask. Nothing is chmod'ed by a path afterwards.
 	 */
-	old = umask(~cfg.socket_mode & 0777);
+	old = umask(~conf->socket_mode & 0777);
 	listener = evconnlistener_new_bind(base, server_accept_cb, NULL,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 128,
 	    (struct sockaddr *)&sun, sizeof sun);

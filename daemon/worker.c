@@ -37,6 +37,7 @@
 #include "xmalloc.h"
 
 static struct frame	 from_parent;
+static const struct task_settings *settings;
 static int		 wfd = -1;
 
 /* A growing text buffer for a chunk's results. */
@@ -171,6 +172,7 @@ worker_ctx(json_t *frame, struct task_ctx *ctx)
 
 	memset(ctx, 0, sizeof *ctx);
 	ctx->job = json_integer_value(json_object_get(frame, "job"));
+	ctx->settings = settings;
 	ctx->logs = json_object_get(frame, "items") == NULL;
 	uid = json_object_get(frame, "uid");
 	gid = json_object_get(frame, "gid");
@@ -322,7 +324,7 @@ worker_control(int64_t job)
 }
 
 void
-worker_main(int fd)
+worker_main(int fd, const struct task_settings *ts)
 {
 	struct req_error	 err;
 	struct jscan_items	 it;
@@ -333,6 +335,7 @@ worker_main(int fd)
 	int			 rc;
 
 	wfd = fd;
+	settings = ts;
 	frame_init(&from_parent, (size_t)1 << 30);
 	/* Frames were requests the parent took: no depth cap of its own. */
 	request_set_max_depth(INT_MAX);

@@ -47,7 +47,8 @@ extern char	**environ;
 struct capture {
 	int	 fd;		/* read end of the pipe, -1 at end of file */
 	int	 log;		/* log file, or -1 */
-	char	*buf;		/* the first cap bytes */
+	char	*buf;		/* the first max bytes */
+	size_t	 max;		/* the output cap */
 	size_t	 len;
 	size_t	 total;		/* all bytes read */
 };
@@ -72,7 +73,7 @@ struct command {
 
 static const int	 limit_res[3] = { RLIMIT_AS, RLIMIT_CPU, RLIMIT_NOFILE };
 static const char	*limit_key[3] = { "as", "cpu", "nofile" };
-/* The limits of another user's job before its own (cfg.user_limit). */
+/* The limits of another user's job before its own (ctx->settings->user_limit). */
 static const int	 user_res[3] = { RLIMIT_NOFILE, RLIMIT_NPROC,
 			    RLIMIT_CORE };
 
@@ -310,8 +311,7 @@ static void
 command_init(struct command *cmd, json_t *argv, json_t *kwargs,
     struct task_ctx *ctx)
 {
-	static const int64_t	*dflt[3] = { &cfg.limit_as, &cfg.limit_cpu,
-				    &cfg.limit_nofile };
+	const int64_t		*dflt = ctx->settings->limit;
 	json_t			*v, *limits;
 	size_t			 i;
 
@@ -328,7 +328,7 @@ command_init(struct command *cmd, json_t *argv, json_t *kwargs,
 	}
 	limits = json_object_get(kwargs, "limits");
 	for (i = 0; i < 3; i++) {
-		cmd->limit[i] = *dflt[i] > 0 ? (rlim_t)*dflt[i] : RLIM_INFINITY;
+		cmd->limit[i] = dflt[i] > 0 ? (rlim_t)dflt[i] : RLIM_INFINITY;
 		if ((v = json_object_get(limits, limit_key[i])) != NULL)
 			cmd->limit[i] = (rlim_t)json_number_value(v);
 	}
@@ -401,10 +401,10 @@ exec_child(struct command *cmd, struct task_ctx *ctx, gid_t *groups,
 	for (i = 0; ctx->setuser && i < 3; i++) {
 		if (getrlimit(user_res[i], &rl) == -1)
 			child_fail(report, STAGE_LIMIT);
-		if (cfg.user_limit[i].rlim_max < rl.rlim_max)
-			rl.rlim_max = cfg.user_limit[i].rlim_max;
-		rl.rlim_cur = cfg.user_limit[i].rlim_cur < rl.rlim_max ?
-		    cfg.user_limit[i].rlim_cur : rl.rlim_max;
+		if (ctx->settings->user_limit[i].rlim_max < rl.rlim_max)
+			rl.rlim_max = ctx->settings->user_limit[i].rlim_max;
+		rl.rlim_cur = ctx->settings->user_limit[i].rlim_cur < rl.rlim_max ?
+		    ctx->settings->user_limit[i].rlim_cur : rl.rlim_max;
 		if (setrlimit(user_res[i], &rl) == -1)
 			child_fail(report, STAGE_LIMIT);
 	}
@@ -431,7 +431,7 @@ exec_child(struct command *cmd, struct task_ctx *ctx, gid_t *groups,
 	}
 	if (cmd->cwd != NULL && chdir(cmd->cwd) == -1)
 		child_fail(report, STAGE_CWD);
-	umask(cfg.job_umask);
+	umask(ctx->settings->umask);
 	execvpe(cmd->argv[0], cmd->argv, cmd->envp);
 	child_fail(report, STAGE_EXEC);
 }
@@ -512,8 +512,8 @@ capture_read(struct capture *c)
 		close(c->log);
 		c->log = -1;
 	}
-	if (c->len < cfg.output_cap) {
-		keep = cfg.output_cap - c->len;
+	if (c->len < c->max) {
+		keep = c->max - c->len;
 		if (keep > (size_t)n)
 			keep = (size_t)n;
 		c->buf = xreallocarray(c->buf, c->len + keep, 1);
@@ -738,6 +738,7 @@ command_run(struct command *cmd, struct task_ctx *ctx, json_t **error)
 
 	cap[0].fd = out[0];
 	cap[1].fd = err[0];
+	cap[0].max = cap[1].max = ctx->settings->output_cap;
 	cap[0].log = exec_log_open(ctx, "out");
 	cap[1].log = exec_log_open(ctx, "err");
 	if (got != (ssize_t)sizeof fail) {

@@ -8,10 +8,19 @@
 #ifndef MPD_TASK_H
 #define MPD_TASK_H
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <jansson.h>
 #include <stdint.h>
+
+/* The daemon's settings that tasks heed (commands', mostly). */
+struct task_settings {
+	size_t		 output_cap;	/* bytes of each stream in a result */
+	int64_t		 limit[3];	/* default as, cpu, nofile; 0 none */
+	struct rlimit	 user_limit[3];	/* others' jobs: nofile, nproc, core */
+	mode_t		 umask;		/* the one mpd was started with */
+};
 
 /* What a task knows of the job it runs. */
 struct task_ctx {
@@ -20,6 +29,7 @@ struct task_ctx {
 	int		 setuser;	/* run commands as uid/gid (mpd is root) */
 	uid_t		 uid;
 	gid_t		 gid;
+	const struct task_settings *settings;
 };
 
 struct task {
