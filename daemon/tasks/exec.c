@@ -34,6 +34,7 @@
 #include "log.h"
 #include "mpd.h"
 #include "proto.h"
+#include "command.h"
 #include "task.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -43,40 +44,7 @@ extern char	**environ;
 /* The PATH of another user's command when mpd runs as root. */
 #define EXEC_USER_PATH	"/usr/local/bin:/usr/bin:/bin"
 
-/* One captured stream. */
-struct capture {
-	int	 fd;		/* read end of the pipe, -1 at end of file */
-	int	 log;		/* log file, or -1 */
-	char	*buf;		/* the first max bytes */
-	size_t	 max;		/* the output cap */
-	size_t	 len;
-	size_t	 total;		/* all bytes read */
-};
-
-/* What the command's child reports when it cannot exec. */
-struct exec_fail {
-	int	 stage;
-	int	 err;
-};
-
-enum { STAGE_CWD, STAGE_USER, STAGE_LIMIT, STAGE_EXEC };
-
-/* A command's settings, checked from args and kwargs. */
-struct command {
-	char		**argv;
-	char		**envp;
-	const char	 *cwd;
-	const char	 *input;	/* stdin text, or NULL */
-	size_t		  input_len;
-	rlim_t		  limit[3];	/* RLIMIT_AS, RLIMIT_CPU, RLIMIT_NOFILE */
-};
-
-static const int	 limit_res[3] = { RLIMIT_AS, RLIMIT_CPU, RLIMIT_NOFILE };
 static const char	*limit_key[3] = { "as", "cpu", "nofile" };
-/* The limits of another user's job before its own (ctx->settings->user_limit). */
-static const int	 user_res[3] = { RLIMIT_NOFILE, RLIMIT_NPROC,
-			    RLIMIT_CORE };
-
 static volatile sig_atomic_t	orphaned;	/* SIGTERM: the parent died */
 
 /* The argv of exec: strings, or one array of strings (a map item). */
@@ -341,147 +309,6 @@ command_free(struct command *cmd)
 	strv_free(cmd->envp);
 }
 
-/* The command's stdin: /dev/null, or a memory file holding the text. */
-static int
-exec_stdin(struct command *cmd)
-{
-	int	fd;
-
-	if (cmd->input == NULL)
-		return open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if ((fd = memfd_create("mpd-stdin", MFD_CLOEXEC)) == -1)
-		return -1;
-	if (write_all(fd, cmd->input, cmd->input_len) == -1 ||
-	    lseek(fd, 0, SEEK_SET) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* In the command's child: report why it could not start, and end. */
-static void __attribute__((noreturn))
-child_fail(int fd, int stage)
-{
-	struct exec_fail	f = { stage, errno };
-	ssize_t			n;
-
-	n = write(fd, &f, sizeof f);
-	(void)n;
-	_exit(127);
-}
-
-/* In the command's child: set up and exec. Never returns. */
-static void __attribute__((noreturn))
-exec_child(struct command *cmd, struct task_ctx *ctx, gid_t *groups,
-    int ngroups, int in, int out, int err, int report, pid_t worker)
-{
-	struct rlimit		 rl;
-	size_t			 i;
-
-	/*
-	 * A session of its own, not only a process group: no job may reach
-	 * a terminal mpd was started from (TIOCSTI into a root shell). Its
-	 * process group id is its pid either way.
-	 */
-	if (setsid() == -1)
-		child_fail(report, STAGE_EXEC);
-	signals_reset();
-	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(err, 2) == -1)
-		child_fail(report, STAGE_EXEC);
-	/* Only 0-2 and the report pipe (close-on-exec) stay open. */
-	if (report > 3)
-		close_range(3, (unsigned)report - 1, 0);
-	close_range((unsigned)report + 1, ~0U, 0);
-	/*
-	 * Another user's job starts from a login's limits, not mpd's, never
-	 * above the daemon's own. Set before the switch, as a login does, so
-	 * a user already at the process limit is refused at the switch.
-	 */
-	for (i = 0; ctx->setuser && i < 3; i++) {
-		if (getrlimit(user_res[i], &rl) == -1)
-			child_fail(report, STAGE_LIMIT);
-		if (ctx->settings->user_limit[i].rlim_max < rl.rlim_max)
-			rl.rlim_max = ctx->settings->user_limit[i].rlim_max;
-		rl.rlim_cur = ctx->settings->user_limit[i].rlim_cur < rl.rlim_max ?
-		    ctx->settings->user_limit[i].rlim_cur : rl.rlim_max;
-		if (setrlimit(user_res[i], &rl) == -1)
-			child_fail(report, STAGE_LIMIT);
-	}
-	if (ctx->setuser && (setgroups((size_t)ngroups, groups) == -1 ||
-	    setgid(ctx->gid) == -1 || setuid(ctx->uid) == -1))
-		child_fail(report, STAGE_USER);
-	/*
-	 * After the switch: a change of user clears the death signal, and
-	 * limits set as the owner can only be lowered, never raised past
-	 * the daemon's own (nor, for another user, past a login's).
-	 */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != worker)
-		_exit(127);
-	for (i = 0; i < 3; i++) {
-		if (cmd->limit[i] == RLIM_INFINITY)
-			continue;
-		if (getrlimit(limit_res[i], &rl) == -1)
-			child_fail(report, STAGE_LIMIT);
-		/* Another user's is held under its hard limit; root's is not. */
-		rl.rlim_cur = rl.rlim_max = !ctx->setuser ||
-		    cmd->limit[i] < rl.rlim_max ? cmd->limit[i] : rl.rlim_max;
-		if (setrlimit(limit_res[i], &rl) == -1)
-			child_fail(report, STAGE_LIMIT);
-	}
-	if (cmd->cwd != NULL && chdir(cmd->cwd) == -1)
-		child_fail(report, STAGE_CWD);
-	umask(ctx->settings->umask);
-	execvpe(cmd->argv[0], cmd->argv, cmd->envp);
-	child_fail(report, STAGE_EXEC);
-}
-
-/*
- * Starts the command's child with vfork: it shares the worker's memory
- * until it execs, so no page tables are copied only to be thrown away
- * (a worker may have grown large). The child makes system calls only (no
- * allocation, no stdio; glibc's execvpe builds paths on the stack) and
- * writes nothing of the worker's but errno. No handler can run in it: a
- * worker's signals are at their defaults but SIGTERM's, and command_run
- * blocks SIGTERM (and SIGCHLD) before it comes here. The worker has one
- * thread, so setuid and the like are plain system calls. On its own, not
- * inlined, so no local of the caller lives across the vfork.
- */
-static pid_t __attribute__((noinline))
-exec_spawn(struct command *cmd, struct task_ctx *ctx, gid_t *groups,
-    int ngroups, int in, int out, int err, int report, pid_t worker)
-{
-	pid_t	pid;
-
-	if ((pid = vfork()) == 0)
-		exec_child(cmd, ctx, groups, ngroups, in, out, err, report,
-		    worker);
-	return pid;
-}
-
-/* The owner's supplementary groups (newly allocated), for setgroups. */
-static gid_t *
-exec_groups(struct task_ctx *ctx, int *n)
-{
-	struct passwd	*pw;
-	gid_t		*groups;
-
-	*n = 1;
-	groups = xcalloc(1, sizeof *groups);
-	groups[0] = ctx->gid;
-	if (!ctx->setuser || (pw = getpwuid(ctx->uid)) == NULL)
-		return groups;
-	*n = 0;
-	if (getgrouplist(pw->pw_name, ctx->gid, groups, n) == -1) {
-		groups = xreallocarray(groups, (size_t)*n, sizeof *groups);
-		if (getgrouplist(pw->pw_name, ctx->gid, groups, n) == -1) {
-			*n = 1;
-			groups[0] = ctx->gid;
-		}
-	}
-	return groups;
-}
-
 /* Opens a job's log file for one stream, or returns -1. */
 static int
 exec_log_open(struct task_ctx *ctx, const char *ext)
@@ -489,38 +316,6 @@ exec_log_open(struct task_ctx *ctx, const char *ext)
 	if (!ctx->logs)
 		return -1;
 	return logs_create(ctx->job, ext);
-}
-
-/* Reads what a pipe holds; at end of file closes it. */
-static void
-capture_read(struct capture *c)
-{
-	char	buf[65536];
-	ssize_t	n;
-	size_t	keep;
-
-	n = read(c->fd, buf, sizeof buf);
-	if (n == -1 && (errno == EINTR || errno == EAGAIN))
-		return;
-	if (n <= 0) {
-		close(c->fd);
-		c->fd = -1;
-		return;
-	}
-	if (c->log != -1 && write_all(c->log, buf, (size_t)n) == -1) {
-		log_warn("writing a log file");
-		close(c->log);
-		c->log = -1;
-	}
-	if (c->len < c->max) {
-		keep = c->max - c->len;
-		if (keep > (size_t)n)
-			keep = (size_t)n;
-		c->buf = xreallocarray(c->buf, c->len + keep, 1);
-		memcpy(c->buf + c->len, buf, keep);
-		c->len += keep;
-	}
-	c->total += (size_t)n;
 }
 
 /*
@@ -549,81 +344,6 @@ exec_sweep(void)
 			break;
 	}
 	free(line);
-}
-
-/*
- * Turns bytes into a JSON string, replacing invalid UTF-8 and NUL bytes
- * with U+FFFD: the result is text for people; the logs keep the bytes.
- */
-static json_t *
-utf8_lossy(const char *s, size_t len)
-{
-	json_t	*v;
-	char	*out;
-	size_t	 i = 0, o = 0, n, k;
-	unsigned char c;
-
-	if ((len == 0 || memchr(s, '\0', len) == NULL) &&
-	    (v = json_stringn(s, len)) != NULL)
-		return v;
-	out = xmalloc(len * 3 + 1);
-	while (i < len) {
-		c = (unsigned char)s[i];
-		n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ?
-		    3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-		if (n > 1 && i + n <= len) {
-			for (k = 1; k < n; k++) {
-				if (((unsigned char)s[i + k] & 0xc0) != 0x80)
-					break;
-			}
-			if (k == n && (v = json_stringn(s + i, n)) != NULL) {
-				json_decref(v);
-				memcpy(out + o, s + i, n);
-				o += n;
-				i += n;
-				continue;
-			}
-		} else if (n == 1 && c != '\0') {
-			out[o++] = s[i++];
-			continue;
-		}
-		memcpy(out + o, "\xef\xbf\xbd", 3);
-		o += 3;
-		i++;
-	}
-	v = json_stringn(out, o);
-	free(out);
-	return v;
-}
-
-/* Words for a failed start. */
-static json_t *
-exec_fail_error(struct command *cmd, struct exec_fail *f)
-{
-	const char	*what = strerror(f->err);
-	json_t		*e;
-	char		*msg;
-
-	switch (f->stage) {
-	case STAGE_CWD:
-		msg = xasprintf("cannot change to directory \"%s\": %s",
-		    cmd->cwd, what);
-		break;
-	case STAGE_USER:
-		msg = xasprintf("cannot switch to the job owner's user: %s",
-		    what);
-		break;
-	case STAGE_LIMIT:
-		msg = xasprintf("cannot set a resource limit: %s", what);
-		break;
-	default:
-		msg = xasprintf("cannot run \"%s\": %s", cmd->argv[0], what);
-		break;
-	}
-	e = json_pack("{s:s, s:s, s:i}", "code", JOBERR_EXEC_FAILED,
-	    "message", msg, "errno", f->err);
-	free(msg);
-	return e;
 }
 
 /* SIGTERM while a command runs: the parent died (PDEATHSIG). */
@@ -675,6 +395,144 @@ exec_ended(int chld, pid_t pid)
 }
 
 /*
+ * From here on SIGTERM (the parent's death) is let through only inside
+ * ppoll (waitmask), so it is never missed between a check and a wait, and
+ * SIGCHLD stays blocked and is read from the returned signalfd: it tells
+ * that the command may have ended, which waitid then checks without
+ * reaping it. block gets what command_unblock lets go again.
+ */
+static int
+command_block(sigset_t *block, sigset_t *waitmask)
+{
+	struct sigaction	sa;
+	int			chld;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = exec_term;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(block);
+	sigaddset(block, SIGTERM);
+	sigaddset(block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, block, waitmask);
+	sigdelset(waitmask, SIGTERM);
+	sigaddset(waitmask, SIGCHLD);
+	sigdelset(block, SIGTERM);
+	if ((chld = signalfd(-1, block, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
+		fatal("signalfd");
+	sigaddset(block, SIGTERM);
+	return chld;
+}
+
+/* Back to dying of SIGTERM, at once if it came meanwhile. */
+static void
+command_unblock(int chld, const sigset_t *block)
+{
+	struct sigaction	sa;
+
+	close(chld);
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigprocmask(SIG_UNBLOCK, block, NULL);
+}
+
+/*
+ * Copies the command's output and obeys the parent's signal frames until
+ * its main process has ended (running) and both streams are closed; then
+ * kills what is left of the job and reaps it all. Returns 1 with *status
+ * when the command ran, 0 when it never started.
+ */
+static int
+command_wait(struct task_ctx *ctx, pid_t pid, int running, int chld,
+    const sigset_t *waitmask, struct capture *cap, int *status)
+{
+	struct pollfd	pfd[4];
+	int		exited = 0, i, n, sig;
+
+	while (running || cap[0].fd != -1 || cap[1].fd != -1) {
+		n = 0;
+		for (i = 0; i < 2; i++) {
+			pfd[n].fd = cap[i].fd;
+			pfd[n++].events = POLLIN;
+		}
+		pfd[n].fd = running ? chld : -1;
+		pfd[n++].events = POLLIN;
+		pfd[n].fd = running ? worker_control_fd() : -1;
+		pfd[n++].events = POLLIN;
+		if (ppoll(pfd, (nfds_t)n, NULL, waitmask) == -1) {
+			if (errno != EINTR)
+				fatal("ppoll");
+			if (orphaned)
+				exec_abandon(exited ? 0 : pid);
+			continue;
+		}
+		for (i = 0; i < 2; i++) {
+			if (cap[i].fd != -1 && pfd[i].revents != 0)
+				capture_read(&cap[i]);
+		}
+		if (running && pfd[3].revents != 0) {
+			if ((sig = worker_control(ctx->job)) == -1)
+				exec_abandon(pid);
+			exec_signal(pid, sig);
+		}
+		if (running && pfd[2].revents != 0 && exec_ended(chld, pid)) {
+			/*
+			 * The main process ended but is not yet reaped, so
+			 * its group id cannot have been reused: kill the rest
+			 * of the group, then reap everything.
+			 */
+			kill(-pid, SIGKILL);
+			if (waitpid(pid, status, 0) == -1)
+				fatal("waitpid");
+			exited = 1;
+			running = 0;
+			exec_sweep();
+		}
+	}
+	if (!exited)
+		exec_sweep();	/* the child that failed to exec */
+	return exited;
+}
+
+/*
+ * The result of a command that ran (its status, output, duration and pid),
+ * with *error set when it exited non-zero or was killed.
+ */
+static json_t *
+command_result(int status, const struct capture *cap, double start,
+    pid_t pid, json_t **error)
+{
+	json_t	*result = json_object();
+
+	if (WIFEXITED(status))
+		json_object_set_new(result, "exit_code",
+		    json_integer(WEXITSTATUS(status)));
+	else
+		json_object_set_new(result, "signal",
+		    json_integer(WTERMSIG(status)));
+	json_object_set_new(result, "stdout", capture_text(&cap[0]));
+	json_object_set_new(result, "stderr", capture_text(&cap[1]));
+	json_object_set_new(result, "truncated", json_boolean(
+	    cap[0].total > cap[0].len || cap[1].total > cap[1].len));
+	json_object_set_new(result, "stdout_bytes",
+	    json_integer((json_int_t)cap[0].total));
+	json_object_set_new(result, "stderr_bytes",
+	    json_integer((json_int_t)cap[1].total));
+	json_object_set_new(result, "duration_ms", json_integer(
+	    (json_int_t)((time_mono() - start) * 1000)));
+	json_object_set_new(result, "pid", json_integer(pid));
+	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		*error = json_pack("{s:s, s:i}", "code", JOBERR_EXIT,
+		    "exit_code", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		*error = json_pack("{s:s, s:i}", "code", JOBERR_KILLED,
+		    "signal", WTERMSIG(status));
+	return result;
+}
+
+/*
  * Runs a command to its end. Returns the result object, with *error set
  * when the command failed; or NULL with *error when it could not start.
  */
@@ -683,48 +541,23 @@ command_run(struct command *cmd, struct task_ctx *ctx, json_t **error)
 {
 	struct capture		 cap[2];
 	struct exec_fail	 fail;
-	struct sigaction	 sa;
 	sigset_t		 block, waitmask;
-	struct pollfd		 pfd[4];
-	json_t			*result;
-	gid_t			*groups;
+	json_t			*result = NULL;
 	double			 start;
-	pid_t			 pid, worker;
-	int			 in, out[2], err[2], report[2], chld, running = 0;
-	int			 ngroups, status = 0, exited = 0, i, n, sig;
+	pid_t			 pid;
+	int			 in, out[2], err[2], report[2], chld, i;
+	int			 status = 0, running = 0;
 	ssize_t			 got;
 
 	memset(cap, 0, sizeof cap);
-	/*
-	 * SIGTERM (the parent's death) is let through only inside ppoll, so
-	 * it is never missed between a check and a wait. SIGCHLD stays
-	 * blocked and is read from a signalfd: it tells that the command may
-	 * have ended, which waitid then checks without reaping it.
-	 */
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = exec_term;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGCHLD);
-	sigprocmask(SIG_BLOCK, &block, &waitmask);
-	sigdelset(&waitmask, SIGTERM);
-	sigaddset(&waitmask, SIGCHLD);
-	sigdelset(&block, SIGTERM);
-	if ((chld = signalfd(-1, &block, SFD_NONBLOCK | SFD_CLOEXEC)) == -1)
-		fatal("signalfd");
-	sigaddset(&block, SIGTERM);
-	groups = exec_groups(ctx, &ngroups);
-	if ((in = exec_stdin(cmd)) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
+	chld = command_block(&block, &waitmask);
+	if ((in = spawn_stdin(cmd)) == -1 || pipe2(out, O_CLOEXEC) == -1 ||
 	    pipe2(err, O_CLOEXEC) == -1 || pipe2(report, O_CLOEXEC) == -1)
 		fatal("setting up a command's descriptors");
 	start = time_mono();
-	worker = getpid();
-	if ((pid = exec_spawn(cmd, ctx, groups, ngroups, in, out[1], err[1],
-	    report[1], worker)) == -1)
+	if ((pid = spawn_command(cmd, ctx, in, out[1], err[1], report[1])) ==
+	    -1)
 		fatal("vfork");
-	free(groups);
 	close(in);
 	close(out[1]);
 	close(err[1]);
@@ -750,93 +583,16 @@ command_run(struct command *cmd, struct task_ctx *ctx, json_t **error)
 	for (i = 0; i < 2; i++)
 		fcntl(cap[i].fd, F_SETFL, O_NONBLOCK);
 
-	while (running || cap[0].fd != -1 || cap[1].fd != -1) {
-		n = 0;
-		for (i = 0; i < 2; i++) {
-			pfd[n].fd = cap[i].fd;
-			pfd[n++].events = POLLIN;
-		}
-		pfd[n].fd = running ? chld : -1;
-		pfd[n++].events = POLLIN;
-		pfd[n].fd = running ? worker_control_fd() : -1;
-		pfd[n++].events = POLLIN;
-		if (ppoll(pfd, (nfds_t)n, NULL, &waitmask) == -1) {
-			if (errno != EINTR)
-				fatal("ppoll");
-			if (orphaned)
-				exec_abandon(exited ? 0 : pid);
-			continue;
-		}
-		for (i = 0; i < 2; i++) {
-			if (cap[i].fd != -1 && pfd[i].revents != 0)
-				capture_read(&cap[i]);
-		}
-		if (running && pfd[3].revents != 0) {
-			if ((sig = worker_control(ctx->job)) == -1)
-				exec_abandon(pid);
-			exec_signal(pid, sig);
-		}
-		if (running && pfd[2].revents != 0 && exec_ended(chld, pid)) {
-			/*
-			 * The main process ended but is not yet reaped, so
-			 * its group id cannot have been reused: kill the rest
-			 * of the group, then reap everything.
-			 */
-			kill(-pid, SIGKILL);
-			if (waitpid(pid, &status, 0) == -1)
-				fatal("waitpid");
-			exited = 1;
-			running = 0;
-			exec_sweep();
-		}
-	}
-	if (!exited)
-		exec_sweep();	/* the child that failed to exec */
-	/* Back to dying of SIGTERM, at once if it came meanwhile. */
-	close(chld);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGTERM, &sa, NULL);
-	sigprocmask(SIG_UNBLOCK, &block, NULL);
+	if (command_wait(ctx, pid, running, chld, &waitmask, cap, &status))
+		result = command_result(status, cap, start, pid, error);
+	else
+		*error = spawn_fail_error(cmd, &fail);
+	command_unblock(chld, &block);
 	for (i = 0; i < 2; i++) {
 		if (cap[i].log != -1)
 			close(cap[i].log);
+		free(cap[i].buf);
 	}
-	if (!exited) {
-		*error = exec_fail_error(cmd, &fail);
-		free(cap[0].buf);
-		free(cap[1].buf);
-		return NULL;
-	}
-
-	result = json_object();
-	if (WIFEXITED(status))
-		json_object_set_new(result, "exit_code",
-		    json_integer(WEXITSTATUS(status)));
-	else
-		json_object_set_new(result, "signal",
-		    json_integer(WTERMSIG(status)));
-	json_object_set_new(result, "stdout", utf8_lossy(cap[0].buf,
-	    cap[0].len));
-	json_object_set_new(result, "stderr", utf8_lossy(cap[1].buf,
-	    cap[1].len));
-	json_object_set_new(result, "truncated", json_boolean(
-	    cap[0].total > cap[0].len || cap[1].total > cap[1].len));
-	json_object_set_new(result, "stdout_bytes",
-	    json_integer((json_int_t)cap[0].total));
-	json_object_set_new(result, "stderr_bytes",
-	    json_integer((json_int_t)cap[1].total));
-	json_object_set_new(result, "duration_ms", json_integer(
-	    (json_int_t)((time_mono() - start) * 1000)));
-	json_object_set_new(result, "pid", json_integer(pid));
-	free(cap[0].buf);
-	free(cap[1].buf);
-
-	if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
-		*error = json_pack("{s:s, s:i}", "code", JOBERR_EXIT,
-		    "exit_code", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		*error = json_pack("{s:s, s:i}", "code", JOBERR_KILLED,
-		    "signal", WTERMSIG(status));
 	return result;
 }
 

@@ -32,8 +32,8 @@ LAYERS = [
     ("store", {"store.c", "checkpoint.c"}),
     ("core", {"sched.c", "limit.c", "pool.c", "worker.c", "tick.c",
               "stopping.c", "logs.c", "paths.c", "peer.c", "task.c",
-              "builtin.c", "basic.c", "exec.c", "config.c", "notify.c",
-              "proctitle.c"}),
+              "builtin.c", "basic.c", "exec.c", "spawn.c", "capture.c",
+              "config.c", "notify.c", "proctitle.c"}),
     # The Unix socket's side: its clients, their requests and replies,
     # their waits for jobs and output, their submits waiting for room.
     ("net", {"server.c", "client.c", "reply.c", "ops.c", "waiter.c",
