@@ -1,4 +1,4 @@
-/* Names of job states. */
+/* Names of job states and retry causes, as the protocol spells them. */
 #include <string.h>
 
 #include "proto.h"
@@ -6,6 +6,29 @@
 static const char *state_names[JOB_NSTATES] = {
 	"queued", "running", "done", "failed", "timeout", "cancelled"
 };
+
+/* By bit: RETRY_WORKER_DIED is 1 << 0, and so on. */
+static const char *retry_names[RETRY_NCAUSES] = {
+	"worker_died", "interrupted", "timeout", "error"
+};
+
+const char *
+retry_cause_name(int i)
+{
+	return i >= 0 && i < RETRY_NCAUSES ? retry_names[i] : "unknown";
+}
+
+int
+retry_cause(const char *name)
+{
+	int	i;
+
+	for (i = 0; i < RETRY_NCAUSES; i++) {
+		if (strcmp(retry_names[i], name) == 0)
+			return 1 << i;
+	}
+	return 0;
+}
 
 const char *
 job_state_name(int state)

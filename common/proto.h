@@ -20,6 +20,18 @@
 /* Default seconds a client may stall in the middle of a line. */
 #define PROTO_CLIENT_TIMEOUT	60
 
+/* The ops, as requests name them: request.c checks them, ops.c runs them. */
+#define OP_HELLO	"hello"
+#define OP_SUBMIT	"submit"
+#define OP_MAP		"map"
+#define OP_GET		"get"
+#define OP_STATUS	"status"
+#define OP_LIST		"list"
+#define OP_CANCEL	"cancel"
+#define OP_FORGET	"forget"
+#define OP_LOGS		"logs"
+#define OP_SHUTDOWN	"shutdown"
+
 /* Error codes: stable strings that programs may test. */
 #define ERR_BAD_JSON		"bad_json"
 #define ERR_BAD_REQUEST		"bad_request"
@@ -83,5 +95,16 @@ const char	*job_state_name(int);
 int		 job_state_parse(const char *);
 /* True for states a job never leaves. */
 int		 job_state_final(int);
+
+/* Causes of a failed attempt that a job may be retried for (retry_on). */
+#define RETRY_WORKER_DIED	0x1
+#define RETRY_INTERRUPTED	0x2	/* the daemon stopped or crashed */
+#define RETRY_TIMEOUT		0x4
+#define RETRY_ERROR		0x8	/* the task failed: error, exit status */
+#define RETRY_NCAUSES		4
+/* The name of cause 1 << i (worker_died, interrupted, timeout, error). */
+const char	*retry_cause_name(int);
+/* The bit of a named retry cause, or 0. */
+int		 retry_cause(const char *);
 
 #endif

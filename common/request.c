@@ -88,16 +88,16 @@ static const struct field shutdown_fields[] = {
 };
 
 static const struct op_spec ops[] = {
-	{ "hello", hello_fields },
-	{ "submit", submit_fields },
-	{ "map", map_fields },
-	{ "get", get_fields },
-	{ "status", status_fields },
-	{ "list", list_fields },
-	{ "cancel", job_fields },
-	{ "forget", job_fields },
-	{ "logs", logs_fields },
-	{ "shutdown", shutdown_fields },
+	{ OP_HELLO, hello_fields },
+	{ OP_SUBMIT, submit_fields },
+	{ OP_MAP, map_fields },
+	{ OP_GET, get_fields },
+	{ OP_STATUS, status_fields },
+	{ OP_LIST, list_fields },
+	{ OP_CANCEL, job_fields },
+	{ OP_FORGET, job_fields },
+	{ OP_LOGS, logs_fields },
+	{ OP_SHUTDOWN, shutdown_fields },
 };
 
 static int	max_depth = PROTO_MAX_DEPTH;
@@ -240,25 +240,6 @@ request_decode1(const char *line, size_t len, struct req_error *err)
 		return NULL;
 	}
 	return req;
-}
-
-int
-retry_cause(const char *name)
-{
-	static const struct {
-		const char	*name;
-		int		 bit;
-	} causes[] = {
-		{ "worker_died", 0x1 }, { "interrupted", 0x2 },
-		{ "timeout", 0x4 }, { "error", 0x8 },
-	};
-	size_t	i;
-
-	for (i = 0; i < sizeof causes / sizeof causes[0]; i++) {
-		if (strcmp(causes[i].name, name) == 0)
-			return causes[i].bit;
-	}
-	return 0;
 }
 
 /* Returns a phrase naming what a field of this type must be. */

@@ -29,11 +29,6 @@ json_t	*request_decode_items(const char *, size_t, struct req_error *,
 	    struct jscan_items *);
 /* Sets how long a line must be for its items to be left as text. */
 void	request_set_items_min(size_t);
-/*
- * The bit of a retry cause named in a request's retry_on (worker_died 1,
- * interrupted 2, timeout 4, error 8; daemon/store.h's RETRY_*), or 0.
- */
-int	retry_cause(const char *);
 /* Sets the deepest nesting of arrays and objects a request may have. */
 void	request_set_max_depth(int);
 /*

@@ -231,8 +231,8 @@ op_submit(struct client *c, json_t *req, json_t *tag)
 		json_incref(args);
 	ok = ops_check(c, tag, t, args, json_object_get(req, "kwargs"));
 	json_decref(args);
-	if (!ok || !ops_room(c, tag, req) || !admit(c, req, "submit", cur_line,
-	    1))
+	if (!ok || !ops_room(c, tag, req) || !admit(c, req, OP_SUBMIT,
+	    cur_line, 1))
 		return;
 	ops_job_init(c, req, &j);
 	j.kind = KIND_JOB;
@@ -359,7 +359,7 @@ op_map(struct client *c, json_t *req, json_t *tag)
 				return;
 		}
 	}
-	if (!ops_room(c, tag, req) || !admit(c, req, "map", cur_line, n))
+	if (!ops_room(c, tag, req) || !admit(c, req, OP_MAP, cur_line, n))
 		return;
 	v = json_object_get(req, "chunksize");
 	size = v != NULL ? json_integer_value(v) : map_chunksize(n, nworkers);
@@ -477,15 +477,14 @@ history_one(int n, double started, double finished, pid_t pid, int state,
 static void
 status_retries(json_t *o, const struct job *j)
 {
-	static const char	*causes[] = { "worker_died", "interrupted",
-				    "timeout", "error" };
-	json_t			*on, *history;
-	size_t			 i;
+	json_t	*on, *history;
+	int	 i;
 
 	on = json_array();
-	for (i = 0; i < sizeof causes / sizeof causes[0]; i++) {
+	for (i = 0; i < RETRY_NCAUSES; i++) {
 		if (j->retry_on & (1 << i))
-			json_array_append_new(on, json_string(causes[i]));
+			json_array_append_new(on, json_string(
+			    retry_cause_name(i)));
 	}
 	json_object_set_new(o, "retry", json_pack("{s:o, s:f, s:f, s:f}",
 	    "on", on, "delay", j->retry_delay, "factor", j->retry_factor,
@@ -679,16 +678,16 @@ static const struct {
 	const char	*op;
 	void		(*fn)(struct client *, json_t *, json_t *);
 } op_table[] = {
-	{ "hello", op_hello },
-	{ "submit", op_submit },
-	{ "map", op_map },
-	{ "get", op_get },
-	{ "status", op_status },
-	{ "list", op_list },
-	{ "cancel", op_cancel },
-	{ "forget", op_forget },
-	{ "logs", op_logs },
-	{ "shutdown", op_shutdown },
+	{ OP_HELLO, op_hello },
+	{ OP_SUBMIT, op_submit },
+	{ OP_MAP, op_map },
+	{ OP_GET, op_get },
+	{ OP_STATUS, op_status },
+	{ OP_LIST, op_list },
+	{ OP_CANCEL, op_cancel },
+	{ OP_FORGET, op_forget },
+	{ OP_LOGS, op_logs },
+	{ OP_SHUTDOWN, op_shutdown },
 };
 
 void

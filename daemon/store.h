@@ -9,6 +9,8 @@
 #include <sys/types.h>
 #include <stdint.h>
 
+#include "proto.h"
+
 /* One job record. Strings are owned by the struct; job_clear frees them. */
 struct job {
 	int64_t	 id;
@@ -42,11 +44,7 @@ struct job {
 	char	*error;		/* JSON object text or NULL */
 };
 
-/* Causes of a failed attempt that a job may be retried for (retry_on). */
-#define RETRY_WORKER_DIED	0x1
-#define RETRY_INTERRUPTED	0x2	/* the daemon stopped or crashed */
-#define RETRY_TIMEOUT		0x4
-#define RETRY_ERROR		0x8	/* the task failed: error, exit status */
+/* The retry causes (RETRY_*) are the protocol's: common/proto.h. */
 #define RETRY_DEFAULT		(RETRY_WORKER_DIED | RETRY_INTERRUPTED)
 /* The default back-off: 0.5 s, doubling, at most a minute. */
 #define RETRY_DELAY		0.5
