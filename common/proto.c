@@ -13,9 +13,15 @@ static const char *retry_names[RETRY_NCAUSES] = {
 };
 
 const char *
-retry_cause_name(int i)
+retry_cause_name(int bit)
 {
-	return i >= 0 && i < RETRY_NCAUSES ? retry_names[i] : "unknown";
+	int	i;
+
+	for (i = 0; i < RETRY_NCAUSES; i++) {
+		if (bit == 1 << i)
+			return retry_names[i];
+	}
+	return "unknown";
 }
 
 int

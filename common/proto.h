@@ -102,7 +102,7 @@ int		 job_state_final(int);
 #define RETRY_TIMEOUT		0x4
 #define RETRY_ERROR		0x8	/* the task failed: error, exit status */
 #define RETRY_NCAUSES		4
-/* The name of cause 1 << i (worker_died, interrupted, timeout, error). */
+/* The name of one cause's bit (worker_died, interrupted, timeout, error). */
 const char	*retry_cause_name(int);
 /* The bit of a named retry cause, or 0. */
 int		 retry_cause(const char *);

@@ -527,6 +527,7 @@ config_parse(struct config *c, int argc, char **argv)
 	long			 ncpu;
 	int			 ch, named = 0;
 
+	memset(c, 0, sizeof *c);
 	conf = c;
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	conf->workers = ncpu > 0 ? (int)ncpu : 1;

@@ -52,6 +52,7 @@ loop_init(struct event_base *base, struct store *s, const struct config *c)
 	reply_init(s);
 	waiter_init(base, s);
 	admit_init(base, s, c, ops_dispatch);
+	limit_init(base, c->kill_grace);
 	sched_init(base, s, c, waiter_wake);
 }
 

@@ -75,7 +75,7 @@ enum stop_mode {
 /* stopping.c */
 /* How far a stop has gone: STOP_NONE while mpd runs. */
 enum stop_mode	stopping(void);
-/* Moves the stop on (main.c's, through mpd_stop). */
+/* Moves the stop on, only ever to a harsher mode (main.c's mpd_stop). */
 void	stopping_set(enum stop_mode);
 
 /* Begins a stop in the given mode; a harsher mode may follow a milder. */

@@ -484,7 +484,7 @@ status_retries(json_t *o, const struct job *j)
 	for (i = 0; i < RETRY_NCAUSES; i++) {
 		if (j->retry_on & (1 << i))
 			json_array_append_new(on, json_string(
-			    retry_cause_name(i)));
+			    retry_cause_name(1 << i)));
 	}
 	json_object_set_new(o, "retry", json_pack("{s:o, s:f, s:f, s:f}",
 	    "on", on, "delay", j->retry_delay, "factor", j->retry_factor,

@@ -213,7 +213,6 @@ sched_init(struct event_base *base, struct store *s, const struct config *c,
 	store = s;
 	conf = c;
 	ended = on_end;
-	limit_init(base, c->kill_grace);
 	if ((delay_ev = evtimer_new(base, sched_delay_cb, NULL)) == NULL)
 		fatalx("evtimer_new");
 	sched_arm_delay();

@@ -15,5 +15,6 @@ stopping(void)
 void
 stopping_set(enum stop_mode m)
 {
-	mode = m;
+	if (m > mode)
+		mode = m;
 }

@@ -133,6 +133,7 @@ static const char schema_v2[] =
  * Version 3: retry policy, the time before which a retried job waits, and
  * a record of every attempt (deleted with its job by a trigger).
  */
+_Static_assert(RETRY_DEFAULT == 3, "schema_v3 spells RETRY_DEFAULT as 3");
 static const char schema_v3[] =
 	"ALTER TABLE jobs ADD COLUMN retry_on INTEGER NOT NULL DEFAULT 3;"
 	"ALTER TABLE jobs ADD COLUMN retry_delay REAL NOT NULL DEFAULT 0;"
@@ -452,6 +453,8 @@ store_recover(struct store *s, int64_t *requeued, int64_t *failed)
 	    "worker_pid, 3, json_object('code', 'interrupted', 'message', "
 	    "'the daemon stopped while this attempt ran') FROM jobs "
 	    "WHERE state = 1 AND kind != 1";
+	/* The SQL below spells RETRY_INTERRUPTED as 2. */
+	_Static_assert(RETRY_INTERRUPTED == 2, "retry_on & 2 in requeue_sql");
 	static const char requeue_sql[] =
 	    "UPDATE jobs SET state = 0, worker_pid = NULL, started = NULL, "
 	    "not_before = CASE WHEN retry_delay > 0 THEN ?1 + retry_delay "

@@ -546,7 +546,7 @@ command_run(struct command *cmd, struct task_ctx *ctx, json_t **error)
 	double			 start;
 	pid_t			 pid;
 	int			 in, out[2], err[2], report[2], chld, i;
-	int			 status = 0, running = 0;
+	int			 status = 0, running = 0, ran;
 	ssize_t			 got;
 
 	memset(cap, 0, sizeof cap);
@@ -583,16 +583,18 @@ command_run(struct command *cmd, struct task_ctx *ctx, json_t **error)
 	for (i = 0; i < 2; i++)
 		fcntl(cap[i].fd, F_SETFL, O_NONBLOCK);
 
-	if (command_wait(ctx, pid, running, chld, &waitmask, cap, &status))
-		result = command_result(status, cap, start, pid, error);
-	else
-		*error = spawn_fail_error(cmd, &fail);
+	ran = command_wait(ctx, pid, running, chld, &waitmask, cap, &status);
 	command_unblock(chld, &block);
 	for (i = 0; i < 2; i++) {
 		if (cap[i].log != -1)
 			close(cap[i].log);
-		free(cap[i].buf);
 	}
+	if (ran)
+		result = command_result(status, cap, start, pid, error);
+	else
+		*error = spawn_fail_error(cmd, &fail);
+	free(cap[0].buf);
+	free(cap[1].buf);
 	return result;
 }
 

@@ -64,6 +64,7 @@ exec_child(struct command *cmd, struct task_ctx *ctx, gid_t *groups,
     int ngroups, int in, int out, int err, int report, pid_t worker)
 {
 	struct rlimit		 rl;
+	const struct rlimit	*want;
 	size_t			 i;
 
 	/*
@@ -88,10 +89,11 @@ exec_child(struct command *cmd, struct task_ctx *ctx, gid_t *groups,
 	for (i = 0; ctx->setuser && i < 3; i++) {
 		if (getrlimit(user_res[i], &rl) == -1)
 			child_fail(report, STAGE_LIMIT);
-		if (ctx->settings->user_limit[i].rlim_max < rl.rlim_max)
-			rl.rlim_max = ctx->settings->user_limit[i].rlim_max;
-		rl.rlim_cur = ctx->settings->user_limit[i].rlim_cur < rl.rlim_max ?
-		    ctx->settings->user_limit[i].rlim_cur : rl.rlim_max;
+		want = &ctx->settings->user_limit[i];
+		if (want->rlim_max < rl.rlim_max)
+			rl.rlim_max = want->rlim_max;
+		rl.rlim_cur = want->rlim_cur < rl.rlim_max ? want->rlim_cur :
+		    rl.rlim_max;
 		if (setrlimit(user_res[i], &rl) == -1)
 			child_fail(report, STAGE_LIMIT);
 	}
@@ -129,7 +131,7 @@ exec_child(struct command *cmd, struct task_ctx *ctx, gid_t *groups,
  * (a worker may have grown large). The child makes system calls only (no
  * allocation, no stdio; glibc's execvpe builds paths on the stack) and
  * writes nothing of the worker's but errno. No handler can run in it: a
- * worker's signals are at their defaults but SIGTERM's, and command_run
+ * worker's signals are at their defaults but SIGTERM's, and command_block
  * blocks SIGTERM (and SIGCHLD) before it comes here. The worker has one
  * thread, so setuid and the like are plain system calls. On its own, not
  * inlined, so no local of the caller lives across the vfork.
