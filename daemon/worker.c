@@ -38,6 +38,7 @@
 
 static struct frame	 from_parent;
 static const struct task_settings *settings;
+static const struct task_worker	 services;	/* for tasks' processes */
 static int		 wfd = -1;
 
 /* A growing text buffer for a chunk's results. */
@@ -173,6 +174,7 @@ worker_ctx(json_t *frame, struct task_ctx *ctx)
 	memset(ctx, 0, sizeof *ctx);
 	ctx->job = json_integer_value(json_object_get(frame, "job"));
 	ctx->settings = settings;
+	ctx->worker = &services;
 	ctx->logs = json_object_get(frame, "items") == NULL;
 	uid = json_object_get(frame, "uid");
 	gid = json_object_get(frame, "gid");
@@ -369,3 +371,11 @@ worker_main(int fd, const struct task_settings *ts)
 		free(items);
 	}
 }
+
+static const struct task_worker services = {
+	worker_started,
+	worker_control_fd,
+	worker_control,
+	worker_control_pending,
+	logs_create,
+};

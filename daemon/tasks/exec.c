@@ -32,7 +32,6 @@
 
 #include "frame.h"
 #include "log.h"
-#include "mpd.h"
 #include "proto.h"
 #include "command.h"
 #include "task.h"
@@ -315,7 +314,7 @@ exec_log_open(struct task_ctx *ctx, const char *ext)
 {
 	if (!ctx->logs)
 		return -1;
-	return logs_create(ctx->job, ext);
+	return ctx->worker->log_create(ctx->job, ext);
 }
 
 /*
@@ -459,7 +458,7 @@ command_wait(struct task_ctx *ctx, pid_t pid, int running, int chld,
 		}
 		pfd[n].fd = running ? chld : -1;
 		pfd[n++].events = POLLIN;
-		pfd[n].fd = running ? worker_control_fd() : -1;
+		pfd[n].fd = running ? ctx->worker->control_fd() : -1;
 		pfd[n++].events = POLLIN;
 		if (ppoll(pfd, (nfds_t)n, NULL, waitmask) == -1) {
 			if (errno != EINTR)
@@ -473,7 +472,7 @@ command_wait(struct task_ctx *ctx, pid_t pid, int running, int chld,
 				capture_read(&cap[i]);
 		}
 		if (running && pfd[3].revents != 0) {
-			if ((sig = worker_control(ctx->job)) == -1)
+			if ((sig = ctx->worker->control(ctx->job)) == -1)
 				exec_abandon(pid);
 			exec_signal(pid, sig);
 		}
@@ -576,9 +575,9 @@ command_run(struct command *cmd, struct task_ctx *ctx, json_t **error)
 	cap[1].log = exec_log_open(ctx, "err");
 	if (got != (ssize_t)sizeof fail) {
 		running = 1;
-		worker_started(ctx->job, pid);
+		ctx->worker->started(ctx->job, pid);
 		/* A kill may have come in the same read as the job. */
-		exec_signal(pid, worker_control_pending(ctx->job));
+		exec_signal(pid, ctx->worker->control_pending(ctx->job));
 	}
 	for (i = 0; i < 2; i++)
 		fcntl(cap[i].fd, F_SETFL, O_NONBLOCK);

@@ -22,6 +22,27 @@ struct task_settings {
 	mode_t		 umask;		/* the one mpd was started with */
 };
 
+/*
+ * What the worker offers a task that runs a process of its own (the
+ * commands): telling the parent of it, hearing the parent's signal
+ * frames while it runs, and a log file per stream.
+ */
+struct task_worker {
+	/* The job's command runs as process group pid. */
+	void	(*started)(int64_t, pid_t);
+	/* The descriptor to poll for the parent's frames. */
+	int	(*control_fd)(void);
+	/*
+	 * Reads the parent's frames once control_fd is readable: the last
+	 * signal asked for, 0 for none yet, -1 when the parent has gone.
+	 */
+	int	(*control)(int64_t);
+	/* The signal asked for by frames read along with the job's, or 0. */
+	int	(*control_pending)(int64_t);
+	/* Creates the job's log file for a stream ("out", "err"), or -1. */
+	int	(*log_create)(int64_t, const char *);
+};
+
 /* What a task knows of the job it runs. */
 struct task_ctx {
 	int64_t		 job;
@@ -30,6 +51,7 @@ struct task_ctx {
 	uid_t		 uid;
 	gid_t		 gid;
 	const struct task_settings *settings;
+	const struct task_worker *worker;
 };
 
 struct task {

@@ -1,6 +1,7 @@
 """The daemon's files call down only: no files call each other in a circle
-(two ways, or round a longer loop), no call goes up a layer (store < core
-< net), and the core library does not reach up into main.c and loop.c.
+(two ways, or round a longer loop), no call goes up a layer (tasks < store
+< core < net), and the core library does not reach up into main.c and
+loop.c.
 
 Reads the daemon's library (libmpdcore.a) with nm: an object that uses a
 symbol another object defines depends on it. Files that depend on each
@@ -29,11 +30,14 @@ KNOWN_UP = set()
 # The layers, lowest first: a file may call its own layer and those below,
 # and reaches a higher one only through callbacks it is given.
 LAYERS = [
+    # Tasks see only common/ and the task API (the worker's services
+    # reach them through their job context).
+    ("tasks", {"task.c", "builtin.c", "basic.c", "exec.c", "spawn.c",
+               "capture.c"}),
     ("store", {"store.c", "checkpoint.c"}),
     ("core", {"sched.c", "limit.c", "pool.c", "worker.c", "tick.c",
-              "stopping.c", "logs.c", "paths.c", "peer.c", "task.c",
-              "builtin.c", "basic.c", "exec.c", "spawn.c", "capture.c",
-              "config.c", "notify.c", "proctitle.c"}),
+              "stopping.c", "logs.c", "paths.c", "peer.c", "config.c",
+              "notify.c", "proctitle.c"}),
     # The Unix socket's side: its clients, their requests and replies,
     # their waits for jobs and output, their submits waiting for room.
     ("net", {"server.c", "client.c", "reply.c", "ops.c", "waiter.c",
