@@ -25,12 +25,15 @@ struct task_settings;
 
 /* config.c */
 /*
- * Fills cfg: defaults, then the configuration file, then the command
- * line. Exits 0 after --help or --version, 2 on a bad setting.
+ * Fills the settings: defaults, then the configuration file, then the
+ * command line. Exits 0 after --help or --version, 2 on a bad setting.
  */
 void	config_parse(struct config *, int, char **);
 
-/* main.c */
+/*
+ * The settings: config.c fills them, main.c owns them, and each module
+ * gets them through its init function.
+ */
 struct config {
 	char		*socket_path;
 	char		*db_path;
@@ -71,13 +74,13 @@ enum stop_mode {
 	STOP_NOW,	/* requeue running jobs at once (Pool terminate) */
 };
 
-
 /* stopping.c */
 /* How far a stop has gone: STOP_NONE while mpd runs. */
 enum stop_mode	stopping(void);
 /* Moves the stop on, only ever to a harsher mode (main.c's mpd_stop). */
 void	stopping_set(enum stop_mode);
 
+/* main.c */
 /* Begins a stop in the given mode; a harsher mode may follow a milder. */
 void	mpd_stop(enum stop_mode);
 /* Ends the loop once a stop has started and every worker is reaped. */
