@@ -49,7 +49,9 @@ mpc_daemon_user(void)
 	long		 uid = -1;
 	FILE		*f;
 
-	if ((name == NULL || *name == '\0') &&
+	/* The file, and its directory, must be root's alone to change. */
+	if ((name == NULL || *name == '\0') && stat(MPC_CLIENT_CONF_DIR, &st)
+	    == 0 && st.st_uid == 0 && (st.st_mode & 022) == 0 &&
 	    (f = fopen(MPC_CLIENT_CONF, "re")) != NULL) {
 		if (fstat(fileno(f), &st) == 0 && st.st_uid == 0 &&
 		    (st.st_mode & 022) == 0) {

@@ -19,7 +19,8 @@ struct mpc;
  * Where the admin names the daemon's user for clients: "daemon-user =
  * NAME" (MPD_DAEMON_USER in the environment wins).
  */
-#define MPC_CLIENT_CONF	"/etc/mpd/client.conf"
+#define MPC_CLIENT_CONF_DIR	"/etc/mpd"
+#define MPC_CLIENT_CONF		MPC_CLIENT_CONF_DIR "/client.conf"
 
 /*
  * Connects, and checks who answers before a byte is sent: the server's

@@ -104,9 +104,11 @@ class Squatter(unittest.TestCase):
         if os.path.exists(conf):
             self.skipTest("this machine has a %s of its own" % conf)
         made_dir = not os.path.isdir("/etc/mpd")
-        os.makedirs("/etc/mpd", exist_ok=True)
+        os.makedirs("/etc/mpd", mode=0o755, exist_ok=True)
+        mode = os.stat("/etc/mpd").st_mode & 0o7777
 
         def remove():
+            os.chmod("/etc/mpd", mode)
             os.unlink(conf)
             if made_dir:
                 os.rmdir("/etc/mpd")
@@ -127,7 +129,11 @@ class Squatter(unittest.TestCase):
                        env=self.env())
         self.assertNotIn("UntrustedServer", r.stderr)
         self.assertIn("hello", self.next_line())
-        # A file others may write names no one.
+        # A file, or a directory, others may write names no one.
+        os.chmod("/etc/mpd", 0o777)
+        r = self.b.run([self.tools.probe, self.sock], env=self.env())
+        self.assert_refused(r)
+        os.chmod("/etc/mpd", mode)
         os.chmod(conf, 0o666)
         r = self.b.run([self.tools.probe, self.sock], env=self.env())
         self.assert_refused(r)

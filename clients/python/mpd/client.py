@@ -44,6 +44,10 @@ def daemon_user():
     if name:
         return _uid_of(name)
     try:
+        # The file, and its directory, must be root's alone to change.
+        st = os.stat(os.path.dirname(CLIENT_CONF))
+        if st.st_uid != 0 or st.st_mode & 0o022:
+            return None
         with open(CLIENT_CONF) as f:
             st = os.fstat(f.fileno())
             if st.st_uid != 0 or st.st_mode & 0o022:
