@@ -1,0 +1,312 @@
+/*
+ * The core on its own: the scheduler, the pool of real forked workers and
+ * the SQLite store, driven by a tick of the test's own, with no socket
+ * frontend and nothing of main.c linked in. Jobs go into the store, the
+ * loop runs until the scheduler reports them ended (its on_end hook), and
+ * the store says how they ended.
+ */
+#include <sys/stat.h>
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "mpd.h"
+#include "store.h"
+#include "tasks/task.h"
+#include "util.h"
+#include "xmalloc.h"
+
+#define MAX_ENDED	64
+
+struct core {
+	char			 dir[64];
+	struct config		 conf;
+	struct event_base	*base;
+	struct store		*store;
+	struct event		*sigchld;
+	struct event		*deadline;
+	int64_t			 ended[MAX_ENDED];
+	int			 nended;
+	int			 want;		/* ends to wait for */
+};
+
+static struct core	*cur;
+
+/* The scheduler's on_end hook: records the order jobs end in. */
+static void
+core_ended(int64_t id)
+{
+	if (cur->nended < MAX_ENDED)
+		cur->ended[cur->nended++] = id;
+	if (cur->want > 0 && cur->nended >= cur->want)
+		event_base_loopbreak(cur->base);
+}
+
+/* The tick as loop.c orders it, less what belongs to the frontend. */
+static void
+core_tick(void)
+{
+	sched_dispatch();
+	if (store_commit(cur->store) == -1)
+		fail_msg("commit: %s", store_errmsg(cur->store));
+	pool_flush();
+	if (stopping() != STOP_NONE && pool_alive() == 0)
+		event_base_loopbreak(cur->base);
+}
+
+static void
+core_sigchld(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	pool_reap();
+}
+
+static void
+core_deadline(evutil_socket_t fd, short events, void *arg)
+{
+	(void)fd;
+	(void)events;
+	(void)arg;
+	fail_msg("the core did not get there within 30 s (%d of %d ended)",
+	    cur->nended, cur->want);
+}
+
+/* Runs the loop until want jobs have ended, at most 30 s. */
+static void
+core_run(int want)
+{
+	struct timeval	tv = { 30, 0 };
+
+	cur->want = want;
+	evtimer_add(cur->deadline, &tv);
+	tick_kick();
+	if (cur->nended < want)
+		event_base_dispatch(cur->base);
+	evtimer_del(cur->deadline);
+}
+
+/* One core for all the tests: a stop cannot be taken back. */
+static int
+group_setup(void **state)
+{
+	struct core	*c = calloc(1, sizeof *c);
+	char		*cause = NULL, *path;
+
+	assert_non_null(c);
+	cur = c;
+	snprintf(c->dir, sizeof c->dir, "/tmp/mpd-core-XXXXXX");
+	assert_non_null(mkdtemp(c->dir));
+	c->conf.workers = 1;
+	c->conf.max_result = PROTO_MAX_RESULT;
+	c->conf.max_line = PROTO_MAX_LINE;
+	c->conf.output_cap = PROTO_OUTPUT_CAP;
+	c->conf.kill_grace = 1;
+	c->conf.job_umask = 022;
+	path = xasprintf("%s/logs", c->dir);
+	if (logs_init(path, &cause) == -1)
+		fail_msg("logs_init: %s", cause);
+	free(path);
+	path = xasprintf("%s/mpd.db", c->dir);
+	if ((c->store = store_open(path, 0, &cause)) == NULL)
+		fail_msg("store_open: %s", cause);
+	free(path);
+	assert_non_null(c->base = event_base_new());
+	c->sigchld = evsignal_new(c->base, SIGCHLD, core_sigchld, NULL);
+	assert_int_equal(evsignal_add(c->sigchld, NULL), 0);
+	assert_non_null(c->deadline = evtimer_new(c->base, core_deadline,
+	    NULL));
+	tick_init(c->base, core_tick);
+	limit_init(c->base, c->conf.kill_grace);
+	sched_init(c->base, c->store, &c->conf, core_ended);
+	assert_int_equal(pool_start(c->base, &c->conf, &sched_pool_hooks), 0);
+	*state = c;
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	struct core	*c = *state;
+	char		*cmd;
+
+	/* Stop the workers and reap them before anything is freed. */
+	stopping_set(STOP_NOW);
+	pool_stop(1);
+	c->want = 0;
+	if (pool_alive() > 0) {
+		tick_kick();
+		event_base_dispatch(c->base);
+	}
+	assert_int_equal(pool_alive(), 0);
+	pool_free();
+	sched_free();
+	tick_free();
+	event_free(c->deadline);
+	event_free(c->sigchld);
+	event_base_free(c->base);
+	store_close(c->store);
+	logs_close();
+	cmd = xasprintf("rm -rf %s", c->dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(c);
+	cur = NULL;
+	return 0;
+}
+
+/* Each test counts the jobs that end from zero; the queue is empty. */
+static int
+setup(void **state)
+{
+	struct core	*c = *state;
+
+	c->nended = 0;
+	c->want = 0;
+	return 0;
+}
+
+/* Queues a job of task with args (JSON) at a priority. */
+static int64_t
+queue(struct core *c, const char *task, const char *args, int priority,
+    int max_attempts, int retry_on, double retry_delay)
+{
+	struct job	j;
+	int64_t		id;
+
+	memset(&j, 0, sizeof j);
+	j.kind = KIND_JOB;
+	j.task = (char *)task;
+	j.args = (char *)args;
+	j.kwargs = (char *)"{}";
+	j.priority = priority;
+	j.state = JOB_QUEUED;
+	j.max_attempts = max_attempts;
+	j.retry_on = retry_on;
+	j.retry_delay = retry_delay;
+	j.retry_factor = 2;
+	j.retry_max = 60;
+	j.created = time_now();
+	id = store_insert(c->store, &j);
+	assert_true(id > 0);
+	assert_int_equal(store_commit(c->store), 0);
+	return id;
+}
+
+/* The state a job ended in, and its attempts in *attempts. */
+static int
+ended_as(struct core *c, int64_t id, int *attempts, double *took)
+{
+	struct job	j;
+	int		state;
+
+	assert_int_equal(store_get(c->store, id, &j), 1);
+	state = j.state;
+	if (attempts != NULL)
+		*attempts = j.attempts;
+	if (took != NULL)
+		*took = j.finished - j.created;
+	job_clear(&j);
+	return state;
+}
+
+/* One worker takes the queue by priority, then by age. */
+static void
+test_dispatch_order(void **state)
+{
+	struct core	*c = *state;
+	int64_t		 low, high, mid, low2;
+
+	low = queue(c, "sleep", "[0.05]", 0, 1, 0, 0);
+	high = queue(c, "sleep", "[0.05]", 9, 1, 0, 0);
+	mid = queue(c, "sleep", "[0.05]", 5, 1, 0, 0);
+	low2 = queue(c, "sleep", "[0.05]", 0, 1, 0, 0);
+	core_run(4);
+	assert_int_equal(c->nended, 4);
+	assert_int_equal(c->ended[0], high);
+	assert_int_equal(c->ended[1], mid);
+	assert_int_equal(c->ended[2], low);
+	assert_int_equal(c->ended[3], low2);
+	assert_int_equal(ended_as(c, low2, NULL, NULL), JOB_DONE);
+}
+
+/* Quick jobs handed ahead to a busy worker still end, each once, in order. */
+static void
+test_hand_ahead(void **state)
+{
+	struct core	*c = *state;
+	int64_t		 ids[20];
+	int		 i;
+
+	for (i = 0; i < 20; i++)
+		ids[i] = queue(c, "square", "[3]", 0, 1, 0, 0);
+	core_run(20);
+	assert_int_equal(c->nended, 20);
+	for (i = 0; i < 20; i++) {
+		assert_int_equal(c->ended[i], ids[i]);
+		assert_int_equal(ended_as(c, ids[i], NULL, NULL), JOB_DONE);
+	}
+}
+
+/* A worker that dies with its job: retried while attempts remain. */
+static void
+test_worker_death_retried_then_failed(void **state)
+{
+	struct core	*c = *state;
+	int64_t		 id;
+	int		 attempts;
+
+	id = queue(c, "crash", "[9]", 0, 2, RETRY_WORKER_DIED, 0);
+	core_run(1);
+	assert_int_equal(c->ended[0], id);
+	assert_int_equal(ended_as(c, id, &attempts, NULL), JOB_FAILED);
+	assert_int_equal(attempts, 2);
+	/* The pool is whole again and serves on. */
+	id = queue(c, "square", "[4]", 0, 1, 0, 0);
+	core_run(2);
+	assert_int_equal(c->ended[1], id);
+	assert_int_equal(ended_as(c, id, NULL, NULL), JOB_DONE);
+}
+
+/* A failed job waits its back-off before each new attempt. */
+static void
+test_retry_back_off(void **state)
+{
+	struct core	*c = *state;
+	int64_t		 id;
+	double		 took;
+	int		 attempts;
+
+	/* 0.2 s, then 0.4 s: at least 0.6 s for three attempts. */
+	id = queue(c, "fail", "[\"no\"]", 0, 3, RETRY_ERROR, 0.2);
+	core_run(1);
+	assert_int_equal(ended_as(c, id, &attempts, &took), JOB_FAILED);
+	assert_int_equal(attempts, 3);
+	assert_true(took >= 0.6);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_dispatch_order, setup),
+		cmocka_unit_test_setup(test_hand_ahead, setup),
+		cmocka_unit_test_setup(test_worker_death_retried_then_failed,
+		    setup),
+		cmocka_unit_test_setup(test_retry_back_off, setup),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	task_register_builtins();
+	task_enable_tests(1);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
