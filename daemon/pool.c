@@ -18,7 +18,6 @@
 #include "log.h"
 #include "mpd.h"
 #include "proto.h"
-#include "store.h"
 #include "tasks/task.h"
 #include "util.h"
 #include "wframe.h"

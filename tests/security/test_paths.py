@@ -126,29 +126,24 @@ class Refused(unittest.TestCase):
         self.assertEqual(d.stop(), 0)
         self.assertTrue(os.path.exists(os.path.join(self.safe, "mpd.db")))
 
-    def test_a_symlinked_lock_file(self):
+    def refuse_symlinked(self, name):
+        """A symlink named name in the safe directory, to a root-only
+        file: mpd refuses it, and the target is untouched."""
         target = root_only_target()
         self.addCleanup(shutil.rmtree, target, True)
         before = snapshot(target)
-        os.symlink(os.path.join(target, "mpd.db.lock"),
-                   os.path.join(self.safe, "mpd.db.lock"))
+        os.symlink(os.path.join(target, name), os.path.join(self.safe, name))
         r = run_mpd("--socket", os.path.join(self.safe, "mpd.sock"),
                     "--db", os.path.join(self.safe, "mpd.db"))
         self.assertEqual(r.returncode, 1, r.stderr)
-        self.assertIn("mpd.db.lock: is a symlink", r.stderr)
+        self.assertIn("%s: is a symlink" % name, r.stderr)
         self.assertEqual(snapshot(target), before)
 
+    def test_a_symlinked_lock_file(self):
+        self.refuse_symlinked("mpd.db.lock")
+
     def test_a_symlinked_database(self):
-        target = root_only_target()
-        self.addCleanup(shutil.rmtree, target, True)
-        before = snapshot(target)
-        os.symlink(os.path.join(target, "mpd.db"),
-                   os.path.join(self.safe, "mpd.db"))
-        r = run_mpd("--socket", os.path.join(self.safe, "mpd.sock"),
-                    "--db", os.path.join(self.safe, "mpd.db"))
-        self.assertEqual(r.returncode, 1, r.stderr)
-        self.assertIn("mpd.db: is a symlink", r.stderr)
-        self.assertEqual(snapshot(target), before)
+        self.refuse_symlinked("mpd.db")
 
 
 class Leftover(unittest.TestCase):
