@@ -48,8 +48,7 @@ time_iso8601(double t, char *buf, size_t len)
 	snprintf(buf, len, "%s.%03dZ", base, ms);
 }
 
-/* Non-empty value of an environment variable, or NULL. */
-static const char *
+const char *
 env_get(const char *name)
 {
 	const char	*v = getenv(name);

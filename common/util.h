@@ -9,6 +9,8 @@
 /* Seconds since the epoch, with sub-second precision. */
 double	 time_now(void);
 /* A timer's interval from seconds, clamped to 0..1e9 (some 31 years). */
+/* Non-empty value of an environment variable, or NULL. */
+const char	*env_get(const char *);
 struct timeval tv_from(double);
 /* Seconds on the monotonic clock. */
 double	 time_mono(void);

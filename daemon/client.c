@@ -152,32 +152,66 @@ client_waiters_done(struct client *c)
 }
 
 void
+clients_seal(void)
+{
+	struct client	*c;
+
+	TAILQ_FOREACH(c, &held, held_entry)
+		c->sealed = evbuffer_get_length(c->held);
+}
+
+/*
+ * Sends what the commit covered of a client's held replies; returns 0, or
+ * -1 if the client could not be written to.
+ */
+static int
+client_flush(struct client *c)
+{
+	struct evbuffer	*out = c->held;
+	int		 rc;
+
+	/* Replies held after the commit began wait for the next one. */
+	if (c->sealed < evbuffer_get_length(c->held)) {
+		if ((out = evbuffer_new()) == NULL ||
+		    evbuffer_remove_buffer(c->held, out, c->sealed) !=
+		    (int)c->sealed)
+			fatalx("evbuffer_remove_buffer");
+	}
+	c->sealed = 0;
+	/*
+	 * Straight to the socket when nothing waits before it: a reply then
+	 * costs no turn of the loop waiting to be writable. What does not fit
+	 * (and any error) is left to the bufferevent, as before; so is all of
+	 * it for a client that is closing, or that stopped being read while
+	 * its replies piled up, since client_write_cb must see those drain
+	 * (from the loop: what it reads then is answered after the next
+	 * commit, not in this flush).
+	 */
+	if (c->flags & (CLIENT_CLOSING | CLIENT_FULL))
+		rc = bufferevent_write_buffer(c->bev, out);
+	else
+		rc = peer_send(c->bev, out);
+	if (out != c->held)
+		evbuffer_free(out);
+	return rc;
+}
+
+void
 clients_flush(void)
 {
 	struct client	*c, *next;
-	int		 rc;
 
-	while ((c = TAILQ_FIRST(&held)) != NULL) {
-		TAILQ_REMOVE(&held, c, held_entry);
-		c->flags &= ~CLIENT_HELD;
-		if (c->flags & CLIENT_DEAD)
+	for (c = TAILQ_FIRST(&held); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, held_entry);
+		if (c->sealed == 0 && !(c->flags & CLIENT_DEAD))
 			continue;
-		/*
-		 * Straight to the socket when nothing waits before it: a
-		 * reply then costs no turn of the loop waiting to be
-		 * writable. What does not fit (and any error) is left to the
-		 * bufferevent, as before; so is all of it for a client that
-		 * is closing, or that stopped being read while its replies
-		 * piled up, since client_write_cb must see those drain (from
-		 * the loop: what it reads then is answered after the next
-		 * commit, not in this flush).
-		 */
-		if (c->flags & (CLIENT_CLOSING | CLIENT_FULL))
-			rc = bufferevent_write_buffer(c->bev, c->held);
-		else
-			rc = peer_send(c->bev, c->held);
-		if (rc == -1)
+		if (!(c->flags & CLIENT_DEAD) && client_flush(c) == -1)
 			client_kill(c);
+		if ((c->flags & CLIENT_DEAD) ||
+		    evbuffer_get_length(c->held) == 0) {
+			TAILQ_REMOVE(&held, c, held_entry);
+			c->flags &= ~CLIENT_HELD;
+		}
 	}
 	for (c = TAILQ_FIRST(&clients); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, entry);

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "mpd.h"
 #include "proto.h"
+#include "store.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -116,8 +117,9 @@ usage(FILE *f)
 "  -s, --socket PATH     listen here (default: $MPD_SOCKET, else\n"
 "                        $XDG_RUNTIME_DIR/mpd/mpd.sock, else /run/mpd/mpd.sock\n"
 "                        as root)\n"
-"  -d, --db PATH         the job database (default: $XDG_STATE_HOME/mpd/mpd.db,\n"
-"                        else ~/.local/state/mpd/mpd.db, else /var/lib/mpd/mpd.db\n"
+"  -d, --db PATH         the job database, a file or sqlite:PATH (default:\n"
+"                        $XDG_STATE_HOME/mpd/mpd.db, else\n"
+"                        ~/.local/state/mpd/mpd.db, else /var/lib/mpd/mpd.db\n"
 "                        as root)\n"
 "  -w, --workers N       worker processes (default: online CPUs)\n"
 "  -g, --grace SEC       on SIGTERM, how long running jobs may finish before\n"
@@ -523,7 +525,9 @@ void
 config_parse(struct config *c, int argc, char **argv)
 {
 	const struct setting	*set;
-	char			*path = NULL;
+	char			*path = NULL, *cause;
+	const char		*file;
+	enum store_kind		 kind;
 	long			 ncpu;
 	int			 ch, named = 0;
 
@@ -594,6 +598,15 @@ config_parse(struct config *c, int argc, char **argv)
 		conf->socket_path = path_default_socket();
 	if (conf->db_path == NULL)
 		conf->db_path = path_default_db();
+	if (store_target(conf->db_path, &kind, &file, &cause) == -1) {
+		fprintf(stderr, "mpd: --db %s\n", cause);
+		exit(2);
+	}
+	if (kind != STORE_SQLITE) {
+		fprintf(stderr, "mpd: --db %s: this mpd is built without "
+		    "PostgreSQL support\n", conf->db_path);
+		exit(2);
+	}
 	if (conf->log_dir == NULL)
-		conf->log_dir = path_beside(conf->db_path, "logs");
+		conf->log_dir = path_beside(file, "logs");
 }

@@ -9,15 +9,41 @@
 #include "mpd.h"
 #include "store.h"
 
-static struct store	*store;
+static struct event_base	*base;
+static struct store		*store;
+static int			 committing;	/* a commit has not reported */
+static int			 again;		/* a tick waited for it */
 
-/* The tick's work, in its order. */
+static void	loop_committed(int, void *);
+
+/*
+ * The tick's work, in its order. While a commit has not reported back,
+ * the tick waits: the writes made meanwhile join the next transaction,
+ * whose replies and job frames are not sealed yet.
+ */
 static void
 loop_tick(void)
 {
+	if (committing) {
+		again = 1;
+		return;
+	}
 	sched_dispatch();
 	admit_blocked();
-	if (store_commit(store) == -1) {
+	/* What waits for this commit, and nothing queued after it. */
+	pool_seal();
+	clients_seal();
+	committing = 1;
+	store_commit(store, loop_committed, NULL);
+}
+
+/* The commit reported back: what waited for it may go out. */
+static void
+loop_committed(int rc, void *arg)
+{
+	(void)arg;
+	committing = 0;
+	if (rc == -1) {
 		/*
 		 * Nothing of this transaction was acknowledged: its replies are
 		 * still held, and become errors. A failed commit is not tried
@@ -33,6 +59,20 @@ loop_tick(void)
 	pool_flush();
 	clients_flush();
 	mpd_check_stopped();
+	if (again) {
+		again = 0;
+		tick_kick();
+	}
+}
+
+/* The store lost this iteration's writes: say so to whoever waits. */
+static void
+loop_lost(const char *why, void *arg)
+{
+	(void)why;
+	(void)arg;
+	clients_fail_held("the database failed (disk full or I/O error); this "
+	    "request was not kept, and the daemon is stopping to recover");
 }
 
 /* A client is going: its waits and waiting submits go with it. */
@@ -44,16 +84,37 @@ loop_client_gone(struct client *c)
 }
 
 void
-loop_init(struct event_base *base, struct store *s, const struct config *c)
+loop_init(struct event_base *b, struct store *s, const struct config *c)
 {
+	base = b;
 	store = s;
-	tick_init(base, loop_tick);
-	clients_init(base, loop_client_gone);
+	store_on_lost(s, loop_lost, NULL);
+	tick_init(b, loop_tick);
+	clients_init(b, loop_client_gone);
 	reply_init(s);
-	waiter_init(base, s);
-	admit_init(base, s, c, ops_dispatch);
-	limit_init(base, c->kill_grace);
-	sched_init(base, s, c, waiter_wake);
+	waiter_init(b, s);
+	admit_init(b, s, c, ops_dispatch);
+	limit_init(b, c->kill_grace);
+	sched_init(b, s, c, waiter_wake);
+}
+
+/* The loop has ended: a final commit (once the last one has reported). */
+static void
+loop_final(int rc, void *arg)
+{
+	(void)arg;
+	if (rc == -1)
+		fatalx("store: final commit: %s", store_errmsg(store));
+}
+
+void
+loop_finish(void)
+{
+	while (committing) {
+		if (event_base_loop(base, EVLOOP_ONCE) == -1)
+			fatalx("event loop failed");
+	}
+	store_commit(store, loop_final, NULL);
 }
 
 void

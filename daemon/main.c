@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <sqlite3.h>
 
 #include "log.h"
 #include "mpd.h"
@@ -34,7 +33,7 @@ static struct event	*grace_ev;
 static int		 lock_fd = -1;
 static int		 db_dirfd = -1, sock_dirfd = -1;
 static char		*db_dir, *db_base, *sock_dir, *sock_base;
-static char		*db_real;	/* db_path without symlinks */
+static char		*db_real;	/* db_path's file without symlinks */
 
 /* Takes the database's lock file so two daemons never share it. */
 static void
@@ -93,10 +92,15 @@ prepare_db(int dirfd, const char *dir, const char *base)
 static void
 open_dirs(void)
 {
-	char	*cause, *real;
+	char		*cause, *real;
+	const char	*file;
+	enum store_kind	 kind;
 
+	/* config_parse made sure the target names a SQLite file. */
+	if (store_target(cfg.db_path, &kind, &file, &cause) == -1)
+		fatalx("%s", cause);
 	paths_split(cfg.socket_path, &sock_dir, &sock_base);
-	paths_split(cfg.db_path, &db_dir, &db_base);
+	paths_split(file, &db_dir, &db_base);
 	if (*sock_base == '\0' || *db_base == '\0')
 		fatalx("the socket and the database must be files, not "
 		    "directories: %s, %s", cfg.socket_path, cfg.db_path);
@@ -104,7 +108,7 @@ open_dirs(void)
 	    (db_dirfd = paths_dir(db_dir, &real, &cause)) == -1)
 		fatalx("%s", cause);
 	/* SQLite opens the path checked, with no symlink left in it. */
-	db_real = xasprintf("%s/%s", strcmp(real, "/") == 0 ? "" : real,
+	db_real = xasprintf("sqlite:%s/%s", strcmp(real, "/") == 0 ? "" : real,
 	    db_base);
 	free(real);
 }
@@ -183,15 +187,6 @@ signal_cb(evutil_socket_t sig, short events, void *arg)
 	}
 }
 
-/* The store lost this iteration's writes: say so to whoever waits. */
-static void
-store_aborted(const char *why)
-{
-	(void)why;
-	clients_fail_held("the database failed (disk full or I/O error); this "
-	    "request was not kept, and the daemon is stopping to recover");
-}
-
 int
 main(int argc, char **argv)
 {
@@ -223,21 +218,21 @@ main(int argc, char **argv)
 	if (logs_init(cfg.log_dir, &cause) == -1)
 		fatalx("%s", cause);
 
-	if ((store = store_open(db_real, cfg.sync_full, &cause)) == NULL)
+	if ((ev_base = event_base_new()) == NULL)
+		fatalx("event_base_new");
+	if ((store = store_open(db_real, cfg.sync_full,
+	    env_get("MPD_STORE_FAULTS"), ev_base, &cause)) == NULL)
 		fatalx("cannot open the database: %s", cause);
 	if (cfg.max_db_size > 0 && store_limit_size(store, cfg.max_db_size) ==
 	    -1)
 		fatalx("cannot cap the database's size: %s",
 		    store_errmsg(store));
-	store_abort_hook = store_aborted;
 	if (store_recover(store, &requeued, &failed) == -1)
 		fatalx("recovery failed: %s", store_errmsg(store));
 	if (requeued > 0 || failed > 0)
 		log_info("recovered: %lld interrupted job(s) requeued, %lld "
 		    "failed", (long long)requeued, (long long)failed);
 
-	if ((ev_base = event_base_new()) == NULL)
-		fatalx("event_base_new");
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
 		sigev[i] = evsignal_new(ev_base, sigs[i], signal_cb, NULL);
 		if (sigev[i] == NULL || evsignal_add(sigev[i], NULL) == -1)
@@ -260,14 +255,13 @@ main(int argc, char **argv)
 	if (event_base_dispatch(ev_base) == -1)
 		fatalx("event loop failed");
 
-	if (store_commit(store) == -1)
-		fatalx("store: final commit: %s", store_errmsg(store));
+	loop_finish();
 	server_close_listener();
 	clients_free_all();
 	waiter_free_all();
+	loop_free();
 	store_close(store);
 	pool_free();
-	loop_free();
 	event_free(grace_ev);
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		event_free(sigev[i]);

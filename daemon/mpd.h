@@ -113,6 +113,7 @@ struct client {
 	pid_t			 pid;
 	int			 flags;
 	struct evbuffer		*held;	/* replies waiting for the commit */
+	size_t			 sealed; /* bytes of it the commit covers */
 	size_t			 scanned; /* input known to hold no newline */
 	LIST_HEAD(, waiter)	 waiters;
 	TAILQ_ENTRY(client)	 entry;
@@ -134,7 +135,9 @@ void	client_reply_parts(struct client *, const char **, const size_t *,
 	    int);
 /* Queues a reply object (stolen). */
 void	client_reply(struct client *, json_t *);
-/* After a commit: sends held replies and frees dead clients. */
+/* A commit begins: the replies held now are the ones it covers. */
+void	clients_seal(void);
+/* After a commit: sends the replies it covered and frees dead clients. */
 void	clients_flush(void);
 /*
  * The commit failed and mpd is about to stop: each held reply is replaced
@@ -269,6 +272,7 @@ struct worker {
 	size_t			 left;		/* result bytes still to come */
 	size_t			 scanned;	/* input known to hold no newline */
 	struct evbuffer		*jobs;		/* frames for after the commit */
+	size_t			 sealed;	/* bytes of jobs it covers */
 	struct handed		 handed[HANDED_MAX];
 	int			 nhanded;	/* jobs waiting behind job */
 };
@@ -308,7 +312,9 @@ void	pool_send(struct worker *, const char *, size_t);
  * commit or a crash could leave queued, to run twice.
  */
 void	pool_send_job(struct worker *, const char *, size_t);
-/* After the commit: sends the queued job frames. */
+/* A commit begins: the job frames queued now are the ones it covers. */
+void	pool_seal(void);
+/* After the commit: sends the job frames it covered. */
 void	pool_flush(void);
 /* Collects every exited child (SIGCHLD). */
 void	pool_reap(void);
@@ -361,6 +367,8 @@ void	tick_free(void);
 /* Sets up the tick and the modules it drives. */
 void	loop_init(struct event_base *, struct store *,
 	    const struct config *);
+/* The loop has ended: waits for a commit under way, commits the rest. */
+void	loop_finish(void);
 void	loop_free(void);
 
 /* sched.c */

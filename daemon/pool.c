@@ -480,17 +480,43 @@ pool_send_job(struct worker *w, const char *frame, size_t len)
 		fatalx("evbuffer_add");
 }
 
-/* Sends a worker's queued frames. */
+/* Sends what the commit covered of a worker's queued frames. */
 static void
 pool_flush_one(struct worker *w)
 {
+	struct evbuffer	*out = w->jobs;
+	size_t		 n = w->sealed;
+	int		 rc;
+
+	w->sealed = 0;
 	if (w->bev == NULL) {
 		/* Gone meanwhile: its jobs are settled as it ends. */
 		evbuffer_drain(w->jobs, evbuffer_get_length(w->jobs));
 		return;
 	}
-	if (peer_send(w->bev, w->jobs) == -1)
+	/* Frames queued after the commit began wait for the next one. */
+	if (n < evbuffer_get_length(w->jobs)) {
+		if ((out = evbuffer_new()) == NULL ||
+		    evbuffer_remove_buffer(w->jobs, out, n) != (int)n)
+			fatalx("evbuffer_remove_buffer");
+	}
+	rc = peer_send(w->bev, out);
+	if (out != w->jobs)
+		evbuffer_free(out);
+	if (rc == -1)
 		pool_kill(w, "could not be written to");
+}
+
+void
+pool_seal(void)
+{
+	int	i;
+
+	for (i = 0; i < nworkers; i++) {
+		if (workers[i].jobs != NULL)
+			workers[i].sealed =
+			    evbuffer_get_length(workers[i].jobs);
+	}
 }
 
 void
@@ -499,8 +525,7 @@ pool_flush(void)
 	int	i;
 
 	for (i = 0; i < nworkers; i++) {
-		if (workers[i].jobs != NULL &&
-		    evbuffer_get_length(workers[i].jobs) > 0)
+		if (workers[i].sealed > 0)
 			pool_flush_one(&workers[i]);
 	}
 }
@@ -512,8 +537,10 @@ pool_send(struct worker *w, const char *frame, size_t len)
 	int	waiting = evbuffer_get_length(w->jobs) > 0;
 
 	pool_send_job(w, frame, len);
-	if (!waiting)
+	if (!waiting) {
+		w->sealed = evbuffer_get_length(w->jobs);
 		pool_flush_one(w);
+	}
 }
 
 void

@@ -1,946 +1,228 @@
 /*
- * SQLite job store. WAL mode, prepared statements, schema version in
- * PRAGMA user_version. The queue is the partial index jobs_queue: the
- * scheduler asks it for the next runnable rows instead of holding the queue
- * in memory (INDEXED BY, so the planner cannot pick a full sort instead).
- * Ids are AUTOINCREMENT: a forgotten job's id is never handed out again,
- * so an old handle can never name someone else's job.
+ * The store's front: picks a backend by the --db target, wraps it in the
+ * fault backend when asked, and forwards each call to the backend's table.
+ * What a call means is in store.h; how a database does it, in
+ * store_sqlite.c (and, to come, PostgreSQL's).
  */
-#include <sys/statvfs.h>
-
-#include <sqlite3.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "checkpoint.h"
 #include "log.h"
-#include "proto.h"
-#include "store.h"
-#include "util.h"
+#include "store_backend.h"
 #include "xmalloc.h"
 
-#define SCHEMA_VERSION	4
-
-enum {
-	S_INSERT,
-	S_GET,
-	S_NEXT,
-	S_RUNNING,
-	S_MAP_STARTED,
-	S_FINAL,
-	S_REQUEUE,
-	S_PROGRESS,
-	S_CHUNK_RESULTS,
-	S_CANCEL_CHUNKS,
-	S_FORGET,
-	S_COUNTS,
-	S_ATTEMPT,
-	S_ATTEMPTS,
-	S_NEXT_DELAYED,
-	S_QUEUED_ITEMS,
-	S_PAGES,
-	S_BEGIN,
-	S_COMMIT,
-	S_NSTMTS
-};
-
-#define JOB_COLUMNS \
-	"id, kind, parent, seq, task, args, kwargs, name, owner, priority, " \
-	"state, attempts, max_attempts, nitems, ndone, chunksize, created, " \
-	"started, finished, worker_pid, result, error, timeout, owner_gid, " \
-	"retry_on, retry_delay, retry_factor, retry_max, not_before"
-
-static const char *stmt_sql[S_NSTMTS] = {
-	[S_INSERT] = "INSERT INTO jobs (kind, parent, seq, task, args, kwargs, "
-	    "name, owner, priority, state, max_attempts, nitems, chunksize, "
-	    "created, timeout, owner_gid, retry_on, retry_delay, retry_factor, "
-	    "retry_max) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	[S_GET] = "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?",
-	[S_NEXT] = "SELECT id FROM jobs INDEXED BY jobs_queue "
-	    "WHERE state = 0 AND kind != 1 AND not_before <= ? "
-	    "ORDER BY priority DESC, id LIMIT ?",
-	[S_RUNNING] = "UPDATE jobs SET state = 1, attempts = attempts + 1, "
-	    "started = ?, worker_pid = ? WHERE id = ?",
-	[S_MAP_STARTED] = "UPDATE jobs SET state = 1, started = ? "
-	    "WHERE id = ? AND state = 0",
-	[S_FINAL] = "UPDATE jobs SET state = ?1, result = ?2, error = ?3, "
-	    "finished = ?4, worker_pid = NULL, started = coalesce(started, "
-	    "?6) WHERE id = ?5",
-	[S_REQUEUE] = "UPDATE jobs SET state = 0, attempts = attempts - ?, "
-	    "started = NULL, worker_pid = NULL, not_before = ? WHERE id = ?",
-	[S_PROGRESS] = "UPDATE jobs SET ndone = ndone + ? WHERE id = ?",
-	[S_CHUNK_RESULTS] = "SELECT result FROM jobs WHERE parent = ? "
-	    "ORDER BY seq",
-	[S_CANCEL_CHUNKS] = "UPDATE jobs SET state = 5, error = ?, "
-	    "finished = ? WHERE parent = ? AND state = 0",
-	[S_FORGET] = "DELETE FROM jobs WHERE id = ?1 OR parent = ?1",
-	[S_ATTEMPT] = "INSERT OR REPLACE INTO attempts (job, n, started, "
-	    "finished, worker_pid, state, error) VALUES (?,?,?,?,?,?,?)",
-	[S_ATTEMPTS] = "SELECT n, started, finished, worker_pid, state, error "
-	    "FROM attempts WHERE job = ? ORDER BY n",
-	[S_PAGES] = "SELECT max_page_count - page_count + freelist_count, "
-	    "page_size FROM pragma_max_page_count, pragma_page_count, "
-	    "pragma_freelist_count, pragma_page_size",
-	[S_QUEUED_ITEMS] = "SELECT total(CASE WHEN kind = 2 THEN nitems "
-	    "ELSE 1 END) FROM jobs INDEXED BY jobs_queue WHERE state = 0 AND "
-	    "kind != 1",
-	[S_NEXT_DELAYED] = "SELECT min(not_before) FROM jobs INDEXED BY "
-	    "jobs_delayed WHERE state = 0 AND not_before > 0",
-	[S_COUNTS] = "SELECT state, count(*) FROM jobs WHERE kind != 2 "
-	    "AND (?1 < 0 OR owner = ?1) GROUP BY state",
-	[S_BEGIN] = "BEGIN IMMEDIATE",
-	[S_COMMIT] = "COMMIT",
-};
-
-static const char schema_v1[] =
-	"CREATE TABLE jobs ("
-	" id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	" kind INTEGER NOT NULL,"
-	" parent INTEGER,"
-	" seq INTEGER NOT NULL DEFAULT 0,"
-	" task TEXT NOT NULL,"
-	" args TEXT NOT NULL,"
-	" kwargs TEXT NOT NULL,"
-	" name TEXT,"
-	" owner INTEGER NOT NULL,"
-	" priority INTEGER NOT NULL DEFAULT 0,"
-	" state INTEGER NOT NULL,"
-	" attempts INTEGER NOT NULL DEFAULT 0,"
-	" max_attempts INTEGER NOT NULL DEFAULT 1,"
-	" nitems INTEGER NOT NULL DEFAULT 0,"
-	" ndone INTEGER NOT NULL DEFAULT 0,"
-	" chunksize INTEGER NOT NULL DEFAULT 0,"
-	" created REAL NOT NULL,"
-	" started REAL,"
-	" finished REAL,"
-	" worker_pid INTEGER,"
-	" result TEXT,"
-	" error TEXT);"
-	"CREATE INDEX jobs_queue ON jobs (priority DESC, id)"
-	" WHERE state = 0 AND kind != 1;"
-	"CREATE INDEX jobs_parent ON jobs (parent, seq)"
-	" WHERE parent IS NOT NULL;"
-	"CREATE INDEX jobs_state ON jobs (state, id);";
-
-/* Version 2: a time limit per job and the owner's group (exec jobs). */
-static const char schema_v2[] =
-	"ALTER TABLE jobs ADD COLUMN timeout REAL NOT NULL DEFAULT 0;"
-	"ALTER TABLE jobs ADD COLUMN owner_gid INTEGER NOT NULL DEFAULT 0;";
-
-/*
- * Version 3: retry policy, the time before which a retried job waits, and
- * a record of every attempt (deleted with its job by a trigger).
- */
-_Static_assert(RETRY_DEFAULT == 3, "schema_v3 spells RETRY_DEFAULT as 3");
-static const char schema_v3[] =
-	"ALTER TABLE jobs ADD COLUMN retry_on INTEGER NOT NULL DEFAULT 3;"
-	"ALTER TABLE jobs ADD COLUMN retry_delay REAL NOT NULL DEFAULT 0;"
-	"ALTER TABLE jobs ADD COLUMN retry_factor REAL NOT NULL DEFAULT 1;"
-	"ALTER TABLE jobs ADD COLUMN retry_max REAL NOT NULL DEFAULT 0;"
-	"ALTER TABLE jobs ADD COLUMN not_before REAL NOT NULL DEFAULT 0;"
-	"CREATE INDEX jobs_delayed ON jobs (not_before)"
-	" WHERE state = 0 AND not_before > 0;"
-	"CREATE TABLE attempts ("
-	" job INTEGER NOT NULL,"
-	" n INTEGER NOT NULL,"
-	" started REAL,"
-	" finished REAL NOT NULL,"
-	" worker_pid INTEGER,"
-	" state INTEGER NOT NULL,"
-	" error TEXT,"
-	" PRIMARY KEY (job, n)) WITHOUT ROWID;"
-	"CREATE TRIGGER jobs_forget AFTER DELETE ON jobs BEGIN"
-	" DELETE FROM attempts WHERE job = old.id; END;";
-
-/*
- * Version 4: what start-up recovery looks for, without reading every
- * queued job: maps by state, and the chunks still queued by their map.
- */
-static const char schema_v4[] =
-	"CREATE INDEX jobs_maps ON jobs (state) WHERE kind = 1;"
-	"CREATE INDEX jobs_queued_chunks ON jobs (parent)"
-	" WHERE kind = 2 AND state = 0;";
-
-/* migrations[v] brings a database at version v to v + 1. */
-static const char *const migrations[SCHEMA_VERSION] = {
-	schema_v1, schema_v2, schema_v3, schema_v4,
-};
-
-void	(*store_abort_hook)(const char *);
-
-struct store {
-	char			*dir;		/* the database's directory */
-	sqlite3			*db;
-	sqlite3_stmt		*stmt[S_NSTMTS];
-	int			 in_txn;
-	struct checkpointer	*cp;		/* or NULL: SQLite's own */
-};
-
-/*
- * Frames in the write-ahead log past which the checkpointer is asked to
- * copy them to the database (SQLite's own default), and past which (it
- * has not kept up) the loop does it, waiting, so the log stays bounded.
- */
-#define WAL_ASK		1000
-#define WAL_CAP		10000
-
-void
-job_clear(struct job *j)
+int
+store_target(const char *target, enum store_kind *kind, const char **file,
+    char **cause)
 {
-	free(j->task);
-	free(j->args);
-	free(j->kwargs);
-	free(j->name);
-	free(j->result);
-	free(j->error);
-	memset(j, 0, sizeof *j);
-}
+	size_t	n;
 
-const char *
-store_errmsg(struct store *s)
-{
-	return sqlite3_errmsg(s->db);
-}
-
-/* Runs SQL text with no results; returns 0 or -1 with *cause set. */
-static int
-store_exec(struct store *s, const char *sql, char **cause)
-{
-	char	*msg = NULL;
-
-	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		*cause = xasprintf("%s", msg != NULL ? msg :
-		    sqlite3_errmsg(s->db));
-		sqlite3_free(msg);
+	*file = NULL;
+	if (strncmp(target, "sqlite:", 7) == 0) {
+		*kind = STORE_SQLITE;
+		*file = target + 7;
+		if (**file == '\0') {
+			*cause = xstrdup("sqlite: names no database file");
+			return -1;
+		}
+		return 0;
+	}
+	if (strncmp(target, "postgresql://", 13) == 0 ||
+	    strncmp(target, "postgres://", 11) == 0) {
+		*kind = STORE_POSTGRESQL;
+		return 0;
+	}
+	/* A URL of another scheme is a mistake, not a file name. */
+	n = strspn(target, "abcdefghijklmnopqrstuvwxyz0123456789+.-");
+	if (n > 0 && strncmp(target + n, "://", 3) == 0) {
+		*cause = xasprintf("%s: unknown database scheme \"%.*s\" (mpd "
+		    "knows a file path, sqlite:PATH and postgresql://...)",
+		    target, (int)n, target);
 		return -1;
 	}
+	*kind = STORE_SQLITE;
+	*file = target;
 	return 0;
 }
 
-/* After each commit, with the number of frames in the log. */
-static int
-store_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
-{
-	struct store	*s = arg;
-
-	/*
-	 * PASSIVE, as SQLite's own would be: it waits for no lock (a reader
-	 * of an old snapshot, an admin's shell, only holds back the frames
-	 * it may still need), and with no writer but this one, the next
-	 * commit writes the log from its start once all is copied.
-	 */
-	if (frames >= WAL_CAP)
-		sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE,
-		    NULL, NULL);
-	else if (frames >= WAL_ASK)
-		checkpoint_ask(s->cp);
-	return SQLITE_OK;
-}
-
-/* Reads PRAGMA user_version; returns it or -1. */
-static int
-store_user_version(struct store *s)
-{
-	sqlite3_stmt	*st;
-	int		 v = -1;
-
-	if (sqlite3_prepare_v2(s->db, "PRAGMA user_version", -1, &st,
-	    NULL) != SQLITE_OK)
-		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
-
-/*
- * Brings the schema to SCHEMA_VERSION. A new migration is one more entry
- * in migrations[] (and SCHEMA_VERSION one more); they run in one
- * transaction.
- */
-static int
-store_migrate(struct store *s, char **cause)
-{
-	int	 v;
-	char	*sql;
-
-	if ((v = store_user_version(s)) == -1) {
-		*cause = xasprintf("reading schema version: %s",
-		    sqlite3_errmsg(s->db));
-		return -1;
-	}
-	if (v > SCHEMA_VERSION) {
-		*cause = xasprintf("database schema version %d is newer than "
-		    "this mpd understands (%d)", v, SCHEMA_VERSION);
-		return -1;
-	}
-	if (v == SCHEMA_VERSION)
-		return 0;
-	if (store_exec(s, "BEGIN IMMEDIATE", cause) == -1)
-		return -1;
-	/* Each step brings version v to v + 1, in one transaction. */
-	for (; v < SCHEMA_VERSION; v++) {
-		if (store_exec(s, migrations[v], cause) == -1)
-			goto fail;
-	}
-	sql = xasprintf("PRAGMA user_version = %d", v);
-	if (store_exec(s, sql, cause) == -1) {
-		free(sql);
-		goto fail;
-	}
-	free(sql);
-	return store_exec(s, "COMMIT", cause);
-fail:
-	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-	return -1;
-}
-
 struct store *
-store_open(const char *path, int sync_full, char **cause)
+store_open(const char *target, int sync_full, const char *faults,
+    struct event_base *base, char **cause)
 {
 	struct store	*s;
-	int		 i;
+	enum store_kind	 kind;
+	const char	*file;
 
-	s = xcalloc(1, sizeof *s);
-	s->dir = path_beside(path, ".");
-	/*
-	 * No symlink anywhere in the path (SQLite checks each component).
-	 * At close SQLite removes -wal and -shm by path, but only after it
-	 * has seen the database still at the path it opened: a directory
-	 * swapped meanwhile makes it leave them.
-	 */
-	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
-	    NULL) != SQLITE_OK) {
-		*cause = xasprintf("%s: %s", path, s->db != NULL ?
-		    sqlite3_errmsg(s->db) : "out of memory");
-		goto fail;
+	if (store_target(target, &kind, &file, cause) == -1)
+		return NULL;
+	switch (kind) {
+	case STORE_SQLITE:
+		s = store_sqlite_open(file, sync_full, cause);
+		break;
+	default:
+		*cause = xasprintf("%s: this mpd is built without PostgreSQL "
+		    "support", target);
+		return NULL;
 	}
-	sqlite3_extended_result_codes(s->db, 1);
-	/* Another connection (an admin's sqlite3 shell) may hold a lock. */
-	sqlite3_busy_timeout(s->db, 2000);
-	if (store_exec(s, "PRAGMA journal_mode = WAL", cause) == -1)
-		goto fail;
-	if (store_exec(s, sync_full ? "PRAGMA synchronous = FULL" :
-	    "PRAGMA synchronous = NORMAL", cause) == -1)
-		goto fail;
-	if (store_migrate(s, cause) == -1)
-		goto fail;
-	/* Checkpoints off the loop: a hook replaces SQLite's own. */
-	if ((s->cp = checkpoint_start(path)) != NULL)
-		sqlite3_wal_hook(s->db, store_wal_hook, s);
-	for (i = 0; i < S_NSTMTS; i++) {
-		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1,
-		    SQLITE_PREPARE_PERSISTENT, &s->stmt[i], NULL) !=
-		    SQLITE_OK) {
-			*cause = xasprintf("preparing \"%s\": %s", stmt_sql[i],
-			    sqlite3_errmsg(s->db));
-			goto fail;
-		}
-	}
+	if (s != NULL && faults != NULL)
+		s = store_fault_open(s, faults, base, cause);
 	return s;
-fail:
-	store_close(s);
-	return NULL;
+}
+
+void
+store_on_lost(struct store *s, store_lost_fn fn, void *arg)
+{
+	/* A wrapper's inner store may lose the transaction itself. */
+	for (; s != NULL; s = s->inner) {
+		s->lost = fn;
+		s->lost_arg = arg;
+	}
 }
 
 void
 store_close(struct store *s)
 {
-	int	i;
-
-	if (s == NULL)
-		return;
-	if (s->in_txn && store_commit(s) == -1)
-		log_warnx("store: final commit: %s", sqlite3_errmsg(s->db));
-	/* Then the last connection's close checkpoints what is left. */
-	checkpoint_stop(s->cp);
-	for (i = 0; i < S_NSTMTS; i++)
-		sqlite3_finalize(s->stmt[i]);
-	if (s->db != NULL && sqlite3_close(s->db) != SQLITE_OK)
-		log_warnx("store: close: %s", sqlite3_errmsg(s->db));
-	free(s->dir);
-	free(s);
+	if (s != NULL)
+		s->ops->close(s);
 }
 
-/* Returns a reset statement ready for binding. */
-static sqlite3_stmt *
-store_stmt(struct store *s, int which)
+const char *
+store_errmsg(struct store *s)
 {
-	sqlite3_stmt	*st = s->stmt[which];
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return st;
-}
-
-/* Opens the loop iteration's transaction if none is open. */
-static int
-store_begin(struct store *s)
-{
-	sqlite3_stmt	*st;
-
-	if (s->in_txn)
-		return 0;
-	st = store_stmt(s, S_BEGIN);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		log_warnx("store: begin: %s", sqlite3_errmsg(s->db));
-		return -1;
-	}
-	s->in_txn = 1;
-	return 0;
-}
-
-/* Steps a write statement inside the transaction; returns 0 or -1. */
-static int
-store_write(struct store *s, sqlite3_stmt *st, const char *what)
-{
-	int	rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return 0;
-	log_warnx("store: %s: %s", what, sqlite3_errmsg(s->db));
-	/*
-	 * SQLite rolled the whole transaction back (disk full, I/O error):
-	 * writes of this iteration whose replies are held are gone, so no
-	 * reply may go out. Stop; nothing acknowledged is lost.
-	 */
-	if (s->in_txn && sqlite3_get_autocommit(s->db)) {
-		if (store_abort_hook != NULL)
-			store_abort_hook(sqlite3_errmsg(s->db));
-		fatalx("store: the transaction was rolled back: %s",
-		    sqlite3_errmsg(s->db));
-	}
-	return -1;
-}
-
-int
-store_dirty(struct store *s)
-{
-	return s->in_txn;
-}
-
-int
-store_commit(struct store *s)
-{
-	sqlite3_stmt	*st;
-
-	if (!s->in_txn)
-		return 0;
-	st = store_stmt(s, S_COMMIT);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		sqlite3_reset(st);
-		return -1;
-	}
-	sqlite3_reset(st);
-	s->in_txn = 0;
-	return 0;
+	return s->ops->errmsg(s);
 }
 
 int
 store_recover(struct store *s, int64_t *requeued, int64_t *failed)
 {
-	static const char handed_sql[] =
-	    "UPDATE jobs SET state = 0, attempts = attempts - 1, "
-	    "worker_pid = NULL WHERE state = 1 AND kind = 0 AND "
-	    "started IS NULL";
-	static const char record_sql[] =
-	    "INSERT OR REPLACE INTO attempts (job, n, started, finished, "
-	    "worker_pid, state, error) SELECT id, attempts, started, ?1, "
-	    "worker_pid, 3, json_object('code', 'interrupted', 'message', "
-	    "'the daemon stopped while this attempt ran') FROM jobs "
-	    "WHERE state = 1 AND kind != 1";
-	/* The SQL below spells RETRY_INTERRUPTED as 2. */
-	_Static_assert(RETRY_INTERRUPTED == 2, "retry_on & 2 in requeue_sql");
-	static const char requeue_sql[] =
-	    "UPDATE jobs SET state = 0, worker_pid = NULL, started = NULL, "
-	    "not_before = CASE WHEN retry_delay > 0 THEN ?1 + retry_delay "
-	    "ELSE 0 END WHERE state = 1 AND kind != 1 AND "
-	    "attempts < max_attempts AND (retry_on & 2) != 0";
-	static const char fail_sql[] =
-	    "UPDATE jobs SET state = 3, worker_pid = NULL, finished = ?1, "
-	    "error = json_object('code', 'interrupted', 'message', "
-	    "'the daemon stopped while the job was running and it is not "
-	    "retried') WHERE state = 1 AND kind != 1";
-	static const char maps_sql[] =
-	    "UPDATE jobs SET state = 3, finished = ?1, error = json_object("
-	    "'code', 'interrupted', 'message', 'a chunk of this map was "
-	    "interrupted by a daemon stop and is not retried') "
-	    "WHERE kind = 1 AND state IN (0, 1) AND EXISTS (SELECT 1 FROM "
-	    "jobs c INDEXED BY jobs_parent WHERE c.parent = jobs.id AND "
-	    "c.state = 3)";
-	static const char orphans_sql[] =
-	    "UPDATE jobs INDEXED BY jobs_queued_chunks SET state = 5, "
-	    "finished = ?1, error = json_object("
-	    "'code', 'cancelled', 'message', 'the map this chunk belongs to "
-	    "has ended') WHERE kind = 2 AND state = 0 AND (SELECT m.state "
-	    "FROM jobs m WHERE m.id = jobs.parent) >= 2";
-	/* Jobs handed to a worker that had not begun them go back first. */
-	static const char *steps[] = { handed_sql, record_sql, requeue_sql,
-	    fail_sql, maps_sql, orphans_sql };
-	sqlite3_stmt	*st;
-	size_t		 i;
-	double		 now = time_now();
-
-	if (store_begin(s) == -1)
-		return -1;
-	for (i = 0; i < sizeof steps / sizeof steps[0]; i++) {
-		if (sqlite3_prepare_v2(s->db, steps[i], -1, &st, NULL) !=
-		    SQLITE_OK)
-			goto fail;
-		sqlite3_bind_double(st, 1, now);
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			sqlite3_finalize(st);
-			goto fail;
-		}
-		if (i == 0)
-			*requeued = sqlite3_changes64(s->db);
-		else if (i == 2)
-			*requeued += sqlite3_changes64(s->db);
-		else if (i == 3)
-			*failed = sqlite3_changes64(s->db);
-		sqlite3_finalize(st);
-	}
-	return store_commit(s);
-fail:
-	log_warnx("store: recovery: %s", sqlite3_errmsg(s->db));
-	return -1;
-}
-
-/*
- * Ends a read: resets the statement and reports a step that stopped short
- * of SQLITE_DONE. Returns 0 or -1.
- */
-static int
-store_read_done(struct store *s, sqlite3_stmt *st, int rc, const char *what)
-{
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return 0;
-	log_warnx("store: %s: %s", what, sqlite3_errmsg(s->db));
-	return -1;
-}
-
-/* Binds text or NULL. */
-static void
-bind_text(sqlite3_stmt *st, int i, const char *v)
-{
-	if (v == NULL)
-		sqlite3_bind_null(st, i);
-	else
-		sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+	return s->ops->recover(s, requeued, failed);
 }
 
 int64_t
 store_insert(struct store *s, const struct job *j)
 {
-	sqlite3_stmt	*st;
-
-	if (store_begin(s) == -1)
-		return -1;
-	st = store_stmt(s, S_INSERT);
-	sqlite3_bind_int(st, 1, j->kind);
-	if (j->parent != 0)
-		sqlite3_bind_int64(st, 2, j->parent);
-	sqlite3_bind_int64(st, 3, j->seq);
-	bind_text(st, 4, j->task);
-	bind_text(st, 5, j->args);
-	bind_text(st, 6, j->kwargs);
-	bind_text(st, 7, j->name);
-	sqlite3_bind_int64(st, 8, (int64_t)j->owner);
-	sqlite3_bind_int(st, 9, j->priority);
-	sqlite3_bind_int(st, 10, j->state);
-	sqlite3_bind_int(st, 11, j->max_attempts);
-	sqlite3_bind_int64(st, 12, j->nitems);
-	sqlite3_bind_int64(st, 13, j->chunksize);
-	sqlite3_bind_double(st, 14, j->created);
-	sqlite3_bind_double(st, 15, j->timeout);
-	sqlite3_bind_int64(st, 16, (int64_t)j->group);
-	sqlite3_bind_int(st, 17, j->retry_on);
-	sqlite3_bind_double(st, 18, j->retry_delay);
-	sqlite3_bind_double(st, 19, j->retry_factor);
-	sqlite3_bind_double(st, 20, j->retry_max);
-	if (store_write(s, st, "insert") == -1)
-		return -1;
-	return sqlite3_last_insert_rowid(s->db);
-}
-
-/* Copies a text column, or NULL. */
-static char *
-column_text(sqlite3_stmt *st, int i)
-{
-	const unsigned char	*v = sqlite3_column_text(st, i);
-
-	return v == NULL ? NULL : xstrdup((const char *)v);
-}
-
-/* Fills j from a row of JOB_COLUMNS. */
-static void
-job_from_row(sqlite3_stmt *st, struct job *j)
-{
-	memset(j, 0, sizeof *j);
-	j->id = sqlite3_column_int64(st, 0);
-	j->kind = sqlite3_column_int(st, 1);
-	j->parent = sqlite3_column_int64(st, 2);
-	j->seq = sqlite3_column_int64(st, 3);
-	j->task = column_text(st, 4);
-	j->args = column_text(st, 5);
-	j->kwargs = column_text(st, 6);
-	j->name = column_text(st, 7);
-	j->owner = (uid_t)sqlite3_column_int64(st, 8);
-	j->priority = sqlite3_column_int(st, 9);
-	j->state = sqlite3_column_int(st, 10);
-	j->attempts = sqlite3_column_int(st, 11);
-	j->max_attempts = sqlite3_column_int(st, 12);
-	j->nitems = sqlite3_column_int64(st, 13);
-	j->ndone = sqlite3_column_int64(st, 14);
-	j->chunksize = sqlite3_column_int64(st, 15);
-	j->created = sqlite3_column_double(st, 16);
-	j->started = sqlite3_column_double(st, 17);
-	j->finished = sqlite3_column_double(st, 18);
-	j->pid = (pid_t)sqlite3_column_int64(st, 19);
-	j->result = column_text(st, 20);
-	j->error = column_text(st, 21);
-	j->timeout = sqlite3_column_double(st, 22);
-	j->group = (gid_t)sqlite3_column_int64(st, 23);
-	j->retry_on = sqlite3_column_int(st, 24);
-	j->retry_delay = sqlite3_column_double(st, 25);
-	j->retry_factor = sqlite3_column_double(st, 26);
-	j->retry_max = sqlite3_column_double(st, 27);
-	j->not_before = sqlite3_column_double(st, 28);
+	return s->ops->insert(s, j);
 }
 
 int
 store_get(struct store *s, int64_t id, struct job *j)
 {
-	sqlite3_stmt	*st = store_stmt(s, S_GET);
-	int		 rc;
-
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		job_from_row(st, j);
-		sqlite3_reset(st);
-		return 1;
-	}
-	sqlite3_reset(st);
-	if (rc == SQLITE_DONE)
-		return 0;
-	log_warnx("store: get %lld: %s", (long long)id, sqlite3_errmsg(s->db));
-	return -1;
+	return s->ops->get(s, id, j);
 }
 
 int
 store_next(struct store *s, int64_t *ids, int max)
 {
-	sqlite3_stmt	*st = store_stmt(s, S_NEXT);
-	int		 n = 0, rc;
-
-	sqlite3_bind_double(st, 1, time_now());
-	sqlite3_bind_int(st, 2, max);
-	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
-		ids[n++] = sqlite3_column_int64(st, 0);
-	if (n < max && rc != SQLITE_DONE) {
-		log_warnx("store: next: %s", sqlite3_errmsg(s->db));
-		n = -1;
-	}
-	sqlite3_reset(st);
-	return n;
+	return s->ops->next(s, ids, max);
 }
 
 int
 store_set_running(struct store *s, int64_t id, pid_t pid, double t)
 {
-	sqlite3_stmt	*st;
-
-	if (store_begin(s) == -1)
-		return -1;
-	st = store_stmt(s, S_RUNNING);
-	if (t > 0)
-		sqlite3_bind_double(st, 1, t);
-	sqlite3_bind_int64(st, 2, pid);
-	sqlite3_bind_int64(st, 3, id);
-	return store_write(s, st, "set running");
+	return s->ops->set_running(s, id, pid, t);
 }
 
 int
 store_map_started(struct store *s, int64_t id, double t)
 {
-	sqlite3_stmt	*st;
-
-	if (store_begin(s) == -1)
-		return -1;
-	st = store_stmt(s, S_MAP_STARTED);
-	sqlite3_bind_double(st, 1, t);
-	sqlite3_bind_int64(st, 2, id);
-	return store_write(s, st, "map started");
+	return s->ops->map_started(s, id, t);
 }
 
 int
 store_set_final(struct store *s, int64_t id, int state, const char *result,
     const char *error, double started, double t)
 {
-	sqlite3_stmt	*st;
-
-	if (store_begin(s) == -1)
-		return -1;
-	st = store_stmt(s, S_FINAL);
-	sqlite3_bind_int(st, 1, state);
-	bind_text(st, 2, result);
-	bind_text(st, 3, error);
-	sqlite3_bind_double(st, 4, t);
-	sqlite3_bind_int64(st, 5, id);
-	if (started > 0)
-		sqlite3_bind_double(st, 6, started);
-	return store_write(s, st, "set final");
+	return s->ops->set_final(s, id, state, result, error, started, t);
 }
 
 int
 store_requeue(struct store *s, int64_t id, int refund, double not_before)
 {
-	sqlite3_stmt	*st;
-
-	if (store_begin(s) == -1)
-		return -1;
-	st = store_stmt(s, S_REQUEUE);
-	sqlite3_bind_int(st, 1, refund ? 1 : 0);
-	sqlite3_bind_double(st, 2, not_before);
-	sqlite3_bind_int64(st, 3, id);
-	return store_write(s, st, "requeue");
+	return s->ops->requeue(s, id, refund, not_before);
 }
 
 int
 store_attempt(struct store *s, const struct job *j, double finished,
     int state, const char *error)
 {
-	sqlite3_stmt	*st;
-
-	if (store_begin(s) == -1)
-		return -1;
-	st = store_stmt(s, S_ATTEMPT);
-	sqlite3_bind_int64(st, 1, j->id);
-	sqlite3_bind_int(st, 2, j->attempts);
-	if (j->started > 0)
-		sqlite3_bind_double(st, 3, j->started);
-	sqlite3_bind_double(st, 4, finished);
-	if (j->pid != 0)
-		sqlite3_bind_int64(st, 5, j->pid);
-	sqlite3_bind_int(st, 6, state);
-	bind_text(st, 7, error);
-	return store_write(s, st, "record an attempt");
+	return s->ops->attempt(s, j, finished, state, error);
 }
 
 int
-store_attempts(struct store *s, int64_t id, void (*fn)(int, double, double,
-    pid_t, int, const char *, void *), void *arg)
+store_attempts(struct store *s, int64_t id, store_attempt_fn fn, void *arg)
 {
-	sqlite3_stmt	*st = store_stmt(s, S_ATTEMPTS);
-	int		 rc;
-
-	sqlite3_bind_int64(st, 1, id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		fn(sqlite3_column_int(st, 0), sqlite3_column_double(st, 1),
-		    sqlite3_column_double(st, 2),
-		    (pid_t)sqlite3_column_int64(st, 3),
-		    sqlite3_column_int(st, 4),
-		    (const char *)sqlite3_column_text(st, 5), arg);
-	return store_read_done(s, st, rc, "attempts");
+	return s->ops->attempts(s, id, fn, arg);
 }
 
 int
 store_limit_size(struct store *s, int64_t bytes)
 {
-	char		*sql;
-	int		 rc;
-	sqlite3_stmt	*st;
-	int64_t		 page = 4096;
-
-	if (sqlite3_prepare_v2(s->db, "PRAGMA page_size", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			page = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	sql = sqlite3_mprintf("PRAGMA max_page_count = %lld", (long long)
-	    (bytes / page > 0 ? bytes / page : 1));
-	rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
-	sqlite3_free(sql);
-	return rc == SQLITE_OK ? 0 : -1;
+	return s->ops->limit_size(s, bytes);
 }
 
 int64_t
 store_headroom(struct store *s)
 {
-	sqlite3_stmt	*st = store_stmt(s, S_PAGES);
-	struct statvfs	 vfs;
-	int64_t		 pages = INT64_MAX, disk = INT64_MAX;
-
-	if (sqlite3_step(st) == SQLITE_ROW)
-		pages = sqlite3_column_int64(st, 0) *
-		    sqlite3_column_int64(st, 1);
-	sqlite3_reset(st);
-	if (statvfs(s->dir, &vfs) == 0)
-		disk = (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
-	return pages < disk ? pages : disk;
+	return s->ops->headroom(s);
 }
 
 int64_t
 store_queued_items(struct store *s)
 {
-	sqlite3_stmt	*st = store_stmt(s, S_QUEUED_ITEMS);
-	int64_t		 n = -1;
-
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = (int64_t)sqlite3_column_double(st, 0);
-	sqlite3_reset(st);
-	return n;
+	return s->ops->queued_items(s);
 }
 
 double
 store_next_delayed(struct store *s)
 {
-	sqlite3_stmt	*st = store_stmt(s, S_NEXT_DELAYED);
-	double		 t = 0;
-
-	if (sqlite3_step(st) == SQLITE_ROW)
-		t = sqlite3_column_double(st, 0);
-	sqlite3_reset(st);
-	return t;
+	return s->ops->next_delayed(s);
 }
 
 int
 store_map_progress(struct store *s, int64_t id, int64_t n)
 {
-	sqlite3_stmt	*st;
-
-	if (store_begin(s) == -1)
-		return -1;
-	st = store_stmt(s, S_PROGRESS);
-	sqlite3_bind_int64(st, 1, n);
-	sqlite3_bind_int64(st, 2, id);
-	return store_write(s, st, "map progress");
+	return s->ops->map_progress(s, id, n);
 }
 
 char *
 store_map_result(struct store *s, int64_t id)
 {
-	sqlite3_stmt	*st = store_stmt(s, S_CHUNK_RESULTS);
-	const char	*r;
-	char		*out;
-	size_t		 len = 1, cap = 256, n;
-	int		 rc;
-
-	out = xmalloc(cap);
-	out[0] = '[';
-	sqlite3_bind_int64(st, 1, id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		r = (const char *)sqlite3_column_text(st, 0);
-		n = (size_t)sqlite3_column_bytes(st, 0);
-		/* Each chunk's result is a JSON array: keep what is inside. */
-		if (r == NULL || n < 2 || r[0] != '[' || r[n - 1] != ']') {
-			log_warnx("store: map %lld has a chunk without a "
-			    "result array", (long long)id);
-			goto fail;
-		}
-		r++;
-		n -= 2;
-		if (n == 0)
-			continue;
-		while (len + n + 3 > cap)
-			cap *= 2;
-		out = xreallocarray(out, cap, 1);
-		if (len > 1)
-			out[len++] = ',';
-		memcpy(out + len, r, n);
-		len += n;
-	}
-	if (rc != SQLITE_DONE) {
-		log_warnx("store: map result: %s", sqlite3_errmsg(s->db));
-		goto fail;
-	}
-	sqlite3_reset(st);
-	out[len++] = ']';
-	out[len] = '\0';
-	return out;
-fail:
-	sqlite3_reset(st);
-	free(out);
-	return NULL;
+	return s->ops->map_result(s, id);
 }
 
 int
 store_cancel_chunks(struct store *s, int64_t id, const char *error, double t)
 {
-	sqlite3_stmt	*st;
-
-	if (store_begin(s) == -1)
-		return -1;
-	st = store_stmt(s, S_CANCEL_CHUNKS);
-	bind_text(st, 1, error);
-	sqlite3_bind_double(st, 2, t);
-	sqlite3_bind_int64(st, 3, id);
-	return store_write(s, st, "cancel chunks");
+	return s->ops->cancel_chunks(s, id, error, t);
 }
 
 int
 store_forget(struct store *s, int64_t id)
 {
-	sqlite3_stmt	*st;
-
-	if (store_begin(s) == -1)
-		return -1;
-	st = store_stmt(s, S_FORGET);
-	sqlite3_bind_int64(st, 1, id);
-	return store_write(s, st, "forget");
+	return s->ops->forget(s, id);
 }
 
 int
 store_counts(struct store *s, uid_t owner, int64_t *counts)
 {
-	sqlite3_stmt	*st = store_stmt(s, S_COUNTS);
-	int		 rc, state;
-
-	sqlite3_bind_int64(st, 1, owner == (uid_t)-1 ? -1 : (int64_t)owner);
-	memset(counts, 0, JOB_NSTATES * sizeof *counts);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		state = sqlite3_column_int(st, 0);
-		if (state >= 0 && state < JOB_NSTATES)
-			counts[state] = sqlite3_column_int64(st, 1);
-	}
-	return store_read_done(s, st, rc, "counts");
+	return s->ops->counts(s, owner, counts);
 }
 
 int
 store_list(struct store *s, int state, uid_t owner, int limit,
-    void (*fn)(const struct job *, void *), void *arg)
+    store_job_fn fn, void *arg)
 {
-	static const char sql[] =
-	    "SELECT * FROM (SELECT " JOB_COLUMNS " FROM jobs WHERE kind != 2 "
-	    "AND (?1 < 0 OR state = ?1) AND (?2 < 0 OR owner = ?2) "
-	    "ORDER BY id DESC LIMIT ?3) ORDER BY id";
-	sqlite3_stmt	*st;
-	struct job	 j;
-	int		 rc;
+	return s->ops->list(s, state, owner, limit, fn, arg);
+}
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		log_warnx("store: list: %s", sqlite3_errmsg(s->db));
-		return -1;
-	}
-	sqlite3_bind_int(st, 1, state);
-	sqlite3_bind_int64(st, 2, owner == (uid_t)-1 ? -1 : (int64_t)owner);
-	sqlite3_bind_int(st, 3, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		job_from_row(st, &j);
-		fn(&j, arg);
-		job_clear(&j);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		log_warnx("store: list: %s", sqlite3_errmsg(s->db));
-		return -1;
-	}
-	return 0;
+int
+store_dirty(struct store *s)
+{
+	return s->ops->dirty(s);
+}
+
+void
+store_commit(struct store *s, store_done_fn done, void *arg)
+{
+	s->ops->commit(s, done, arg);
 }

@@ -1,7 +1,9 @@
 /*
- * The job store: one narrow interface over SQLite. Every write joins the
- * open transaction (begun on the first write); store_commit ends it, once
- * per loop iteration, and only then may replies about those writes go out.
+ * The job store: one narrow interface over a database, whose backend the
+ * --db target picks (store_open; the table is store_backend.h). Every
+ * write joins the open transaction (begun on the first write);
+ * store_commit ends it, once per loop iteration, and only once it reports
+ * back may replies about those writes go out.
  */
 #ifndef MPD_STORE_H
 #define MPD_STORE_H
@@ -51,26 +53,58 @@ struct job {
 #define RETRY_FACTOR		2.0
 #define RETRY_MAX		60.0
 
+struct event_base;
 struct store;
 
-/*
- * Called, when set, just before mpd stops because SQLite rolled back the
- * open transaction (disk full, I/O error), with SQLite's words.
- */
-extern void	(*store_abort_hook)(const char *);
+/* Callbacks: an attempt's record, a listed job, a finished commit (0 or
+ * -1), and the loss of the open transaction (with the database's words). */
+typedef void	(*store_attempt_fn)(int, double, double, pid_t, int,
+		    const char *, void *);
+typedef void	(*store_job_fn)(const struct job *, void *);
+typedef void	(*store_done_fn)(int, void *);
+typedef void	(*store_lost_fn)(const char *, void *);
+
+/* The backends a --db target can name (store_target). */
+enum store_kind {
+	STORE_SQLITE,		/* a path, or sqlite:PATH */
+	STORE_POSTGRESQL,	/* postgresql://... or postgres://... */
+};
 
 /* Frees the strings of a job and zeroes it. */
 void		 job_clear(struct job *);
 
 /*
- * Opens (creating or migrating) the database. sync_full selects
- * synchronous=FULL. Returns NULL and sets *cause (newly allocated) on error.
+ * Which backend a --db target names. For SQLite, *file is set to the
+ * database file's path within the target (borrowed), else to NULL.
+ * Returns -1 and sets *cause (newly allocated) for a scheme mpd does not
+ * know.
  */
-struct store	*store_open(const char *, int, char **);
-/* Commits what is pending and closes. */
+int		 store_target(const char *, enum store_kind *, const char **,
+		     char **);
+/*
+ * Opens (creating or migrating) the database a target names. sync_full
+ * selects SQLite's synchronous=FULL. faults, when not NULL, wraps the
+ * store in one that fails on request, for tests: a comma-separated list of
+ * write=N (the Nth write from now fails, losing the open transaction as
+ * a full disk would), commit=N (the Nth commit fails), and defer[=MS]
+ * (each commit reports back MS milliseconds later, default 1, from base's
+ * loop, as a network database would). Returns NULL and sets *cause (newly
+ * allocated) on error.
+ */
+struct store	*store_open(const char *, int, const char *,
+		     struct event_base *, char **);
+/*
+ * Commits what is pending (reporting to a commit still waiting) and closes.
+ */
 void		 store_close(struct store *);
-/* Last SQLite error message (borrowed). */
+/* The backend's last error message (borrowed). */
 const char	*store_errmsg(struct store *);
+/*
+ * Registers who is told, just before mpd stops, that the database lost the
+ * open transaction (disk full, I/O error): replies held for its writes
+ * must not go out.
+ */
+void		 store_on_lost(struct store *, store_lost_fn, void *);
 
 /*
  * Start-up recovery: jobs found running are requeued when attempts remain,
@@ -114,13 +148,16 @@ int		 store_attempt(struct store *, const struct job *, double, int,
  * Calls fn(n, started, finished, worker pid, state, error) for each
  * recorded attempt of a job, in order. Returns 0 or -1.
  */
-int		 store_attempts(struct store *, int64_t, void (*)(int, double,
-		     double, pid_t, int, const char *, void *), void *);
-/* Caps the database file at about this many bytes (max_page_count). */
+int		 store_attempts(struct store *, int64_t, store_attempt_fn,
+		     void *);
+/*
+ * Caps the database at about this many bytes (SQLite: max_page_count);
+ * writes past it fail as on a full disk.
+ */
 int		 store_limit_size(struct store *, int64_t);
 /*
- * Bytes the store may still grow by: the least of the pages left under
- * its cap (free pages included) and the free space of its file system.
+ * Bytes the store may still grow by (SQLite: the least of the pages left
+ * under its cap, free pages included, and its file system's free space).
  */
 int64_t		 store_headroom(struct store *);
 /* Items queued: one per job, a chunk's item count; -1 on error. */
@@ -145,11 +182,16 @@ int		 store_counts(struct store *, uid_t, int64_t *);
  * Calls fn for the newest limit visible jobs, oldest first, of one state
  * (-1 for all) and one owner ((uid_t)-1 for all). Returns 0 or -1.
  */
-int		 store_list(struct store *, int, uid_t, int,
-		     void (*)(const struct job *, void *), void *);
+int		 store_list(struct store *, int, uid_t, int, store_job_fn,
+		     void *);
 /* True while a transaction is open. */
 int		 store_dirty(struct store *);
-/* Commits the open transaction, if any; returns 0 or -1. */
-int		 store_commit(struct store *);
+/*
+ * Commits the open transaction, if any, then calls done with 0, or -1 when
+ * the commit failed (nothing of the transaction is kept). done may run
+ * before store_commit returns (SQLite) or later from the event loop; no
+ * other commit may begin until it has run.
+ */
+void		 store_commit(struct store *, store_done_fn, void *);
 
 #endif

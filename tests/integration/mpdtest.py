@@ -135,8 +135,9 @@ class RawClient:
 class Daemon:
     """A real mpd on a temporary socket and database."""
 
-    def __init__(self, workers=2, args=(), tmp=None):
+    def __init__(self, workers=2, args=(), tmp=None, env=None):
         self.tmp = tmp or tempfile.mkdtemp(prefix="mpdtest-")
+        self.env = dict(env or {})      # added to the daemon's environment
         self.socket = os.path.join(self.tmp, "mpd.sock")
         self.db = os.path.join(self.tmp, "mpd.db")
         self.workers = workers
@@ -152,7 +153,8 @@ class Daemon:
                "--workers", str(self.workers), "--test-tasks",
                "--log-level", "debug", "--grace", "1"] + self.args
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=log,
-                                     stdin=subprocess.DEVNULL)
+                                     stdin=subprocess.DEVNULL,
+                                     env=dict(os.environ, **self.env))
         log.close()
         if wait:
             self.wait_ready()
@@ -246,9 +248,10 @@ class MpdTestCase(unittest.TestCase):
 
     workers = 2
     daemon_args = ()
+    daemon_env = {}
 
     def setUp(self):
-        self.d = Daemon(self.workers, self.daemon_args)
+        self.d = Daemon(self.workers, self.daemon_args, env=self.daemon_env)
         self.addCleanup(self.d.cleanup)
         self.d.start()
 

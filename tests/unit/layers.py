@@ -34,7 +34,8 @@ LAYERS = [
     # reach them through their job context).
     ("tasks", {"task.c", "builtin.c", "basic.c", "exec.c", "spawn.c",
                "capture.c"}),
-    ("store", {"store.c", "checkpoint.c"}),
+    ("store", {"store.c", "store_common.c", "store_sqlite.c",
+               "store_fault.c", "checkpoint.c"}),
     ("core", {"sched.c", "limit.c", "pool.c", "worker.c", "tick.c",
               "stopping.c", "logs.c", "paths.c", "peer.c", "config.c",
               "notify.c", "proctitle.c"}),

@@ -3,7 +3,9 @@
  * the SQLite store, driven by a tick of the test's own, with no socket
  * frontend and nothing of main.c linked in. Jobs go into the store, the
  * loop runs until the scheduler reports them ended (its on_end hook), and
- * the store says how they ended.
+ * the store says how they ended. With an argument, the store is opened
+ * with those faults (store.h): "defer=2" makes every commit report back
+ * 2 ms later, from the loop, as a network database's would.
  */
 #include <sys/stat.h>
 
@@ -36,9 +38,12 @@ struct core {
 	int64_t			 ended[MAX_ENDED];
 	int			 nended;
 	int			 want;		/* ends to wait for */
+	int			 committing;	/* a commit has not reported */
+	int			 again;		/* a tick waited for it */
 };
 
 static struct core	*cur;
+static const char	*faults;	/* the store's, or NULL */
 
 /* The scheduler's on_end hook: records the order jobs end in. */
 static void
@@ -50,16 +55,35 @@ core_ended(int64_t id)
 		event_base_loopbreak(cur->base);
 }
 
-/* The tick as loop.c orders it, less what belongs to the frontend. */
+/* A commit reported back: the job frames it covered go out. */
 static void
-core_tick(void)
+core_committed(int rc, void *arg)
 {
-	sched_dispatch();
-	if (store_commit(cur->store) == -1)
+	(void)arg;
+	cur->committing = 0;
+	if (rc == -1)
 		fail_msg("commit: %s", store_errmsg(cur->store));
 	pool_flush();
 	if (stopping() != STOP_NONE && pool_alive() == 0)
 		event_base_loopbreak(cur->base);
+	if (cur->again) {
+		cur->again = 0;
+		tick_kick();
+	}
+}
+
+/* The tick as loop.c orders it, less what belongs to the frontend. */
+static void
+core_tick(void)
+{
+	if (cur->committing) {
+		cur->again = 1;
+		return;
+	}
+	sched_dispatch();
+	pool_seal();
+	cur->committing = 1;
+	store_commit(cur->store, core_committed, NULL);
 }
 
 static void
@@ -117,10 +141,10 @@ group_setup(void **state)
 		fail_msg("logs_init: %s", cause);
 	free(path);
 	path = xasprintf("%s/mpd.db", c->dir);
-	if ((c->store = store_open(path, 0, &cause)) == NULL)
+	assert_non_null(c->base = event_base_new());
+	if ((c->store = store_open(path, 0, faults, c->base, &cause)) == NULL)
 		fail_msg("store_open: %s", cause);
 	free(path);
-	assert_non_null(c->base = event_base_new());
 	c->sigchld = evsignal_new(c->base, SIGCHLD, core_sigchld, NULL);
 	assert_int_equal(evsignal_add(c->sigchld, NULL), 0);
 	assert_non_null(c->deadline = evtimer_new(c->base, core_deadline,
@@ -153,8 +177,8 @@ group_teardown(void **state)
 	tick_free();
 	event_free(c->deadline);
 	event_free(c->sigchld);
-	event_base_free(c->base);
 	store_close(c->store);
+	event_base_free(c->base);
 	logs_close();
 	cmd = xasprintf("rm -rf %s", c->dir);
 	assert_int_equal(system(cmd), 0);
@@ -198,7 +222,6 @@ queue(struct core *c, const char *task, const char *args, int priority,
 	j.created = time_now();
 	id = store_insert(c->store, &j);
 	assert_true(id > 0);
-	assert_int_equal(store_commit(c->store), 0);
 	return id;
 }
 
@@ -295,7 +318,7 @@ test_retry_back_off(void **state)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_dispatch_order, setup),
@@ -305,6 +328,8 @@ main(void)
 		cmocka_unit_test_setup(test_retry_back_off, setup),
 	};
 
+	if (argc > 1)
+		faults = argv[1];
 	signal(SIGPIPE, SIG_IGN);
 	task_register_builtins();
 	task_enable_tests(1);

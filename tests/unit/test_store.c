@@ -1,5 +1,12 @@
-/* Unit tests of the SQLite job store (daemon/store.c) on a real file. */
+/*
+ * Unit tests of the job store through its backend table (daemon/store.c),
+ * on a real SQLite file. With an argument, every store is opened with
+ * those faults: "none" runs the suite again through the fault backend's
+ * wrapper, which must change nothing. The fault backend's own failures
+ * are tested at the end.
+ */
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <limits.h>
 #include <setjmp.h>
@@ -12,11 +19,14 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <event2/event.h>
 #include <jansson.h>
 #include <sqlite3.h>
 
 #include "proto.h"
 #include "store.h"
+
+static const char	*faults;	/* every store's, or NULL */
 
 struct fixture {
 	char		 dir[PATH_MAX];
@@ -31,7 +41,7 @@ open_store(struct fixture *fx)
 	struct store	*s;
 	char		*cause = NULL;
 
-	s = store_open(fx->path, 0, &cause);
+	s = store_open(fx->path, 0, faults, NULL, &cause);
 	if (s == NULL)
 		fail_msg("store_open %s: %s", fx->path, cause);
 	assert_null(cause);
@@ -74,6 +84,32 @@ teardown(void **state)
 		fail_msg("rmdir %s: files left behind", fx->dir);
 	free(fx);
 	return 0;
+}
+
+/* What a commit reported. */
+struct done {
+	int	called;
+	int	rc;
+};
+
+static void
+done_cb(int rc, void *arg)
+{
+	struct done	*d = arg;
+
+	d->called++;
+	d->rc = rc;
+}
+
+/* Commits; a store without deferred commits reports before returning. */
+static int
+commit(struct store *s)
+{
+	struct done	d = { 0, 0 };
+
+	store_commit(s, done_cb, &d);
+	assert_int_equal(d.called, 1);
+	return d.rc;
 }
 
 /* Closes and reopens the fixture's store. */
@@ -248,7 +284,7 @@ test_open_newer_schema(void **state)
 	fx->s = NULL;
 	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 5"), -1);
 	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 5);
-	s = store_open(fx->path, 1, &cause);
+	s = store_open(fx->path, 1, faults, NULL, &cause);
 	assert_null(s);
 	assert_non_null(cause);
 	assert_non_null(strstr(cause, "newer"));
@@ -374,7 +410,7 @@ test_next_order(void **state)
 	assert_int_equal(store_next(s, ids, 0), 0);
 
 	/* Committed or not, the view is the same. */
-	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(commit(s), 0);
 	assert_int_equal(store_set_running(s, k, 101, 2.0), 0);
 	assert_int_equal(store_next(s, ids, 16), 3);
 	assert_int_equal(ids[0], b);
@@ -491,14 +527,14 @@ test_commit_reopen(void **state)
 	id = add_job(fx->s, 2);
 	assert_true(store_dirty(fx->s));
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM jobs"), 0);
-	assert_int_equal(store_commit(fx->s), 0);
+	assert_int_equal(commit(fx->s), 0);
 	assert_false(store_dirty(fx->s));
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM jobs"), 1);
-	assert_int_equal(store_commit(fx->s), 0);	/* nothing open */
+	assert_int_equal(commit(fx->s), 0);	/* nothing open */
 
 	assert_int_equal(store_set_final(fx->s, id, JOB_DONE, "7", NULL, 0, 9.0),
 	    0);
-	assert_int_equal(store_commit(fx->s), 0);
+	assert_int_equal(commit(fx->s), 0);
 	reopen(fx);
 	assert_int_equal(store_get(fx->s, id, &g), 1);
 	assert_int_equal(g.state, JOB_DONE);
@@ -530,7 +566,7 @@ test_recover_jobs(void **state)
 	assert_int_equal(store_set_running(s, spent, 51, 1.0), 0);
 	assert_int_equal(store_set_running(s, done, 52, 1.0), 0);
 	assert_int_equal(store_set_final(s, done, JOB_DONE, "1", NULL, 0, 2.0), 0);
-	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(commit(s), 0);
 	reopen(fx);
 	s = fx->s;
 
@@ -824,7 +860,7 @@ test_forget(void **state)
 
 	assert_int_equal(store_forget(s, job), 0);
 	assert_int_equal(store_get(s, job, &g), 0);
-	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(commit(s), 0);
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM jobs"), 2);
 	/* Forgetting what is not there is not an error. */
 	assert_int_equal(store_forget(s, 12345), 0);
@@ -1001,10 +1037,205 @@ test_map_progress(void **state)
 	assert_int_equal(state_of(s, m), JOB_DONE);
 }
 
+/* Opens the fixture's database with these faults (and a loop). */
+static struct store *
+open_faulty(struct fixture *fx, const char *spec, struct event_base *base)
+{
+	struct store	*s;
+	char		*cause = NULL;
+
+	if ((s = store_open(fx->path, 0, spec, base, &cause)) == NULL)
+		fail_msg("store_open with faults %s: %s", spec, cause);
+	return s;
+}
+
+/* A target names its backend; a scheme mpd does not know is refused. */
+static void
+test_targets(void **state)
+{
+	enum store_kind	 kind;
+	const char	*file;
+	char		*cause = NULL;
+
+	(void)state;
+	assert_int_equal(store_target("/var/lib/mpd/mpd.db", &kind, &file,
+	    &cause), 0);
+	assert_int_equal(kind, STORE_SQLITE);
+	assert_string_equal(file, "/var/lib/mpd/mpd.db");
+	assert_int_equal(store_target("sqlite:rel/mpd.db", &kind, &file,
+	    &cause), 0);
+	assert_int_equal(kind, STORE_SQLITE);
+	assert_string_equal(file, "rel/mpd.db");
+	assert_int_equal(store_target("postgresql://db.example/mpd", &kind,
+	    &file, &cause), 0);
+	assert_int_equal(kind, STORE_POSTGRESQL);
+	assert_null(file);
+	assert_int_equal(store_target("postgres://x/y", &kind, &file, &cause),
+	    0);
+	assert_int_equal(kind, STORE_POSTGRESQL);
+	assert_int_equal(store_target("mysql://x/y", &kind, &file, &cause),
+	    -1);
+	assert_non_null(strstr(cause, "unknown database scheme \"mysql\""));
+	free(cause);
+	assert_int_equal(store_target("sqlite:", &kind, &file, &cause), -1);
+	free(cause);
+	/* Not built yet: said plainly. */
+	assert_null(store_open("postgresql://x/y", 0, NULL, NULL, &cause));
+	assert_non_null(strstr(cause, "without PostgreSQL"));
+	free(cause);
+}
+
+/* A fault spec is checked whole; a bad one names what is allowed. */
+static void
+test_fault_spec(void **state)
+{
+	static const char *bad[] = { "write=0", "commit=x", "write", "bogus",
+	    "defer=-1", "write=1,,commit=2", "" };
+	struct fixture	*fx = *state;
+	struct store	*s;
+	char		*cause;
+	size_t		 i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		cause = NULL;
+		s = store_open(fx->path, 0, bad[i], NULL, &cause);
+		assert_null(s);
+		assert_non_null(strstr(cause, "write=N, commit=N"));
+		free(cause);
+	}
+	cause = NULL;
+	assert_null(store_open(fx->path, 0, "defer", NULL, &cause));
+	assert_non_null(strstr(cause, "event loop"));
+	free(cause);
+}
+
+/* A failed commit keeps nothing of its transaction, and all before it. */
+static void
+test_fault_commit(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store	*s;
+	struct job	 j;
+	int64_t		 kept, lost;
+
+	store_close(fx->s);
+	s = open_faulty(fx, "commit=2", NULL);
+	kept = insert(s, KIND_JOB, 0, 0, 0, JOB_QUEUED, 1000, 1);
+	assert_int_equal(commit(s), 0);
+	lost = insert(s, KIND_JOB, 0, 0, 0, JOB_QUEUED, 1000, 1);
+	assert_int_equal(store_set_running(s, kept, 77, 1.0), 0);
+	assert_int_equal(commit(s), -1);
+	assert_non_null(strstr(store_errmsg(s), "injected fault: commit 2"));
+	store_close(s);
+	fx->s = open_store(fx);
+	assert_int_equal(store_get(fx->s, kept, &j), 1);
+	assert_int_equal(j.state, JOB_QUEUED);
+	assert_int_equal(j.attempts, 0);
+	job_clear(&j);
+	assert_int_equal(store_get(fx->s, lost, &j), 0);
+}
+
+/* In the child: the lost transaction's words go up the pipe. */
+static void
+lost_cb(const char *why, void *arg)
+{
+	int	fd = *(int *)arg;
+
+	if (write(fd, why, strlen(why)) == -1)
+		_exit(99);
+}
+
+/*
+ * A failed write loses the open transaction: whoever registered hears why,
+ * and mpd stops (here a child, which must exit 1). Reopened, the store has
+ * what was committed before, and nothing of the lost transaction.
+ */
+static void
+test_fault_write(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store	*s;
+	struct job	 j;
+	char		 why[128];
+	int		 fds[2], status;
+	ssize_t		 n;
+	pid_t		 pid;
+
+	store_close(fx->s);
+	fx->s = NULL;
+	assert_int_equal(pipe(fds), 0);
+	if ((pid = fork()) == 0) {
+		close(fds[0]);
+		s = store_open(fx->path, 0, "write=3", NULL, NULL);
+		if (s == NULL)
+			_exit(98);
+		store_on_lost(s, lost_cb, &fds[1]);
+		if (insert(s, KIND_JOB, 0, 0, 0, JOB_QUEUED, 1, 1) != 1 ||
+		    commit(s) != 0)
+			_exit(97);
+		insert(s, KIND_JOB, 0, 0, 0, JOB_QUEUED, 1, 1);
+		insert(s, KIND_JOB, 0, 0, 0, JOB_QUEUED, 1, 1);
+		_exit(96);	/* not reached: the third write stops it */
+	}
+	assert_true(pid > 0);
+	close(fds[1]);
+	n = read(fds[0], why, sizeof why - 1);
+	close(fds[0]);
+	assert_true(n > 0);
+	why[n] = '\0';
+	assert_string_equal(why, "injected fault: write 3 failed");
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	fx->s = open_store(fx);
+	assert_int_equal(store_get(fx->s, 1, &j), 1);
+	job_clear(&j);
+	assert_int_equal(store_get(fx->s, 2, &j), 0);
+	assert_int_equal(store_get(fx->s, 3, &j), 0);
+}
+
+/*
+ * A deferred commit reports from the loop, not before store_commit
+ * returns; one still waiting when the store closes reports then.
+ */
+static void
+test_fault_defer(void **state)
+{
+	struct fixture		*fx = *state;
+	struct event_base	*base;
+	struct store		*s;
+	struct done		 d = { 0, 0 };
+	struct job		 j;
+	int64_t			 id;
+
+	store_close(fx->s);
+	assert_non_null(base = event_base_new());
+	s = open_faulty(fx, "defer=1", base);
+	id = insert(s, KIND_JOB, 0, 0, 0, JOB_QUEUED, 1, 1);
+	store_commit(s, done_cb, &d);
+	assert_int_equal(d.called, 0);
+	while (d.called == 0)
+		assert_int_not_equal(event_base_loop(base, EVLOOP_ONCE), -1);
+	assert_int_equal(d.called, 1);
+	assert_int_equal(d.rc, 0);
+	/* Nothing to commit: nothing to wait for. */
+	store_commit(s, done_cb, &d);
+	assert_int_equal(d.called, 2);
+	assert_int_equal(store_forget(s, id), 0);
+	store_commit(s, done_cb, &d);
+	assert_int_equal(d.called, 2);
+	store_close(s);
+	assert_int_equal(d.called, 3);
+	assert_int_equal(d.rc, 0);
+	event_base_free(base);
+	fx->s = open_store(fx);
+	assert_int_equal(store_get(fx->s, id, &j), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		T(test_open_schema),
@@ -1028,7 +1259,14 @@ main(void)
 		T(test_list),
 		T(test_large_owner),
 		T(test_map_progress),
+		T(test_targets),
+		T(test_fault_spec),
+		T(test_fault_commit),
+		T(test_fault_write),
+		T(test_fault_defer),
 	};
 
+	if (argc > 1)
+		faults = argv[1];
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
