@@ -37,7 +37,7 @@ limit_arm(struct worker *w, double secs)
 	struct timeval	tv;
 
 	tv = tv_from(secs);
-	evtimer_add(w->limit_ev, &tv);
+	evtimer_add(w->run.limit_ev, &tv);
 }
 
 /* Asks the worker to signal its command's process group. */
@@ -47,7 +47,7 @@ limit_signal(struct worker *w, int sig)
 	char	frame[96];
 	int	n;
 
-	if ((n = wframe_signal(frame, sizeof frame, w->job, sig)) == -1)
+	if ((n = wframe_signal(frame, sizeof frame, w->run.job, sig)) == -1)
 		fatalx("cannot build a signal frame");
 	pool_send(w, frame, (size_t)n);
 }
@@ -56,23 +56,23 @@ limit_signal(struct worker *w, int sig)
 static void
 limit_next(struct worker *w)
 {
-	if (!w->command) {
-		w->kill_stage = 3;
-		pool_kill(w, w->ending == JOB_TIMEOUT ? "ran past its job's "
+	if (!w->run.command) {
+		w->run.kill_stage = 3;
+		pool_kill(w, w->run.ending == JOB_TIMEOUT ? "ran past its job's "
 		    "time limit" : "had its job cancelled");
 		return;
 	}
-	switch (w->kill_stage++) {
+	switch (w->run.kill_stage++) {
 	case 0:
 		log_info("job %lld: %s; SIGTERM to its process group",
-		    (long long)w->job, w->ending == JOB_TIMEOUT ?
+		    (long long)w->run.job, w->run.ending == JOB_TIMEOUT ?
 		    "time limit reached" : "cancelled");
 		limit_signal(w, SIGTERM);
 		limit_arm(w, kill_grace);
 		break;
 	case 1:
 		log_info("job %lld: still running after %g s; SIGKILL to its "
-		    "process group", (long long)w->job, kill_grace);
+		    "process group", (long long)w->run.job, kill_grace);
 		limit_signal(w, SIGKILL);
 		/* Time for the worker to reap and report, even at grace 0. */
 		limit_arm(w, kill_grace > 1 ? kill_grace : 1);
@@ -91,9 +91,9 @@ limit_cb(evutil_socket_t fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
-	if (w->job == 0 || w->pid == 0 || w->reaped)
+	if (w->run.job == 0 || w->pid == 0 || w->reaped)
 		return;
-	if (w->ending == 0)
+	if (w->run.ending == 0)
 		limit_kill(w, JOB_TIMEOUT);
 	else
 		limit_next(w);
@@ -102,35 +102,43 @@ limit_cb(evutil_socket_t fd, short events, void *arg)
 void
 limit_start(struct worker *w)
 {
-	if (w->limit_ev == NULL &&
-	    (w->limit_ev = evtimer_new(base, limit_cb, w)) == NULL)
+	if (w->run.limit_ev == NULL &&
+	    (w->run.limit_ev = evtimer_new(base, limit_cb, w)) == NULL)
 		fatalx("evtimer_new");
-	w->ending = 0;
-	w->kill_stage = 0;
-	w->group = 0;
-	if (w->limit > 0)
-		limit_arm(w, w->limit);
+	w->run.ending = 0;
+	w->run.kill_stage = 0;
+	w->run.group = 0;
+	if (w->run.limit > 0)
+		limit_arm(w, w->run.limit);
 }
 
 void
 limit_stop(struct worker *w)
 {
-	if (w->limit_ev != NULL)
-		evtimer_del(w->limit_ev);
-	w->ending = 0;
-	w->kill_stage = 0;
-	w->group = 0;
+	if (w->run.limit_ev != NULL)
+		evtimer_del(w->run.limit_ev);
+	w->run.ending = 0;
+	w->run.kill_stage = 0;
+	w->run.group = 0;
+}
+
+void
+limit_free(struct worker *w)
+{
+	if (w->run.limit_ev != NULL)
+		event_free(w->run.limit_ev);
+	w->run.limit_ev = NULL;
 }
 
 void
 limit_kill(struct worker *w, int state)
 {
-	if (w->job == 0 || w->ending != 0)
+	if (w->run.job == 0 || w->run.ending != 0)
 		return;		/* the first cause stands */
-	w->ending = state;
-	w->kill_stage = 0;
-	if (w->limit_ev != NULL)
-		evtimer_del(w->limit_ev);
+	w->run.ending = state;
+	w->run.kill_stage = 0;
+	if (w->run.limit_ev != NULL)
+		evtimer_del(w->run.limit_ev);
 	limit_next(w);
 }
 
@@ -140,24 +148,24 @@ limit_error(struct worker *w)
 	const char	*how;
 	json_t		*e;
 
-	if (!w->command)
+	if (!w->run.command)
 		how = "its worker was killed and replaced";
-	else if (w->kill_stage <= 1)
+	else if (w->run.kill_stage <= 1)
 		how = "its process group got SIGTERM";
-	else if (w->kill_stage == 2)
+	else if (w->run.kill_stage == 2)
 		how = "its process group got SIGTERM, then SIGKILL";
 	else
 		how = "its process group got SIGTERM, then SIGKILL, then its "
 		    "worker was killed";
-	if (w->ending == JOB_TIMEOUT) {
+	if (w->run.ending == JOB_TIMEOUT) {
 		e = json_pack("{s:s, s:s, s:f}", "code", JOBERR_TIMEOUT,
-		    "message", "", "limit", w->limit);
+		    "message", "", "limit", w->run.limit);
 		json_object_set_new(e, "message", json_sprintf("the job ran "
-		    "past its time limit of %g s; %s", w->limit, how));
+		    "past its time limit of %g s; %s", w->run.limit, how));
 	} else {
 		e = json_pack("{s:s}", "code", JOBERR_CANCELLED);
 		json_object_set_new(e, "message", json_sprintf("cancelled by "
-		    "uid %ld while running; %s", (long)w->cancel_by, how));
+		    "uid %ld while running; %s", (long)w->run.cancel_by, how));
 	}
 	return e;
 }

@@ -120,9 +120,9 @@ grace_cb(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	(void)arg;
-	if (pool_nbusy() > 0)
+	if (sched_nbusy() > 0)
 		log_info("grace period over; stopping %d running job(s) and "
-		    "requeueing them", pool_nbusy());
+		    "requeueing them", sched_nbusy());
 	mpd_stop(STOP_NOW);
 }
 
@@ -158,7 +158,7 @@ mpd_check_stopped(void)
 	if (stopping() == STOP_NONE)
 		return;
 	if (stopping() == STOP_DRAIN) {
-		if (pool_nbusy() > 0 || store_next(store, &next, 1) != 0)
+		if (sched_nbusy() > 0 || store_next(store, &next, 1) != 0)
 			return;
 	}
 	pool_stop(stopping() == STOP_NOW);

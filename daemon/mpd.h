@@ -238,33 +238,45 @@ struct handed {
 	uid_t		 cancel_by;
 };
 
+/*
+ * A worker's job side: the job it runs and those handed to it behind that
+ * one. sched.c owns it, but for the time limit's timer and kill stage,
+ * which are limit.c's; the pool never reads it.
+ */
+struct run {
+	int64_t			 job;		/* running job, or 0 */
+	int64_t			 jobs_done;	/* by this slot, ever */
+	double			 job_start;	/* when it began its job */
+	int			 command;	/* the job runs a command */
+	int			 quick;		/* its job is of a quick task */
+	int64_t			 map;		/* the job is a chunk of this map */
+	pid_t			 group;		/* its process group, or 0 */
+	uid_t			 cancel_by;
+	double			 limit;		/* the job's time limit */
+	int			 ending;	/* JOB_TIMEOUT/CANCELLED: killing */
+	/* limit.c's: */
+	int			 kill_stage;	/* signals sent so far */
+	struct event		*limit_ev;	/* time limit, then grace */
+	struct handed		 handed[HANDED_MAX];
+	int			 nhanded;	/* jobs waiting behind job */
+};
+
+/* A worker process in its slot: pool.c owns all but run. */
 struct worker {
 	int			 slot;		/* 1..N */
 	char			 name[24];	/* "worker-N" */
 	pid_t			 pid;
 	struct bufferevent	*bev;
 	enum worker_state	 state;
-	int64_t			 job;		/* running job, or 0 */
-	int			 requeue;	/* on death, requeue the job */
+	int			 requeue;	/* a stop killed it: requeue */
 	int			 stopping;	/* we ended it: not a failure */
 	int			 eof;		/* socket reached end of file */
 	int			 reaped;	/* process collected */
 	int			 status;	/* from waitpid */
-	int64_t			 jobs_done;	/* by this slot, ever */
-	int64_t			 ran;		/* by its current process */
+	int64_t			 ran;		/* jobs ended by its process */
 	int			 fails;		/* deaths in a row before a job */
 	double			 started;
 	struct event		*respawn;
-	int			 command;	/* the job runs a command */
-	int64_t			 map;		/* the job is a chunk of this map */
-	pid_t			 group;		/* its process group, or 0 */
-	int			 ending;	/* JOB_TIMEOUT/CANCELLED: killing */
-	int			 kill_stage;	/* signals sent so far */
-	double			 limit;		/* the job's time limit */
-	uid_t			 cancel_by;
-	struct event		*limit_ev;	/* time limit, then grace */
-	double			 job_start;	/* when it began its job */
-	int			 quick;		/* its job is of a quick task */
 	int			 broken;	/* broke the protocol: unread */
 	struct wframe_head	 head;		/* read; its result is not */
 	int			 have_head;
@@ -273,8 +285,7 @@ struct worker {
 	size_t			 scanned;	/* input known to hold no newline */
 	struct evbuffer		*jobs;		/* frames for after the commit */
 	size_t			 sealed;	/* bytes of jobs it covers */
-	struct handed		 handed[HANDED_MAX];
-	int			 nhanded;	/* jobs waiting behind job */
+	struct run		 run;		/* its job side (sched.c) */
 };
 
 extern struct worker	*workers;
@@ -289,8 +300,12 @@ struct pool_hooks {
 	 */
 	void	(*frame)(struct worker *, const struct wframe_head *,
 		    const char *);
-	/* A worker's process is gone, reaped and its socket closed. */
-	void	(*gone)(struct worker *, const char *);
+	/*
+	 * A worker's process is gone, reaped and its socket closed; returns
+	 * whether it had a job (its death is not the worker's failure, and
+	 * what its command left is swept).
+	 */
+	int	(*gone)(struct worker *, const char *);
 };
 
 /* Forks the pool, which reports through hooks; returns 0 or -1. */
@@ -300,8 +315,6 @@ int	pool_start(struct event_base *, const struct config *,
 struct worker *pool_idle(void);
 /* Number of idle workers. */
 int	pool_nidle(void);
-/* Number of busy workers. */
-int	pool_nbusy(void);
 /* Number of worker processes not yet reaped. */
 int	pool_alive(void);
 /* Sends one frame line to a worker. */
@@ -325,6 +338,10 @@ void	pool_stop(int);
  * and returns how many there were.
  */
 int	pool_sweep(void);
+/* The scheduler gave a worker a job (1), or it has none left (0). */
+void	pool_set_busy(struct worker *, int);
+/* A worker's process ended a job: it counts toward --max-tasks. */
+void	pool_ran(struct worker *);
 /* After a job: replaces a worker that ran its quota or grew too big. */
 void	pool_check(struct worker *);
 /* Kills a worker (a time limit, a cancel, a stop), saying why. */
@@ -332,10 +349,10 @@ void	pool_kill(struct worker *, const char *);
 /* Kills a worker that broke the worker protocol: no more of its frames. */
 void	pool_broken(struct worker *, const char *);
 /*
- * The workers array for a status reply (new reference); job ids only when
- * show_jobs (the asker may see every job).
+ * The workers array for a status reply (new reference): each worker's
+ * name, pid and state, then what describe adds (when not NULL).
  */
-json_t	*pool_status(int);
+json_t	*pool_status(void (*)(const struct worker *, json_t *));
 /* Frees the pool's memory at exit. */
 void	pool_free(void);
 
@@ -376,6 +393,14 @@ void	loop_free(void);
 void	sched_init(struct event_base *, struct store *,
 	    const struct config *, void (*)(int64_t));
 void	sched_free(void);
+/* Number of workers with a job (running, or being killed). */
+int	sched_nbusy(void);
+/*
+ * The workers array for a status reply (new reference), with jobs done
+ * and the running job's id, the latter only when show_jobs (the asker may
+ * see every job).
+ */
+json_t	*sched_status(int);
 /* Hands runnable jobs to idle workers, and quick ones ahead to busy ones. */
 void	sched_dispatch(void);
 /* How the scheduler hears of its workers (pool_start). */
@@ -393,6 +418,8 @@ void	limit_init(struct event_base *, double);
 void	limit_start(struct worker *);
 /* The worker's job ended: stops its timers. */
 void	limit_stop(struct worker *);
+/* Frees a worker's timer at exit. */
+void	limit_free(struct worker *);
 /* Kills a worker's running job, which then ends in state (timeout...). */
 void	limit_kill(struct worker *, int);
 /* The error object of a job that was killed (new reference). */

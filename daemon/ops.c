@@ -551,7 +551,7 @@ op_status(struct client *c, json_t *req, json_t *tag)
 	reply_ok(c, tag, json_pack("{s:s, s:I, s:f, s:o, s:o, s:I, s:s}",
 	    "version", MPD_VERSION, "pid", (json_int_t)getpid(), "uptime",
 	    time_mono() - up_since, "workers",
-	    pool_status(client_privileged(c)), "jobs", counts,
+	    sched_status(client_privileged(c)), "jobs", counts,
 	    "waiters", (json_int_t)waiter_count(), "state",
 	    stopping() == STOP_NONE ? "running" : "stopping"));
 }

@@ -91,21 +91,19 @@ pool_slot_dead(struct worker *w)
 	struct timeval	 tv;
 	char		*cause;
 	double		 delay;
-	int64_t		 job = w->job;
+	int		 had_job;
 
 	cause = pool_cause(w->status);
-	if (job != 0 || w->group > 0) {
-		/*
-		 * A command that lost its worker died with it (its death
-		 * signal); what it left was reparented here: kill it. The
-		 * group is not signalled, as its id may be free by now.
-		 */
-		w->group = 0;
-		pool_sweep();
-	}
 	/* What the death means to its job is the scheduler's to say. */
-	hooks->gone(w, cause);
+	had_job = hooks->gone(w, cause);
 	free(cause);
+	/*
+	 * A command that lost its worker died with it (its death signal);
+	 * what it left was reparented here: kill it. Its group is not
+	 * signalled, as the id may be free by now.
+	 */
+	if (had_job)
+		pool_sweep();
 
 	if (w->bev != NULL) {
 		bufferevent_free(w->bev);
@@ -117,12 +115,11 @@ pool_slot_dead(struct worker *w)
 	w->left = 0;
 	/* Frames not sent yet: their jobs were settled above. */
 	evbuffer_drain(w->jobs, evbuffer_get_length(w->jobs));
-	if (job == 0 && w->ran == 0 && !w->stopping)
+	if (!had_job && w->ran == 0 && !w->stopping)
 		w->fails++;
 	else
 		w->fails = 0;
 	w->state = W_DOWN;
-	w->job = 0;
 	w->pid = 0;
 	w->requeue = 0;
 	w->stopping = 0;
@@ -373,8 +370,6 @@ pool_spawn(struct worker *w)
 	bufferevent_enable(w->bev, EV_READ | EV_WRITE);
 	w->state = W_IDLE;
 	w->ran = 0;
-	w->job = 0;
-	w->nhanded = 0;
 	w->broken = 0;
 	w->eof = 0;
 	w->reaped = 0;
@@ -446,18 +441,6 @@ int
 pool_nidle(void)
 {
 	return pool_count(W_IDLE);
-}
-
-int
-pool_nbusy(void)
-{
-	int	i, n = 0;
-
-	for (i = 0; i < nworkers; i++) {
-		if (workers[i].job != 0)
-			n++;
-	}
-	return n;
 }
 
 int
@@ -625,6 +608,22 @@ pool_check(struct worker *w)
 }
 
 void
+pool_set_busy(struct worker *w, int busy)
+{
+	if (busy)
+		w->state = W_BUSY;
+	else if (w->state == W_BUSY)
+		w->state = W_IDLE;
+}
+
+void
+pool_ran(struct worker *w)
+{
+	w->ran++;
+	w->fails = 0;
+}
+
+void
 pool_broken(struct worker *w, const char *why)
 {
 	w->broken = 1;
@@ -668,7 +667,7 @@ pool_stop(int now)
 }
 
 json_t *
-pool_status(int show_jobs)
+pool_status(void (*describe)(const struct worker *, json_t *))
 {
 	struct worker	*w;
 	json_t		*a, *o;
@@ -678,14 +677,11 @@ pool_status(int show_jobs)
 	a = json_array();
 	for (i = 0; i < nworkers; i++) {
 		w = &workers[i];
-		o = json_pack("{s:s, s:o, s:s, s:I}", "name", w->name,
-		    "pid", w->pid != 0 ? json_integer(w->pid) : json_null(),
-		    "state", names[w->state], "jobs_done",
-		    (json_int_t)w->jobs_done);
-		if (w->job != 0 && show_jobs)
-			json_object_set_new(o, "job", json_integer(w->job));
-		else
-			json_object_set_new(o, "job", json_null());
+		o = json_pack("{s:s, s:o, s:s}", "name", w->name, "pid",
+		    w->pid != 0 ? json_integer(w->pid) : json_null(), "state",
+		    names[w->state]);
+		if (describe != NULL)
+			describe(w, o);
 		json_array_append_new(a, o);
 	}
 	return a;
@@ -704,8 +700,6 @@ pool_free(void)
 			evbuffer_free(workers[i].jobs);
 		if (workers[i].respawn != NULL)
 			event_free(workers[i].respawn);
-		if (workers[i].limit_ev != NULL)
-			event_free(workers[i].limit_ev);
 	}
 	free(workers);
 	workers = NULL;

@@ -64,18 +64,18 @@ sched_hand(struct worker *w, struct job *j, int behind)
 		fatalx("job %lld: its task name is not UTF-8", (long long)j->id);
 	limit = j->timeout * (j->kind == KIND_CHUNK ? (double)j->nitems : 1);
 	if (behind) {
-		h = &w->handed[w->nhanded++];
+		h = &w->run.handed[w->run.nhanded++];
 		memset(h, 0, sizeof *h);
 		h->id = j->id;
 		h->limit = limit;
 	} else {
-		w->state = W_BUSY;
-		w->job = j->id;
-		w->job_start = now;
-		w->command = t != NULL && t->command;
-		w->quick = t != NULL && t->quick && j->kind == KIND_JOB;
-		w->map = j->kind == KIND_CHUNK ? j->parent : 0;
-		w->limit = limit;
+		pool_set_busy(w, 1);
+		w->run.job = j->id;
+		w->run.job_start = now;
+		w->run.command = t != NULL && t->command;
+		w->run.quick = t != NULL && t->quick && j->kind == KIND_JOB;
+		w->run.map = j->kind == KIND_CHUNK ? j->parent : 0;
+		w->run.limit = limit;
 		limit_start(w);
 	}
 	/*
@@ -103,13 +103,14 @@ sched_room(struct worker *w)
 {
 	int	room;
 
-	if (w->state != W_BUSY || w->reaped || !w->quick || w->ending != 0)
+	if (w->state != W_BUSY || w->reaped || !w->run.quick ||
+	    w->run.ending != 0)
 		return 0;
-	room = HANDED_MAX - w->nhanded;
+	room = HANDED_MAX - w->run.nhanded;
 	/* Its last job before it is replaced is its last. */
 	if (conf->max_tasks > 0 && room > conf->max_tasks - w->ran - 1 -
-	    w->nhanded)
-		room = (int)(conf->max_tasks - w->ran - 1 - w->nhanded);
+	    w->run.nhanded)
+		room = (int)(conf->max_tasks - w->ran - 1 - w->run.nhanded);
 	return room > 0 ? room : 0;
 }
 
@@ -168,7 +169,7 @@ sched_take_ahead(struct job *j, void *arg)
 		return 0;
 	for (k = 0; k < nworkers; k++) {
 		if (room[k] > 0 && (best == NULL ||
-		    workers[k].nhanded < best->nhanded))
+		    workers[k].run.nhanded < best->run.nhanded))
 			best = &workers[k];
 	}
 	sched_hand(best, j, 1);
@@ -221,6 +222,10 @@ sched_init(struct event_base *base, struct store *s, const struct config *c,
 void
 sched_free(void)
 {
+	int	i;
+
+	for (i = 0; i < nworkers; i++)
+		limit_free(&workers[i]);
 	if (delay_ev != NULL)
 		event_free(delay_ev);
 	delay_ev = NULL;
@@ -265,11 +270,11 @@ sched_kill_chunks(int64_t map, int64_t ending, uid_t by)
 
 	for (i = 0; i < nworkers; i++) {
 		w = &workers[i];
-		if (w->job == 0 || w->job == ending || w->map != map ||
-		    w->pid == 0 || w->reaped)
+		if (w->run.job == 0 || w->run.job == ending ||
+		    w->run.map != map || w->pid == 0 || w->reaped)
 			continue;
-		if (w->ending == 0) {
-			w->cancel_by = by;
+		if (w->run.ending == 0) {
+			w->run.cancel_by = by;
 			limit_kill(w, JOB_CANCELLED);
 		}
 		n++;
@@ -479,20 +484,20 @@ sched_end(int64_t id, pid_t pid, double started, int state,
 static void
 sched_next_handed(struct worker *w)
 {
-	struct handed	h = w->handed[0];
+	struct handed	h = w->run.handed[0];
 
-	w->nhanded--;
-	memmove(&w->handed[0], &w->handed[1], (size_t)w->nhanded *
+	w->run.nhanded--;
+	memmove(&w->run.handed[0], &w->run.handed[1], (size_t)w->run.nhanded *
 	    sizeof h);
-	w->job = h.id;
-	w->job_start = time_now();
-	w->command = 0;
-	w->quick = 1;
-	w->map = 0;
-	w->limit = h.limit;
+	w->run.job = h.id;
+	w->run.job_start = time_now();
+	w->run.command = 0;
+	w->run.quick = 1;
+	w->run.map = 0;
+	w->run.limit = h.limit;
 	limit_start(w);
 	if (h.cancel) {
-		w->cancel_by = h.cancel_by;
+		w->run.cancel_by = h.cancel_by;
 		limit_kill(w, JOB_CANCELLED);
 	}
 }
@@ -505,8 +510,8 @@ sched_unhand(struct worker *w)
 	char		*error;
 	int		 i;
 
-	for (i = 0; i < w->nhanded; i++) {
-		h = &w->handed[i];
+	for (i = 0; i < w->run.nhanded; i++) {
+		h = &w->run.handed[i];
 		if (h->cancel) {
 			error = xasprintf("{\"code\":\"cancelled\",\"message\""
 			    ":\"cancelled by uid %ld before it began\"}",
@@ -521,18 +526,18 @@ sched_unhand(struct worker *w)
 			    "before it reported it", (long long)h->id,
 			    w->name);
 	}
-	w->nhanded = 0;
+	w->run.nhanded = 0;
 }
 
 /* After the worker's job ended or was given back: its next, or idle. */
 static void
 sched_worker_next(struct worker *w)
 {
-	w->job = 0;
-	if (w->state == W_BUSY && w->nhanded > 0)
+	w->run.job = 0;
+	if (w->state == W_BUSY && w->run.nhanded > 0)
 		sched_next_handed(w);
-	else if (w->state == W_BUSY)
-		w->state = W_IDLE;
+	else
+		pool_set_busy(w, 0);
 	pool_check(w);
 	tick_kick();
 }
@@ -551,9 +556,10 @@ sched_result(struct worker *w, const struct wframe_head *h,
 	 * Killed for the job before (its worker no longer moves on by
 	 * itself), it had done this one, handed behind it, before the kill.
 	 */
-	if (w->job == 0 && w->nhanded > 0 && h->job == w->handed[0].id)
+	if (w->run.job == 0 && w->run.nhanded > 0 &&
+	    h->job == w->run.handed[0].id)
 		sched_next_handed(w);
-	if (w->job == 0 || h->job != w->job) {
+	if (w->run.job == 0 || h->job != w->run.job) {
 		pool_broken(w, "sent a frame that does not answer its job");
 		return;
 	}
@@ -562,13 +568,13 @@ sched_result(struct worker *w, const struct wframe_head *h,
 		return;
 	}
 	if (!h->has_result && error == NULL) {
-		w->group = (pid_t)h->started;
+		w->run.group = (pid_t)h->started;
 		return;
 	}
 	state = error != NULL ? JOB_FAILED : JOB_DONE;
 	cause = error != NULL ? RETRY_ERROR : 0;
-	if (w->ending != 0) {
-		state = w->ending;
+	if (w->run.ending != 0) {
+		state = w->run.ending;
 		error = killed = limit_error(w);
 		cause = state == JOB_TIMEOUT ? RETRY_TIMEOUT : 0;
 	}
@@ -586,12 +592,12 @@ sched_result(struct worker *w, const struct wframe_head *h,
 		state = JOB_FAILED;
 		cause = RETRY_ERROR;
 	}
-	sched_end(w->job, w->pid, w->job_start, state, result, error, cause);
+	sched_end(w->run.job, w->pid, w->run.job_start, state, result, error,
+	    cause);
 	json_decref(killed);
 	limit_stop(w);
-	w->jobs_done++;
-	w->ran++;
-	w->fails = 0;
+	w->run.jobs_done++;
+	pool_ran(w);
 	sched_worker_next(w);
 }
 
@@ -599,14 +605,14 @@ sched_result(struct worker *w, const struct wframe_head *h,
 static void
 sched_lost(struct worker *w, int64_t id, json_t *error)
 {
-	if (w->ending != 0) {
+	if (w->run.ending != 0) {
 		/* Killed on purpose: it ends as the kill's cause says. */
 		json_decref(error);
 		error = limit_error(w);
-		sched_end(id, w->pid, w->job_start, w->ending, NULL, error,
-		    w->ending == JOB_TIMEOUT ? RETRY_TIMEOUT : 0);
+		sched_end(id, w->pid, w->run.job_start, w->run.ending, NULL, error,
+		    w->run.ending == JOB_TIMEOUT ? RETRY_TIMEOUT : 0);
 	} else
-		sched_end(id, w->pid, w->job_start, JOB_FAILED, NULL, error,
+		sched_end(id, w->pid, w->run.job_start, JOB_FAILED, NULL, error,
 		    RETRY_WORKER_DIED);
 	limit_stop(w);
 	json_decref(error);
@@ -627,11 +633,11 @@ sched_worker_of(int64_t id, struct handed **h)
 		w = &workers[i];
 		if (w->pid == 0)
 			continue;
-		if (w->job == id)
+		if (w->run.job == id)
 			return w;
-		for (k = 0; k < w->nhanded; k++) {
-			if (w->handed[k].id == id) {
-				*h = &w->handed[k];
+		for (k = 0; k < w->run.nhanded; k++) {
+			if (w->run.handed[k].id == id) {
+				*h = &w->run.handed[k];
 				return w;
 			}
 		}
@@ -663,7 +669,7 @@ sched_cancel(int64_t id, uid_t by, const char **why)
 			h->cancel_by = by;
 			rc = 1;
 		} else {
-			w->cancel_by = by;
+			w->run.cancel_by = by;
 			limit_kill(w, JOB_CANCELLED);
 			rc = 1;
 		}
@@ -693,13 +699,13 @@ sched_cancel(int64_t id, uid_t by, const char **why)
  * or is retried as the worker's death; jobs handed to it behind that one
  * go back unbegun.
  */
-static void
+static int
 sched_worker_gone(struct worker *w, const char *cause)
 {
 	json_t	*error;
-	int64_t	 job = w->job;
+	int64_t	 job = w->run.job;
 
-	if (job != 0 && w->requeue && w->ending == 0) {
+	if (job != 0 && w->requeue && w->run.ending == 0) {
 		log_info("%s (pid %ld) stopped; job %lld goes back to the "
 		    "queue", w->name, (long)w->pid, (long long)job);
 		if (store_requeue(store, job, 1, 0) == -1)
@@ -726,6 +732,43 @@ sched_worker_gone(struct worker *w, const char *cause)
 		    cause);
 	limit_stop(w);
 	sched_unhand(w);
+	w->run.job = 0;
+	return job != 0;
+}
+
+int
+sched_nbusy(void)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < nworkers; i++) {
+		if (workers[i].run.job != 0)
+			n++;
+	}
+	return n;
+}
+
+/* A worker's line of a status reply, without its job's id. */
+static void
+sched_describe(const struct worker *w, json_t *o)
+{
+	json_object_set_new(o, "jobs_done", json_integer(w->run.jobs_done));
+	json_object_set_new(o, "job", json_null());
+}
+
+/* The same, with its job's id. */
+static void
+sched_describe_job(const struct worker *w, json_t *o)
+{
+	sched_describe(w, o);
+	if (w->run.job != 0)
+		json_object_set_new(o, "job", json_integer(w->run.job));
+}
+
+json_t *
+sched_status(int show_jobs)
+{
+	return pool_status(show_jobs ? sched_describe_job : sched_describe);
 }
 
 const struct pool_hooks sched_pool_hooks = {

@@ -19,7 +19,7 @@
 #include "xmalloc.h"
 
 struct fault {
-	struct store	 base;		/* first: the table and the inner store */
+	struct store	 base;		/* first: table, inner store */
 	long		 write_at;	/* the write that fails; 0: none */
 	long		 commit_at;	/* the commit that fails; 0: none */
 	long		 writes, commits;

@@ -1,8 +1,9 @@
 /*
- * The SQLite backend of the job store (store_backend.h). WAL mode, prepared statements, schema version in
- * PRAGMA user_version. The queue is the partial index jobs_queue: the
- * scheduler asks it for the next runnable rows instead of holding the queue
- * in memory (INDEXED BY, so the planner cannot pick a full sort instead).
+ * The SQLite backend of the job store (store_backend.h). WAL mode,
+ * prepared statements, schema version in PRAGMA user_version. The queue is
+ * the partial index jobs_queue: the scheduler asks it for the next
+ * runnable rows instead of holding the queue in memory (INDEXED BY, so
+ * the planner cannot pick a full sort instead).
  * Ids are AUTOINCREMENT: a forgotten job's id is never handed out again,
  * so an old handle can never name someone else's job.
  */

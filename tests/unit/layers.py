@@ -11,11 +11,28 @@ What is still allowed is listed in KNOWN, KNOWN_CROSS and KNOWN_UP (empty
 now): one not listed fails the test, and so does a listed one that is
 gone, so the lists only ever shrink.
 
+It also reads the sources for one owner per piece of a worker's state:
+the job side (struct run) only in sched.c and limit.c, and the process
+side (struct worker's own fields) written only in pool.c.
+
     python3 layers.py path/to/libmpdcore.a main.c.o loop.c.o [--graph]
 """
 import collections
+import os
+import re
 import subprocess
 import sys
+
+DAEMON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                      "daemon")
+# Who may touch a worker's job side (w->run), and who may write its process
+# fields.
+RUN_USERS = {"sched.c", "limit.c"}
+PROCESS_FIELDS = ("slot", "name", "pid", "bev", "state", "requeue",
+                  "stopping", "eof", "reaped", "status", "ran", "fails",
+                  "started", "respawn", "broken", "head", "have_head",
+                  "skip", "left", "scanned", "jobs", "sealed")
+PROCESS_WRITER = "pool.c"
 
 # Groups (sorted tuples) of source files that still call each other in a
 # circle, of any length.
@@ -129,6 +146,26 @@ def upward(lib, tops):
     return found
 
 
+def owners():
+    """Places where a file touches worker state it does not own."""
+    bad = []
+    write = re.compile(r"\b(?:w|best|workers\[\w+\])(?:->|\.)(%s)\b\s*"
+                       r"(?:=[^=]|\+\+|--|[-+|&]=)" % "|".join(PROCESS_FIELDS))
+    run = re.compile(r"\b(?:w|best|workers\[\w+\])(?:->|\.)run\b")
+    for name in sorted(os.listdir(DAEMON)):
+        if not name.endswith(".c"):
+            continue
+        with open(os.path.join(DAEMON, name)) as f:
+            for n, line in enumerate(f, 1):
+                if name not in RUN_USERS and run.search(line):
+                    bad.append("%s:%d: a worker's job side: %s" % (
+                        name, n, line.strip()))
+                if name != PROCESS_WRITER and write.search(line):
+                    bad.append("%s:%d: writes a worker's process field: %s"
+                               % (name, n, line.strip()))
+    return bad
+
+
 def main():
     lib = sys.argv[1]
     tops = [a for a in sys.argv[2:] if not a.startswith("--")]
@@ -180,8 +217,13 @@ def main():
                                 len(gone_up)))
     print("%d calls go up a layer (%d known, %d new, %d gone)" % (
         len(cross), len(KNOWN_CROSS), len(new_cross), len(gone_cross)))
+    bad = owners()
+    for b in bad:
+        print(b)
+    print("%d touches of worker state by a file that does not own it"
+          % len(bad))
     return 1 if (new or gone or new_up or gone_up or new_cross or
-                 gone_cross or unplaced) else 0
+                 gone_cross or unplaced or bad) else 0
 
 
 if __name__ == "__main__":

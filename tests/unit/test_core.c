@@ -172,8 +172,8 @@ group_teardown(void **state)
 		event_base_dispatch(c->base);
 	}
 	assert_int_equal(pool_alive(), 0);
-	pool_free();
 	sched_free();
+	pool_free();
 	tick_free();
 	event_free(c->deadline);
 	event_free(c->sigchld);
@@ -199,10 +199,10 @@ setup(void **state)
 	return 0;
 }
 
-/* Queues a job of task with args (JSON) at a priority. */
+/* Queues a job of task with args (JSON) at a priority, with a time limit. */
 static int64_t
 queue(struct core *c, const char *task, const char *args, int priority,
-    int max_attempts, int retry_on, double retry_delay)
+    int max_attempts, int retry_on, double retry_delay, double timeout)
 {
 	struct job	j;
 	int64_t		id;
@@ -217,6 +217,7 @@ queue(struct core *c, const char *task, const char *args, int priority,
 	j.max_attempts = max_attempts;
 	j.retry_on = retry_on;
 	j.retry_delay = retry_delay;
+	j.timeout = timeout;
 	j.retry_factor = 2;
 	j.retry_max = 60;
 	j.created = time_now();
@@ -249,10 +250,10 @@ test_dispatch_order(void **state)
 	struct core	*c = *state;
 	int64_t		 low, high, mid, low2;
 
-	low = queue(c, "sleep", "[0.05]", 0, 1, 0, 0);
-	high = queue(c, "sleep", "[0.05]", 9, 1, 0, 0);
-	mid = queue(c, "sleep", "[0.05]", 5, 1, 0, 0);
-	low2 = queue(c, "sleep", "[0.05]", 0, 1, 0, 0);
+	low = queue(c, "sleep", "[0.05]", 0, 1, 0, 0, 0);
+	high = queue(c, "sleep", "[0.05]", 9, 1, 0, 0, 0);
+	mid = queue(c, "sleep", "[0.05]", 5, 1, 0, 0, 0);
+	low2 = queue(c, "sleep", "[0.05]", 0, 1, 0, 0, 0);
 	core_run(4);
 	assert_int_equal(c->nended, 4);
 	assert_int_equal(c->ended[0], high);
@@ -271,7 +272,7 @@ test_hand_ahead(void **state)
 	int		 i;
 
 	for (i = 0; i < 20; i++)
-		ids[i] = queue(c, "square", "[3]", 0, 1, 0, 0);
+		ids[i] = queue(c, "square", "[3]", 0, 1, 0, 0, 0);
 	core_run(20);
 	assert_int_equal(c->nended, 20);
 	for (i = 0; i < 20; i++) {
@@ -288,13 +289,13 @@ test_worker_death_retried_then_failed(void **state)
 	int64_t		 id;
 	int		 attempts;
 
-	id = queue(c, "crash", "[9]", 0, 2, RETRY_WORKER_DIED, 0);
+	id = queue(c, "crash", "[9]", 0, 2, RETRY_WORKER_DIED, 0, 0);
 	core_run(1);
 	assert_int_equal(c->ended[0], id);
 	assert_int_equal(ended_as(c, id, &attempts, NULL), JOB_FAILED);
 	assert_int_equal(attempts, 2);
 	/* The pool is whole again and serves on. */
-	id = queue(c, "square", "[4]", 0, 1, 0, 0);
+	id = queue(c, "square", "[4]", 0, 1, 0, 0, 0);
 	core_run(2);
 	assert_int_equal(c->ended[1], id);
 	assert_int_equal(ended_as(c, id, NULL, NULL), JOB_DONE);
@@ -310,11 +311,112 @@ test_retry_back_off(void **state)
 	int		 attempts;
 
 	/* 0.2 s, then 0.4 s: at least 0.6 s for three attempts. */
-	id = queue(c, "fail", "[\"no\"]", 0, 3, RETRY_ERROR, 0.2);
+	id = queue(c, "fail", "[\"no\"]", 0, 3, RETRY_ERROR, 0.2, 0);
 	core_run(1);
 	assert_int_equal(ended_as(c, id, &attempts, &took), JOB_FAILED);
 	assert_int_equal(attempts, 3);
 	assert_true(took >= 0.6);
+}
+
+/* The error code a job ended with (its error object's "code"). */
+static int
+ended_with(struct core *c, int64_t id, const char *code)
+{
+	struct job	j;
+	int		found;
+
+	assert_int_equal(store_get(c->store, id, &j), 1);
+	found = j.error != NULL && strstr(j.error, code) != NULL;
+	job_clear(&j);
+	return found;
+}
+
+/*
+ * A worker dies running a job with quick jobs handed to it behind that
+ * one: the running job fails (worker_died, one attempt), and the handed
+ * ones, never begun, go back to the queue with no attempt counted, then
+ * run once each on the replacement.
+ */
+static void
+test_death_with_jobs_handed_ahead(void **state)
+{
+	struct core	*c = *state;
+	int64_t		 crash, ids[5];
+	int		 i, attempts;
+
+	crash = queue(c, "crash", "[9]", 1, 1, 0, 0, 0);
+	for (i = 0; i < 5; i++)
+		ids[i] = queue(c, "square", "[2]", 0, 1, 0, 0, 0);
+	core_run(6);
+	assert_int_equal(c->ended[0], crash);
+	assert_int_equal(ended_as(c, crash, &attempts, NULL), JOB_FAILED);
+	assert_int_equal(attempts, 1);
+	assert_true(ended_with(c, crash, "worker_died"));
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(c->ended[i + 1], ids[i]);
+		assert_int_equal(ended_as(c, ids[i], &attempts, NULL),
+		    JOB_DONE);
+		assert_int_equal(attempts, 1);
+	}
+	assert_int_equal(sched_nbusy(), 0);
+}
+
+/* Runs the loop until the pool's idle worker is another process. */
+static void
+core_replaced(struct core *c, pid_t old)
+{
+	struct timeval	 tv = { 30, 0 };
+	struct worker	*w;
+
+	evtimer_add(c->deadline, &tv);
+	while ((w = pool_idle()) == NULL || w->pid == old)
+		assert_int_not_equal(event_base_loop(c->base, EVLOOP_ONCE), -1);
+	evtimer_del(c->deadline);
+}
+
+/*
+ * An idle worker's death touches no job: it is replaced, and the next job
+ * runs on the new process at its first attempt.
+ */
+static void
+test_death_while_idle(void **state)
+{
+	struct core	*c = *state;
+	struct worker	*w;
+	int64_t		 id;
+	int		 attempts;
+	pid_t		 old;
+
+	assert_non_null(w = pool_idle());
+	old = w->pid;
+	assert_int_equal(kill(old, SIGKILL), 0);
+	core_replaced(c, old);
+	id = queue(c, "square", "[5]", 0, 1, RETRY_WORKER_DIED, 0, 0);
+	core_run(1);
+	assert_int_equal(ended_as(c, id, &attempts, NULL), JOB_DONE);
+	assert_int_equal(attempts, 1);
+}
+
+/*
+ * A job past its time limit is killed: it ends as timeout (not as a
+ * worker's death, and not retried though deaths are), the worker is
+ * replaced, and the next job runs.
+ */
+static void
+test_death_by_time_limit(void **state)
+{
+	struct core	*c = *state;
+	int64_t		 id, next;
+	int		 attempts;
+
+	id = queue(c, "sleep", "[30]", 0, 3, RETRY_WORKER_DIED, 0, 0.2);
+	next = queue(c, "square", "[6]", 0, 1, 0, 0, 0);
+	core_run(2);
+	assert_int_equal(c->ended[0], id);
+	assert_int_equal(ended_as(c, id, &attempts, NULL), JOB_TIMEOUT);
+	assert_int_equal(attempts, 1);
+	assert_int_equal(c->ended[1], next);
+	assert_int_equal(ended_as(c, next, NULL, NULL), JOB_DONE);
 }
 
 int
@@ -326,6 +428,10 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup(test_worker_death_retried_then_failed,
 		    setup),
 		cmocka_unit_test_setup(test_retry_back_off, setup),
+		cmocka_unit_test_setup(test_death_with_jobs_handed_ahead,
+		    setup),
+		cmocka_unit_test_setup(test_death_while_idle, setup),
+		cmocka_unit_test_setup(test_death_by_time_limit, setup),
 	};
 
 	if (argc > 1)
