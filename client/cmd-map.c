@@ -40,6 +40,7 @@ const struct cmd cmd_map = {
 "  -k, --kwargs JSON   keyword arguments for every call, a JSON object\n"
 "  -n, --name NAME     a name to show in status and list\n"
 "  -p, --priority P    higher runs first (default 0)\n"
+"  -P, --pool NAME     run in this pool of the daemon's (default: default)\n"
 "  -j, --json          exec: print the results as one JSON array instead of\n"
 "                      the commands' output\n"
 "  -C, --cwd DIR       exec: run in DIR (default: the current directory)\n"

@@ -31,6 +31,7 @@ const struct cmd cmd_run = {
 "      --shell         run the words, joined by spaces, with /bin/sh -c\n"
 "  -n, --name NAME     a name to show in status and list\n"
 "  -p, --priority P    higher runs first (default 0)\n"
+"  -P, --pool NAME     run in this pool of the daemon's (default: default)\n"
 "  -h, --help          show this help\n",
 	run_exec
 };

@@ -9,9 +9,9 @@ static int	status_run(int, char **);
 
 const struct cmd cmd_status = {
 	"status", "[--json] [ID]",
-"Without ID: the daemon's version and uptime, each worker (name, pid,\n"
-"idle or busy, current job, jobs done) and the jobs by state. With ID: that\n"
-"job's state, times, attempts and, for a map, its progress.\n"
+"Without ID: the daemon's version and uptime, each worker (name, pool,\n"
+"pid, idle or busy, current job, jobs done) and the jobs by state. With ID:\n"
+"that job's state, times, attempts and, for a map, its progress.\n"
 "\n"
 "  -j, --json   print the daemon's reply as JSON (the pool view has a\n"
 "               \"workers\" array of objects with pid, name and state)\n"
@@ -48,11 +48,11 @@ status_pool(json_t *r)
 	    str(r, "state"));
 	printf("workers: %zu (%d busy)\n",
 	    json_array_size(json_object_get(r, "workers")), busy);
-	printf("  %-10s %8s %-8s %10s %10s\n", "NAME", "PID", "STATE", "JOB",
-	    "DONE");
+	printf("  %-10s %-12s %8s %-8s %10s %10s\n", "NAME", "POOL", "PID",
+	    "STATE", "JOB", "DONE");
 	json_array_foreach(json_object_get(r, "workers"), i, w) {
 		v = json_object_get(w, "job");
-		printf("  %-10s %8lld %-8s ", str(w, "name"),
+		printf("  %-10s %-12s %8lld %-8s ", str(w, "name"), str(w, "pool"),
 		    (long long)json_integer_value(json_object_get(w, "pid")),
 		    str(w, "state"));
 		if (json_is_integer(v))

@@ -9,13 +9,16 @@
 static int	submit_run(int, char **);
 
 const struct cmd cmd_submit = {
-	"submit", "[--name N] [--priority P] [--kwargs JSON] TASK [ARG...]",
+	"submit", "[--pool NAME] [--name N] [--priority P] [--kwargs JSON] TASK "
+	"[ARG...]",
 "Queue one job and print its id on stdout at once; \"mpctl get ID\" fetches\n"
 "the result later. Each ARG is JSON when it parses as JSON, else a string;\n"
 "for the exec and shell tasks every ARG is a string.\n"
 "\n"
 "  -n, --name NAME          a name to show in status and list\n"
 "  -p, --priority P         higher runs first (default 0)\n"
+"  -P, --pool NAME          run in this pool of the daemon's (default: the\n"
+"                           default pool); \"mpctl pool\" lists them\n"
 "  -k, --kwargs JSON        keyword arguments, a JSON object\n"
 "  -a, --max-attempts N     attempts in all before the job fails (default 1)\n"
 "      --retry-on CAUSES    which failed attempts are retried, comma-separated:\n"
@@ -68,6 +71,7 @@ submit_run(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "name", required_argument, NULL, 'n' },
 		{ "priority", required_argument, NULL, 'p' },
+		{ "pool", required_argument, NULL, 'P' },
 		{ "kwargs", required_argument, NULL, 'k' },
 		{ "max-attempts", required_argument, NULL, 'a' },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
@@ -85,7 +89,7 @@ submit_run(int argc, char **argv)
 	int		 ch, i, strings, rc = EXIT_USAGE;
 
 	req = json_pack("{s:s}", "op", "submit");
-	while ((ch = getopt_long(argc, argv, "+n:p:k:a:h", longopts, NULL)) !=
+	while ((ch = getopt_long(argc, argv, "+n:p:P:k:a:h", longopts, NULL)) !=
 	    -1) {
 		switch (ch) {
 		case 'a':

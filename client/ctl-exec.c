@@ -23,6 +23,9 @@ ctl_job_option(const struct cmd *cmd, json_t *req, int ch, const char *arg)
 	case 'n':
 		json_object_set_new(req, "name", ctl_string(arg));
 		return -1;
+	case 'P':
+		json_object_set_new(req, "pool", ctl_string(arg));
+		return -1;
 	case 'p':
 		errno = 0;
 		n = strtol(arg, &end, 10);

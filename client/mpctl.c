@@ -15,7 +15,7 @@
 
 static const struct cmd *cmds[] = {
 	&cmd_submit, &cmd_run, &cmd_get, &cmd_logs, &cmd_map, &cmd_status,
-	&cmd_list, &cmd_cancel, &cmd_forget, &cmd_shutdown,
+	&cmd_list, &cmd_cancel, &cmd_forget, &cmd_pool, &cmd_shutdown,
 };
 
 static const char	*socket_path;

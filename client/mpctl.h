@@ -35,6 +35,7 @@ extern const struct cmd cmd_forget;
 extern const struct cmd cmd_shutdown;
 extern const struct cmd cmd_run;
 extern const struct cmd cmd_logs;
+extern const struct cmd cmd_pool;
 
 /* Connects to the daemon or exits with EXIT_UNREACHABLE. */
 struct mpc	*ctl_connect(void);
@@ -133,10 +134,12 @@ enum {
 	{ "env", required_argument, NULL, 'e' },			\
 	{ "env-clear", no_argument, NULL, OPT_ENV_CLEAR },		\
 	{ "name", required_argument, NULL, 'n' },			\
-	{ "priority", required_argument, NULL, 'p' }
-#define CTL_EXEC_SHORTOPTS	"C:e:n:p:"
+	{ "priority", required_argument, NULL, 'p' },			\
+	{ "pool", required_argument, NULL, 'P' }
+#define CTL_EXEC_SHORTOPTS	"C:e:n:p:P:"
 /*
- * Takes -n NAME, -p P or --timeout S into a submit or map request. Returns
+ * Takes -n NAME, -p P, -P POOL or --timeout S into a submit or map
+ * request. Returns
  * -1 when it took the option, else the exit status after a message (the
  * command's usage for an option that is none of them).
  */

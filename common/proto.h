@@ -31,6 +31,7 @@
 #define OP_FORGET	"forget"
 #define OP_LOGS		"logs"
 #define OP_SHUTDOWN	"shutdown"
+#define OP_POOLS	"pools"
 
 /* Error codes: stable strings that programs may test. */
 #define ERR_BAD_JSON		"bad_json"
@@ -49,6 +50,7 @@
 #define ERR_TOO_MANY_CLIENTS	"too_many_clients"
 #define ERR_QUEUE_FULL		"queue_full"
 #define ERR_STORE_FULL		"store_full"
+#define ERR_UNKNOWN_POOL	"unknown_pool"
 #define ERR_INTERNAL		"internal"
 
 /* Codes in a job's own error object. */
@@ -61,6 +63,9 @@
 #define JOBERR_KILLED		"killed"	/* a command died by a signal */
 #define JOBERR_EXEC_FAILED	"exec_failed"	/* a command could not start */
 #define JOBERR_RESULT_TOO_LARGE	"result_too_large"
+
+/* The pool that always exists, where a job goes unless it names another. */
+#define POOL_DEFAULT		"default"
 
 /* Default cap on each captured stream of a command (--output-cap). */
 #define PROTO_OUTPUT_CAP	(64 * 1024)

@@ -42,8 +42,8 @@ struct op_spec {
 };
 
 #define COMMON_FIELDS { "op", T_STRING, 1 }, { "req", T_TAG, 0 }
-/* Fields of submit and map: a full queue, and retries. */
-#define POLICY_FIELDS { "block", T_BOOL, 0 }, \
+/* Fields of submit and map: the pool, a full queue, and retries. */
+#define POLICY_FIELDS { "pool", T_STRING, 0 }, { "block", T_BOOL, 0 }, \
 	{ "block_timeout", T_SECONDS, 0 }, { "retry_on", T_RETRY, 0 }, \
 	{ "retry_delay", T_LIMIT, 0 }, { "retry_factor", T_FACTOR, 0 }, \
 	{ "retry_max", T_LIMIT, 0 }
@@ -83,6 +83,9 @@ static const struct field logs_fields[] = {
 	COMMON_FIELDS, { "job", T_ID, 1 }, { "stdout", T_OFFSET, 0 },
 	{ "stderr", T_OFFSET, 0 }, { "wait", T_BOOL, 0 }, { NULL, 0, 0 }
 };
+static const struct field pools_fields[] = {
+	COMMON_FIELDS, { NULL, 0, 0 }
+};
 static const struct field shutdown_fields[] = {
 	COMMON_FIELDS, { "mode", T_MODE, 0 }, { NULL, 0, 0 }
 };
@@ -98,6 +101,7 @@ static const struct op_spec ops[] = {
 	{ OP_FORGET, job_fields },
 	{ OP_LOGS, logs_fields },
 	{ OP_SHUTDOWN, shutdown_fields },
+	{ OP_POOLS, pools_fields },
 };
 
 static int	max_depth = PROTO_MAX_DEPTH;

@@ -221,7 +221,7 @@ clients_flush(void)
 }
 
 void
-clients_fail_held(const char *why)
+clients_fail_held(const char *why, int in_flight)
 {
 	struct client	*c;
 	json_t		*line, *r;
@@ -233,6 +233,13 @@ clients_fail_held(const char *why)
 		TAILQ_REMOVE(&held, c, held_entry);
 		c->flags &= ~CLIENT_HELD;
 		fd = bufferevent_getfd(c->bev);
+		/*
+		 * Replies covered by a commit that has not reported may be
+		 * true or not: such a client gets nothing more, its
+		 * connection just ends, as if mpd had crashed.
+		 */
+		if (in_flight && c->sealed > 0)
+			continue;
 		/* Each held reply becomes an error for the same request. */
 		while ((text = evbuffer_readln(c->held, &len,
 		    EVBUFFER_EOL_LF)) != NULL) {

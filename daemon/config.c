@@ -41,6 +41,7 @@ enum kind {
 	SET_YES,	/* int: yes or no; on the command line, no argument */
 	SET_LEVEL,	/* int: a log level */
 	SET_RLIMIT,	/* struct rlimit: SOFT[:HARD] */
+	SET_POOL,	/* a pool: NAME=SIZE[:RUNTIME]; repeatable */
 };
 
 #define ZERO_OK	0x1	/* "0" is allowed, and means none */
@@ -63,6 +64,7 @@ static const struct setting settings[] = {
 	{ "socket", 's', SET_PATH, AT(socket_path), 0, 0 },
 	{ "db", 'd', SET_PATH, AT(db_path), 0, 0 },
 	{ "workers", 'w', SET_INT, AT(workers), 1024, 0 },
+	{ "pool", 'W', SET_POOL, AT(pools), 1024, 0 },
 	{ "grace", 'g', SET_SECONDS, AT(grace), 0, 0 },
 	{ "max-line", 'L', SET_SIZE, AT(max_line), 1LL << 30, 0 },
 	{ "max-items", 'I', SET_COUNT, AT(max_items), 1LL << 40, 0 },
@@ -121,7 +123,10 @@ usage(FILE *f)
 "                        $XDG_STATE_HOME/mpd/mpd.db, else\n"
 "                        ~/.local/state/mpd/mpd.db, else /var/lib/mpd/mpd.db\n"
 "                        as root)\n"
-"  -w, --workers N       worker processes (default: online CPUs)\n"
+"  -w, --workers N       the default pool's workers (default: online CPUs)\n"
+"      --pool NAME=SIZE  one more pool of SIZE workers, which jobs name in\n"
+"                        \"pool\" (mpctl -P); repeatable. default=SIZE sets\n"
+"                        the default pool's size\n"
 "  -g, --grace SEC       on SIGTERM, how long running jobs may finish before\n"
 "                        they are stopped and requeued (default: 10)\n"
 "      --max-line BYTES  longest request line accepted (default: %d)\n"
@@ -302,6 +307,76 @@ config_rlimit(const char *where, const char *name, const char *s,
 	rl->rlim_max = lim[1];
 }
 
+/*
+ * A pool: NAME=SIZE[:RUNTIME]. A name given again replaces the pool it
+ * named; "default" is --workers by another name (the later one wins).
+ */
+static void
+config_pool(const char *where, const char *name, const char *arg, long long max)
+{
+	struct pool_conf	*p;
+	const char		*eq, *colon;
+	char			*size;
+	size_t			 n;
+	int			 i, size_n;
+
+	eq = strchr(arg, '=');
+	n = eq != NULL ? (size_t)(eq - arg) : 0;
+	if (eq == NULL || n == 0 || n >= POOL_NAME_MAX ||
+	    strspn(arg, POOL_NAME_CHARS) != n)
+		config_bad(where, "%s takes NAME=SIZE, a name of 1 to %d "
+		    "letters, digits, '-' and '_', not \"%s\"", name,
+		    POOL_NAME_MAX - 1, arg);
+	if ((colon = strchr(eq + 1, ':')) != NULL &&
+	    strcmp(colon + 1, "builtin") != 0)
+		config_bad(where, "%s %.*s: the runtime \"%s\" is not available "
+		    "in this mpd; only builtin is", name, (int)n, arg,
+		    colon + 1);
+	size = colon != NULL ? xstrndup(eq + 1, (size_t)(colon - eq - 1)) :
+	    xstrdup(eq + 1);
+	size_n = (int)config_count(where, name, size, max);
+	free(size);
+	if (n == strlen(POOL_DEFAULT) && strncmp(arg, POOL_DEFAULT, n) == 0) {
+		conf->workers = size_n;
+		return;
+	}
+	for (i = 0; i < conf->npools; i++) {
+		if (strncmp(conf->pools[i].name, arg, n) == 0 &&
+		    conf->pools[i].name[n] == '\0')
+			break;
+	}
+	/* One slot stays for the default pool. */
+	if (i == POOLS_MAX - 1)
+		config_bad(where, "%s: at most %d pools", name, POOLS_MAX);
+	p = &conf->pools[i];
+	memcpy(p->name, arg, n);
+	p->name[n] = '\0';
+	p->size = size_n;
+	if (i == conf->npools)
+		conf->npools++;
+}
+
+/* Puts the default pool, of --workers, first, and checks the total. */
+static void
+config_pools(void)
+{
+	long	total = 0;
+	int	i;
+
+	memmove(&conf->pools[1], &conf->pools[0], (size_t)conf->npools *
+	    sizeof conf->pools[0]);
+	conf->npools++;
+	memset(&conf->pools[0], 0, sizeof conf->pools[0]);
+	snprintf(conf->pools[0].name, sizeof conf->pools[0].name, "%s",
+	    POOL_DEFAULT);
+	conf->pools[0].size = conf->workers;
+	for (i = 0; i < conf->npools; i++)
+		total += conf->pools[i].size;
+	if (total > POOL_WORKERS_MAX)
+		config_bad(NULL, "the pools have %ld workers in all; at most %d",
+		    total, POOL_WORKERS_MAX);
+}
+
 /* A switch: yes or no in the file; given on the command line, yes. */
 static int
 config_yes(const char *where, const char *name, const char *arg)
@@ -376,6 +451,9 @@ config_apply(const struct setting *set, const char *arg, const char *where)
 		break;
 	case SET_RLIMIT:
 		config_rlimit(where, set->name, arg, field);
+		break;
+	case SET_POOL:
+		config_pool(where, set->name, arg, set->max);
 		break;
 	}
 }
@@ -596,6 +674,7 @@ config_parse(struct config *c, int argc, char **argv)
 	}
 	if (conf->socket_path == NULL)
 		conf->socket_path = path_default_socket();
+	config_pools();
 	if (conf->db_path == NULL)
 		conf->db_path = path_default_db();
 	if (store_target(conf->db_path, &kind, &file, &cause) == -1) {

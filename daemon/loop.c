@@ -52,7 +52,7 @@ loop_committed(int rc, void *arg)
 		 * from what is durable.
 		 */
 		clients_fail_held("the database failed to commit; this request "
-		    "was not kept, and the daemon is stopping to recover");
+		    "was not kept, and the daemon is stopping to recover", 0);
 		fatalx("store: commit failed: %s", store_errmsg(store));
 	}
 	ops_tick_done();
@@ -72,7 +72,8 @@ loop_lost(const char *why, void *arg)
 	(void)why;
 	(void)arg;
 	clients_fail_held("the database failed (disk full or I/O error); this "
-	    "request was not kept, and the daemon is stopping to recover");
+	    "request was not kept, and the daemon is stopping to recover",
+	    committing);
 }
 
 /* A client is going: its waits and waiting submits go with it. */
@@ -98,23 +99,37 @@ loop_init(struct event_base *b, struct store *s, const struct config *c)
 	sched_init(b, s, c, waiter_wake);
 }
 
-/* The loop has ended: a final commit (once the last one has reported). */
+/* The loop has ended: the final commit reported. */
 static void
 loop_final(int rc, void *arg)
 {
 	(void)arg;
+	committing = 0;
 	if (rc == -1)
 		fatalx("store: final commit: %s", store_errmsg(store));
+	/* Best effort: the loop no longer runs to drain what is left. */
+	clients_flush();
 }
 
-void
-loop_finish(void)
+/* Runs the loop once more while a commit has not reported. */
+static void
+loop_wait_commit(void)
 {
 	while (committing) {
 		if (event_base_loop(base, EVLOOP_ONCE) == -1)
 			fatalx("event loop failed");
 	}
+}
+
+void
+loop_finish(void)
+{
+	loop_wait_commit();
+	/* Replies held since the last commit go out once this one reports. */
+	clients_seal();
+	committing = 1;
 	store_commit(store, loop_final, NULL);
+	loop_wait_commit();
 }
 
 void

@@ -120,9 +120,9 @@ grace_cb(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	(void)arg;
-	if (sched_nbusy() > 0)
+	if (sched_nbusy(-1) > 0)
 		log_info("grace period over; stopping %d running job(s) and "
-		    "requeueing them", sched_nbusy());
+		    "requeueing them", sched_nbusy(-1));
 	mpd_stop(STOP_NOW);
 }
 
@@ -158,7 +158,7 @@ mpd_check_stopped(void)
 	if (stopping() == STOP_NONE)
 		return;
 	if (stopping() == STOP_DRAIN) {
-		if (sched_nbusy() > 0 || store_next(store, &next, 1) != 0)
+		if (sched_nbusy(-1) > 0 || store_next(store, &next, 1) != 0)
 			return;
 	}
 	pool_stop(stopping() == STOP_NOW);
@@ -247,10 +247,11 @@ main(int argc, char **argv)
 	if (server_listen(ev_base, &cfg, sock_dirfd, sock_base, cfg.socket_path,
 	    &cause) == -1)
 		fatalx("%s", cause);
-	log_info("mpd %s ready: %d workers, socket %s, database %s",
-	    MPD_VERSION, cfg.workers, cfg.socket_path, cfg.db_path);
+	log_info("mpd %s ready: %d workers in %d pool%s, socket %s, database "
+	    "%s", MPD_VERSION, nworkers, pool_count(), pool_count() > 1 ? "s" :
+	    "", cfg.socket_path, cfg.db_path);
 	notify_ready();
-	notify_status("%d workers on %s", cfg.workers, cfg.socket_path);
+	notify_status("%d workers on %s", nworkers, cfg.socket_path);
 
 	if (event_base_dispatch(ev_base) == -1)
 		fatalx("event loop failed");

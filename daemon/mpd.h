@@ -34,10 +34,24 @@ void	config_parse(struct config *, int, char **);
  * The settings: config.c fills them, main.c owns them, and each module
  * gets them through its init function.
  */
+/* A named pool of workers, as the settings give it. */
+#define POOL_NAME_MAX	32	/* bytes of a name, its NUL included */
+#define POOLS_MAX	64
+#define POOL_WORKERS_MAX 4096	/* workers in all pools together */
+#define POOL_NAME_CHARS	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
+			"0123456789-_"
+struct pool_conf {
+	char		 name[POOL_NAME_MAX];
+	int		 size;
+	int		 first;		/* pool.c: its first slot */
+};
+
 struct config {
 	char		*socket_path;
 	char		*db_path;
-	int		 workers;
+	int		 workers;	/* the default pool's size */
+	struct pool_conf pools[POOLS_MAX]; /* "default" first */
+	int		 npools;
 	int		 test_tasks;
 	size_t		 max_line;
 	int64_t		 max_items;
@@ -140,10 +154,12 @@ void	clients_seal(void);
 /* After a commit: sends the replies it covered and frees dead clients. */
 void	clients_flush(void);
 /*
- * The commit failed and mpd is about to stop: each held reply is replaced
- * by an error for the same request, sent at once.
+ * The commit failed, or the store lost its transaction, and mpd is about
+ * to stop: each held reply is replaced by an error for the same request,
+ * sent at once. With in_flight (a commit has not reported yet), a client
+ * with replies that commit covers gets nothing: their fate is unknown.
  */
-void	clients_fail_held(const char *);
+void	clients_fail_held(const char *, int);
 /* Closes every client. */
 void	clients_free_all(void);
 /* A client's waiter was answered: a half-closed client may now close. */
@@ -263,7 +279,8 @@ struct run {
 
 /* A worker process in its slot: pool.c owns all but run. */
 struct worker {
-	int			 slot;		/* 1..N */
+	int			 slot;		/* 1..N, across all pools */
+	int			 pool;		/* its pool's index */
 	char			 name[24];	/* "worker-N" */
 	pid_t			 pid;
 	struct bufferevent	*bev;
@@ -311,10 +328,17 @@ struct pool_hooks {
 /* Forks the pool, which reports through hooks; returns 0 or -1. */
 int	pool_start(struct event_base *, const struct config *,
 	    const struct pool_hooks *);
-/* Returns an idle worker or NULL. */
-struct worker *pool_idle(void);
-/* Number of idle workers. */
-int	pool_nidle(void);
+/* Returns an idle worker of a pool (by index) or NULL. */
+struct worker *pool_idle(int);
+/* Number of idle workers in a pool. */
+int	pool_nidle(int);
+/* Number of pools; their indexes run from 0, the default pool's. */
+int	pool_count(void);
+/* A pool's name and size. */
+const char *pool_name(int);
+int	pool_size(int);
+/* The index of the pool of this name, or -1. */
+int	pool_find(const char *);
 /* Number of worker processes not yet reaped. */
 int	pool_alive(void);
 /* Sends one frame line to a worker. */
@@ -393,8 +417,8 @@ void	loop_free(void);
 void	sched_init(struct event_base *, struct store *,
 	    const struct config *, void (*)(int64_t));
 void	sched_free(void);
-/* Number of workers with a job (running, or being killed). */
-int	sched_nbusy(void);
+/* Workers with a job (running, or being killed), in a pool or all (-1). */
+int	sched_nbusy(int);
 /*
  * The workers array for a status reply (new reference), with jobs done
  * and the running job's id, the latter only when show_jobs (the asker may

@@ -79,6 +79,32 @@ ops_task(struct client *c, json_t *tag, const char *name)
 	return NULL;
 }
 
+/*
+ * The pool a submit or map names (its index), else the default pool's;
+ * -1 after replying that there is no such pool.
+ */
+static int
+ops_pool(struct client *c, json_t *tag, json_t *req)
+{
+	json_t		*v = json_object_get(req, "pool"), *names;
+	char		*list;
+	int		 k;
+
+	if (v == NULL)
+		return 0;
+	if ((k = pool_find(json_string_value(v))) != -1)
+		return k;
+	names = json_array();
+	for (k = 0; k < pool_count(); k++)
+		json_array_append_new(names, json_string(pool_name(k)));
+	list = json_dumps(names, JSON_COMPACT);
+	json_decref(names);
+	reply_error(c, tag, ERR_UNKNOWN_POOL, "no pool named \"%.64s\"; the "
+	    "pools are %s", json_string_value(v), list != NULL ? list : "?");
+	free(list);
+	return -1;
+}
+
 /* Runs a task's own check of args; returns 1, or 0 after replying. */
 static int
 ops_check(struct client *c, json_t *tag, const struct task *t, json_t *args,
@@ -148,15 +174,16 @@ ops_text(json_t *req, const char *key, const char *dflt)
 	return s;
 }
 
-/* Fills the fields shared by submit and map. */
+/* Fills the fields shared by submit and map, for a pool. */
 static void
-ops_job_init(struct client *c, json_t *req, struct job *j)
+ops_job_init(struct client *c, json_t *req, int pool, struct job *j)
 {
 	json_t	*v, *kw, *e;
 	size_t	 i;
 
 	memset(j, 0, sizeof *j);
 	j->task = xstrdup(json_string_value(json_object_get(req, "task")));
+	j->pool = xstrdup(pool_name(pool));
 	j->kwargs = ops_text(req, "kwargs", "{}");
 	if ((v = json_object_get(req, "name")) != NULL)
 		j->name = xstrdup(json_string_value(v));
@@ -198,7 +225,8 @@ ops_job_init(struct client *c, json_t *req, struct job *j)
 static void
 op_hello(struct client *c, json_t *req, json_t *tag)
 {
-	json_t	*v = json_object_get(req, "version");
+	json_t	*v = json_object_get(req, "version"), *pools;
+	int	 k;
 
 	if (v != NULL && json_integer_value(v) != PROTO_VERSION) {
 		reply_error(c, tag, ERR_UNSUPPORTED, "this daemon speaks "
@@ -206,10 +234,13 @@ op_hello(struct client *c, json_t *req, json_t *tag)
 		    (long long)json_integer_value(v));
 		return;
 	}
-	reply_ok(c, tag, json_pack("{s:s, s:s, s:i, s:I, s:i, s:o, s:I}",
+	pools = json_array();
+	for (k = 0; k < pool_count(); k++)
+		json_array_append_new(pools, json_string(pool_name(k)));
+	reply_ok(c, tag, json_pack("{s:s, s:s, s:i, s:I, s:i, s:o, s:o, s:I}",
 	    "server", "mpd", "version", MPD_VERSION, "protocol", PROTO_VERSION,
-	    "pid", (json_int_t)getpid(), "workers", nworkers, "tasks",
-	    task_names(), "max_line", (json_int_t)conf->max_line));
+	    "pid", (json_int_t)getpid(), "workers", nworkers, "pools", pools,
+	    "tasks", task_names(), "max_line", (json_int_t)conf->max_line));
 }
 
 static void
@@ -220,10 +251,11 @@ op_submit(struct client *c, json_t *req, json_t *tag)
 
 	const struct task	*t;
 	json_t			*args;
-	int			 ok;
+	int			 ok, pool;
 
 	if (ops_refuse_stopping(c, tag) || (t = ops_task(c, tag,
-	    json_string_value(json_object_get(req, "task")))) == NULL)
+	    json_string_value(json_object_get(req, "task")))) == NULL ||
+	    (pool = ops_pool(c, tag, req)) == -1)
 		return;
 	if ((args = json_object_get(req, "args")) == NULL)
 		args = json_array();
@@ -234,7 +266,7 @@ op_submit(struct client *c, json_t *req, json_t *tag)
 	if (!ok || !ops_room(c, tag, req) || !admit(c, req, OP_SUBMIT,
 	    cur_line, 1))
 		return;
-	ops_job_init(c, req, &j);
+	ops_job_init(c, req, pool, &j);
 	j.kind = KIND_JOB;
 	j.args = ops_text(req, "args", "[]");
 	id = store_insert(store, &j);
@@ -320,10 +352,11 @@ op_map(struct client *c, json_t *req, json_t *tag)
 	struct job		 map, chunk;
 	json_t			*parsed = NULL, *slice, *v;
 	int64_t			 n, size, i, id;
-	int			 ok;
+	int			 ok, pool;
 
 	if (ops_refuse_stopping(c, tag) || (t = ops_task(c, tag,
-	    json_string_value(json_object_get(req, "task")))) == NULL)
+	    json_string_value(json_object_get(req, "task")))) == NULL ||
+	    (pool = ops_pool(c, tag, req)) == -1)
 		return;
 	memset(&mi, 0, sizeof mi);
 	if (rl->items != NULL && t->check == NULL) {
@@ -362,9 +395,10 @@ op_map(struct client *c, json_t *req, json_t *tag)
 	if (!ops_room(c, tag, req) || !admit(c, req, OP_MAP, cur_line, n))
 		return;
 	v = json_object_get(req, "chunksize");
-	size = v != NULL ? json_integer_value(v) : map_chunksize(n, nworkers);
+	size = v != NULL ? json_integer_value(v) : map_chunksize(n,
+	    pool_size(pool));
 
-	ops_job_init(c, req, &map);
+	ops_job_init(c, req, pool, &map);
 	map.kind = KIND_MAP;
 	map.args = xstrdup("[]");
 	map.nitems = n;
@@ -674,6 +708,35 @@ op_shutdown(struct client *c, json_t *req, json_t *tag)
 		stop(STOP_GRACEFUL);
 }
 
+/*
+ * The pools: each one's name, runtime, size, busy and idle workers, and
+ * queued jobs and chunks (the client's own, unless it may see all).
+ */
+static void
+op_pools(struct client *c, json_t *req, json_t *tag)
+{
+	uid_t	 owner = client_privileged(c) ? (uid_t)-1 : c->uid;
+	json_t	*a = json_array();
+	int64_t	 queued;
+	int	 k;
+
+	(void)req;
+	for (k = 0; k < pool_count(); k++) {
+		if ((queued = store_pool_queued(store, pool_name(k), owner)) ==
+		    -1) {
+			json_decref(a);
+			reply_error(c, tag, ERR_INTERNAL, "the store failed: %s",
+			    store_errmsg(store));
+			return;
+		}
+		json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:i, s:i, "
+		    "s:I, s:b}", "name", pool_name(k), "runtime", "builtin",
+		    "size", pool_size(k), "busy", sched_nbusy(k), "idle",
+		    pool_nidle(k), "queued", (json_int_t)queued, "paused", 0));
+	}
+	reply_ok(c, tag, json_pack("{s:o}", "pools", a));
+}
+
 static const struct {
 	const char	*op;
 	void		(*fn)(struct client *, json_t *, json_t *);
@@ -688,6 +751,7 @@ static const struct {
 	{ OP_FORGET, op_forget },
 	{ OP_LOGS, op_logs },
 	{ OP_SHUTDOWN, op_shutdown },
+	{ OP_POOLS, op_pools },
 };
 
 void

@@ -1,5 +1,6 @@
 /*
- * The worker pool: N slots, each holding at most one forked worker. A slot
+ * The worker pools: named groups of slots, each slot holding at most one
+ * forked worker; the slots of all pools make one array, pool by pool. A slot
  * is recycled only when both its socket reached end of file and its process
  * was reaped, so no result frame is lost and no zombie is left. A worker
  * that dies before finishing any job is respawned with a growing delay.
@@ -34,6 +35,8 @@ static const struct pool_hooks	*hooks;	/* the scheduler's ears */
 static struct event_base	*base;
 static const struct config	*conf;
 static struct task_settings	 task_settings;
+static struct pool_conf		*pools;	/* "default" first */
+static int			 npools;
 
 static void	pool_spawn(struct worker *);
 
@@ -115,6 +118,7 @@ pool_slot_dead(struct worker *w)
 	w->left = 0;
 	/* Frames not sent yet: their jobs were settled above. */
 	evbuffer_drain(w->jobs, evbuffer_get_length(w->jobs));
+	w->sealed = 0;
 	if (!had_job && w->ran == 0 && !w->stopping)
 		w->fails++;
 	else
@@ -383,7 +387,8 @@ int
 pool_start(struct event_base *b, const struct config *c,
     const struct pool_hooks *h)
 {
-	int	i, n = c->workers;
+	struct pool_conf	 def;
+	int			 i, k, n = 0;
 
 	base = b;
 	conf = c;
@@ -396,9 +401,24 @@ pool_start(struct event_base *b, const struct config *c,
 	memcpy(task_settings.user_limit, c->user_limit,
 	    sizeof task_settings.user_limit);
 	task_settings.umask = c->job_umask;
+	/* Without pools in the settings: one, the default, of --workers. */
+	if (c->npools == 0) {
+		memset(&def, 0, sizeof def);
+		snprintf(def.name, sizeof def.name, "%s", POOL_DEFAULT);
+		def.size = c->workers;
+	}
+	npools = c->npools > 0 ? c->npools : 1;
+	pools = xcalloc((size_t)npools, sizeof *pools);
+	memcpy(pools, c->npools > 0 ? c->pools : &def, (size_t)npools *
+	    sizeof *pools);
+	for (k = 0; k < npools; k++)
+		n += pools[k].size;
 	nworkers = n;
 	workers = xcalloc((size_t)n, sizeof *workers);
-	for (i = 0; i < n; i++) {
+	for (i = k = 0; i < n; i++) {
+		while (i >= pools[k].first + pools[k].size)
+			pools[++k].first = i;
+		workers[i].pool = k;
 		workers[i].slot = i + 1;
 		snprintf(workers[i].name, sizeof workers[i].name, "worker-%d",
 		    i + 1);
@@ -413,34 +433,59 @@ pool_start(struct event_base *b, const struct config *c,
 }
 
 struct worker *
-pool_idle(void)
+pool_idle(int pool)
 {
 	int	i;
 
-	for (i = 0; i < nworkers; i++) {
+	for (i = pools[pool].first; i < pools[pool].first +
+	    pools[pool].size; i++) {
 		if (workers[i].state == W_IDLE && !workers[i].reaped)
 			return &workers[i];
 	}
 	return NULL;
 }
 
-/* Counts workers in a state. */
-static int
-pool_count(enum worker_state state)
+int
+pool_nidle(int pool)
 {
 	int	i, n = 0;
 
-	for (i = 0; i < nworkers; i++) {
-		if (workers[i].state == state)
+	for (i = pools[pool].first; i < pools[pool].first +
+	    pools[pool].size; i++) {
+		if (workers[i].state == W_IDLE)
 			n++;
 	}
 	return n;
 }
 
 int
-pool_nidle(void)
+pool_count(void)
 {
-	return pool_count(W_IDLE);
+	return npools;
+}
+
+const char *
+pool_name(int pool)
+{
+	return pools[pool].name;
+}
+
+int
+pool_size(int pool)
+{
+	return pools[pool].size;
+}
+
+int
+pool_find(const char *name)
+{
+	int	k;
+
+	for (k = 0; k < npools; k++) {
+		if (strcmp(pools[k].name, name) == 0)
+			return k;
+	}
+	return -1;
 }
 
 int
@@ -517,13 +562,17 @@ void
 pool_send(struct worker *w, const char *frame, size_t len)
 {
 	/* Behind a job frame that waits for the commit (a cancel's signal). */
-	int	waiting = evbuffer_get_length(w->jobs) > 0;
+	size_t	waiting = evbuffer_get_length(w->jobs);
 
 	pool_send_job(w, frame, len);
-	if (!waiting) {
+	if (waiting == 0) {
 		w->sealed = evbuffer_get_length(w->jobs);
 		pool_flush_one(w);
-	}
+	} else if (waiting == w->sealed) {
+		/* It goes with the frames of the commit under way. */
+		w->sealed = evbuffer_get_length(w->jobs);
+	} else
+		tick_kick();	/* with those of the next commit */
 }
 
 void
@@ -677,8 +726,9 @@ pool_status(void (*describe)(const struct worker *, json_t *))
 	a = json_array();
 	for (i = 0; i < nworkers; i++) {
 		w = &workers[i];
-		o = json_pack("{s:s, s:o, s:s}", "name", w->name, "pid",
-		    w->pid != 0 ? json_integer(w->pid) : json_null(), "state",
+		o = json_pack("{s:s, s:s, s:o, s:s}", "name", w->name, "pool",
+		    pools[w->pool].name, "pid", w->pid != 0 ?
+		    json_integer(w->pid) : json_null(), "state",
 		    names[w->state]);
 		if (describe != NULL)
 			describe(w, o);
@@ -704,4 +754,7 @@ pool_free(void)
 	free(workers);
 	workers = NULL;
 	nworkers = 0;
+	free(pools);
+	pools = NULL;
+	npools = 0;
 }

@@ -115,20 +115,21 @@ sched_room(struct worker *w)
 }
 
 /*
- * Loads up to want runnable jobs, in queue order, and gives each to take,
- * which hands it and returns 1, or returns 0 to stop at it (it stays
- * queued).
+ * Loads up to want runnable jobs of a pool, in queue order, and gives each
+ * to take, which hands it and returns 1, or returns 0 to stop at it (it
+ * stays queued).
  */
 static void
-sched_batch(int want, int (*take)(struct job *, void *), void *arg)
+sched_batch(int pool, int want, int (*take)(struct job *, void *),
+    void *arg)
 {
 	int64_t		 ids[DISPATCH_BATCH];
 	struct job	 j;
 	int		 n, i, go = 1;
 
 	while (go && want > 0) {
-		n = store_next(store, ids, want < DISPATCH_BATCH ? want :
-		    DISPATCH_BATCH);
+		n = store_next_in(store, pool_name(pool), ids,
+		    want < DISPATCH_BATCH ? want : DISPATCH_BATCH);
 		if (n <= 0)
 			break;
 		for (i = 0; go && i < n; i++) {
@@ -140,15 +141,15 @@ sched_batch(int want, int (*take)(struct job *, void *), void *arg)
 	}
 }
 
-/* Hands a job to an idle worker, while there is one. */
+/* Hands a job to an idle worker of the pool, while there is one. */
 static int
 sched_take_idle(struct job *j, void *arg)
 {
 	struct worker	*w;
+	int		*pool = arg;
 
-	(void)arg;
 	/* One counted idle may have been reaped, its socket not yet shut. */
-	if ((w = pool_idle()) == NULL)
+	if ((w = pool_idle(*pool)) == NULL)
 		return 0;
 	sched_hand(w, j, 0);
 	return 1;
@@ -178,13 +179,13 @@ sched_take_ahead(struct job *j, void *arg)
 }
 
 /*
- * While more jobs are queued than idle workers take, hands jobs of quick
- * tasks to workers busy with one, in queue order; stops at the first job
- * that may not be handed ahead (any other waits for an idle worker, and
- * nothing passes it).
+ * While more jobs are queued in a pool than its idle workers take, hands
+ * jobs of quick tasks to its workers busy with one, in queue order; stops
+ * at the first job that may not be handed ahead (any other waits for an
+ * idle worker, and nothing passes it).
  */
 static void
-sched_hand_ahead(void)
+sched_hand_ahead(int pool)
 {
 	int	*room, total = 0, k;
 
@@ -192,19 +193,27 @@ sched_hand_ahead(void)
 	if (conf->max_worker_rss > 0)
 		return;
 	room = xcalloc((size_t)nworkers, sizeof *room);
-	for (k = 0; k < nworkers; k++)
-		total += room[k] = sched_room(&workers[k]);
-	sched_batch(total, sched_take_ahead, room);
+	for (k = 0; k < nworkers; k++) {
+		if (workers[k].pool == pool)
+			total += room[k] = sched_room(&workers[k]);
+	}
+	if (total > 0)
+		sched_batch(pool, total, sched_take_ahead, room);
 	free(room);
 }
 
+/* Each pool is filled from its own queue: none holds up another. */
 void
 sched_dispatch(void)
 {
+	int	pool;
+
 	if (stopping() > STOP_DRAIN)
 		return;
-	sched_batch(pool_nidle(), sched_take_idle, NULL);
-	sched_hand_ahead();
+	for (pool = 0; pool < pool_count(); pool++) {
+		sched_batch(pool, pool_nidle(pool), sched_take_idle, &pool);
+		sched_hand_ahead(pool);
+	}
 }
 
 void
@@ -737,12 +746,13 @@ sched_worker_gone(struct worker *w, const char *cause)
 }
 
 int
-sched_nbusy(void)
+sched_nbusy(int pool)
 {
 	int	i, n = 0;
 
 	for (i = 0; i < nworkers; i++) {
-		if (workers[i].run.job != 0)
+		if (workers[i].run.job != 0 && (pool == -1 ||
+		    workers[i].pool == pool))
 			n++;
 	}
 	return n;

@@ -25,6 +25,13 @@ store_target(const char *target, enum store_kind *kind, const char **file,
 			*cause = xstrdup("sqlite: names no database file");
 			return -1;
 		}
+		/* Not a URL: sqlite:///a/b would be read as "//a/b". */
+		if (strncmp(*file, "//", 2) == 0) {
+			*cause = xasprintf("%s: sqlite: takes a path, not a URL "
+			    "(write sqlite:/abs/path or sqlite:rel/path)",
+			    target);
+			return -1;
+		}
 		return 0;
 	}
 	if (strncmp(target, "postgresql://", 13) == 0 ||
@@ -114,6 +121,18 @@ int
 store_next(struct store *s, int64_t *ids, int max)
 {
 	return s->ops->next(s, ids, max);
+}
+
+int
+store_next_in(struct store *s, const char *pool, int64_t *ids, int max)
+{
+	return s->ops->next_in(s, pool, ids, max);
+}
+
+int64_t
+store_pool_queued(struct store *s, const char *pool, uid_t owner)
+{
+	return s->ops->pool_queued(s, pool, owner);
 }
 
 int

@@ -42,6 +42,7 @@ struct job {
 	double	 started;	/* 0 when not yet */
 	double	 finished;
 	pid_t	 pid;		/* worker while running, else 0 */
+	char	*pool;		/* the pool that runs it; NULL: "default" */
 	char	*result;	/* JSON text or NULL */
 	char	*error;		/* JSON object text or NULL */
 };
@@ -121,6 +122,13 @@ int		 store_get(struct store *, int64_t, struct job *);
  * then age). Returns how many, or -1.
  */
 int		 store_next(struct store *, int64_t *, int);
+/* The same within one pool's queue. */
+int		 store_next_in(struct store *, const char *, int64_t *, int);
+/*
+ * Jobs and chunks queued in one pool, of one owner ((uid_t)-1 for all);
+ * -1 on error.
+ */
+int64_t		 store_pool_queued(struct store *, const char *, uid_t);
 /*
  * Marks a job running on a worker and counts the attempt. A start time of
  * 0 leaves started NULL: the job was handed to a worker behind another and

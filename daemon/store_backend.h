@@ -19,6 +19,9 @@ struct store_ops {
 	int64_t		 (*insert)(struct store *, const struct job *);
 	int		 (*get)(struct store *, int64_t, struct job *);
 	int		 (*next)(struct store *, int64_t *, int);
+	int		 (*next_in)(struct store *, const char *, int64_t *,
+			     int);
+	int64_t		 (*pool_queued)(struct store *, const char *, uid_t);
 	int		 (*set_running)(struct store *, int64_t, pid_t, double);
 	int		 (*map_started)(struct store *, int64_t, double);
 	int		 (*set_final)(struct store *, int64_t, int,

@@ -17,6 +17,7 @@ job_clear(struct job *j)
 	free(j->name);
 	free(j->result);
 	free(j->error);
+	free(j->pool);
 	memset(j, 0, sizeof *j);
 }
 

@@ -236,6 +236,18 @@ fault_next(struct store *s, int64_t *ids, int max)
 }
 
 static int
+fault_next_in(struct store *s, const char *pool, int64_t *ids, int max)
+{
+	return IN(s)->ops->next_in(IN(s), pool, ids, max);
+}
+
+static int64_t
+fault_pool_queued(struct store *s, const char *pool, uid_t owner)
+{
+	return IN(s)->ops->pool_queued(IN(s), pool, owner);
+}
+
+static int
 fault_set_running(struct store *s, int64_t id, pid_t pid, double t)
 {
 	fault_write(FAULT(s));
@@ -357,6 +369,8 @@ static const struct store_ops fault_ops = {
 	.insert = fault_insert,
 	.get = fault_get,
 	.next = fault_next,
+	.next_in = fault_next_in,
+	.pool_queued = fault_pool_queued,
 	.set_running = fault_set_running,
 	.map_started = fault_map_started,
 	.set_final = fault_set_final,

@@ -22,12 +22,14 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define SCHEMA_VERSION	4
+#define SCHEMA_VERSION	5
 
 enum {
 	S_INSERT,
 	S_GET,
 	S_NEXT,
+	S_NEXT_IN,
+	S_POOL_QUEUED,
 	S_RUNNING,
 	S_MAP_STARTED,
 	S_FINAL,
@@ -51,17 +53,24 @@ enum {
 	"id, kind, parent, seq, task, args, kwargs, name, owner, priority, " \
 	"state, attempts, max_attempts, nitems, ndone, chunksize, created, " \
 	"started, finished, worker_pid, result, error, timeout, owner_gid, " \
-	"retry_on, retry_delay, retry_factor, retry_max, not_before"
+	"retry_on, retry_delay, retry_factor, retry_max, not_before, pool"
 
 static const char *stmt_sql[S_NSTMTS] = {
 	[S_INSERT] = "INSERT INTO jobs (kind, parent, seq, task, args, kwargs, "
 	    "name, owner, priority, state, max_attempts, nitems, chunksize, "
 	    "created, timeout, owner_gid, retry_on, retry_delay, retry_factor, "
-	    "retry_max) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	    "retry_max, pool) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+	    "?)",
 	[S_GET] = "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?",
 	[S_NEXT] = "SELECT id FROM jobs INDEXED BY jobs_queue "
 	    "WHERE state = 0 AND kind != 1 AND not_before <= ? "
 	    "ORDER BY priority DESC, id LIMIT ?",
+	[S_NEXT_IN] = "SELECT id FROM jobs INDEXED BY jobs_pool_queue "
+	    "WHERE pool = ? AND state = 0 AND kind != 1 AND not_before <= ? "
+	    "ORDER BY priority DESC, id LIMIT ?",
+	[S_POOL_QUEUED] = "SELECT count(*) FROM jobs INDEXED BY "
+	    "jobs_pool_queue WHERE pool = ?1 AND state = 0 AND kind != 1 "
+	    "AND (?2 < 0 OR owner = ?2)",
 	[S_RUNNING] = "UPDATE jobs SET state = 1, attempts = attempts + 1, "
 	    "started = ?, worker_pid = ? WHERE id = ?",
 	[S_MAP_STARTED] = "UPDATE jobs SET state = 1, started = ? "
@@ -164,9 +173,19 @@ static const char schema_v4[] =
 	"CREATE INDEX jobs_queued_chunks ON jobs (parent)"
 	" WHERE kind = 2 AND state = 0;";
 
+/*
+ * Version 5: named pools. Each job names the pool whose workers run it
+ * (a map's chunks, their map's); each pool's queue has an index of its
+ * own, so the scheduler fills pools independently.
+ */
+static const char schema_v5[] =
+	"ALTER TABLE jobs ADD COLUMN pool TEXT NOT NULL DEFAULT 'default';"
+	"CREATE INDEX jobs_pool_queue ON jobs (pool, priority DESC, id)"
+	" WHERE state = 0 AND kind != 1;";
+
 /* migrations[v] brings a database at version v to v + 1. */
 static const char *const migrations[SCHEMA_VERSION] = {
-	schema_v1, schema_v2, schema_v3, schema_v4,
+	schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,
 };
 
 struct sq {
@@ -578,6 +597,8 @@ sq_insert(struct store *base, const struct job *j)
 	sqlite3_bind_double(st, 18, j->retry_delay);
 	sqlite3_bind_double(st, 19, j->retry_factor);
 	sqlite3_bind_double(st, 20, j->retry_max);
+	sqlite3_bind_text(st, 21, j->pool != NULL ? j->pool : POOL_DEFAULT, -1,
+	    SQLITE_STATIC);
 	if (sq_write(s, st, "insert") == -1)
 		return -1;
 	return sqlite3_last_insert_rowid(s->db);
@@ -626,6 +647,7 @@ job_from_row(sqlite3_stmt *st, struct job *j)
 	j->retry_factor = sqlite3_column_double(st, 26);
 	j->retry_max = sqlite3_column_double(st, 27);
 	j->not_before = sqlite3_column_double(st, 28);
+	j->pool = column_text(st, 29);
 }
 
 static int
@@ -649,21 +671,56 @@ sq_get(struct store *base, int64_t id, struct job *j)
 	return -1;
 }
 
+/* Fills ids from a bound next-runnable statement; returns how many, or -1. */
 static int
-sq_next(struct store *base, int64_t *ids, int max)
+sq_next_rows(struct sq *s, sqlite3_stmt *st, int64_t *ids, int max)
 {
-	struct sq	*s = SQ(base);
-	sqlite3_stmt	*st = sq_stmt(s, S_NEXT);
-	int		 n = 0, rc;
+	int	n = 0, rc = SQLITE_DONE;
 
-	sqlite3_bind_double(st, 1, time_now());
-	sqlite3_bind_int(st, 2, max);
 	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		ids[n++] = sqlite3_column_int64(st, 0);
 	if (n < max && rc != SQLITE_DONE) {
 		log_warnx("store: next: %s", sqlite3_errmsg(s->db));
 		n = -1;
 	}
+	sqlite3_reset(st);
+	return n;
+}
+
+static int
+sq_next(struct store *base, int64_t *ids, int max)
+{
+	struct sq	*s = SQ(base);
+	sqlite3_stmt	*st = sq_stmt(s, S_NEXT);
+
+	sqlite3_bind_double(st, 1, time_now());
+	sqlite3_bind_int(st, 2, max);
+	return sq_next_rows(s, st, ids, max);
+}
+
+static int
+sq_next_in(struct store *base, const char *pool, int64_t *ids, int max)
+{
+	struct sq	*s = SQ(base);
+	sqlite3_stmt	*st = sq_stmt(s, S_NEXT_IN);
+
+	sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 2, time_now());
+	sqlite3_bind_int(st, 3, max);
+	return sq_next_rows(s, st, ids, max);
+}
+
+static int64_t
+sq_pool_queued(struct store *base, const char *pool, uid_t owner)
+{
+	struct sq	*s = SQ(base);
+	sqlite3_stmt	*st = sq_stmt(s, S_POOL_QUEUED);
+	int64_t		 n = -1;
+
+	sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, owner == (uid_t)-1 ? -1 : (int64_t)owner);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
 	sqlite3_reset(st);
 	return n;
 }
@@ -985,6 +1042,8 @@ static const struct store_ops sq_ops = {
 	.insert = sq_insert,
 	.get = sq_get,
 	.next = sq_next,
+	.next_in = sq_next_in,
+	.pool_queued = sq_pool_queued,
 	.set_running = sq_set_running,
 	.map_started = sq_map_started,
 	.set_final = sq_set_final,

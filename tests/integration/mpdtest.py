@@ -173,8 +173,19 @@ class Daemon:
             c.close()
             return r.get("ok")
         wait_for(ready, 20, "mpd to answer hello")
-        wait_for(lambda: len(self.worker_pids()) == self.workers, 20,
+        wait_for(lambda: len(self.worker_pids()) == self.all_workers(), 20,
                  "all workers to start")
+
+    def all_workers(self):
+        """Workers in all pools: --workers, and each --pool NAME=SIZE."""
+        n, pools = self.workers, {}
+        for flag, value in zip(self.args, self.args[1:]):
+            if flag == "--pool":
+                name, _, size = value.partition("=")
+                pools[name] = int(size.partition(":")[0])
+        if "default" in pools:
+            n = pools.pop("default")
+        return n + sum(pools.values())
 
     @property
     def pid(self):

@@ -41,7 +41,7 @@ SCHEMA_DIR = os.path.join(PROTO, "schema")
 EXAMPLE_DIR = os.path.join(PROTO, "examples")
 
 OPS = ("hello", "submit", "map", "get", "status", "list", "cancel", "forget",
-       "logs", "shutdown")
+       "logs", "shutdown", "pools")
 REQUIRED_EXAMPLES = ("hello", "submit-get", "map", "errors", "failures",
                      "pipelining", "cancel-forget", "exec", "logs")
 DRAFT = "https://json-schema.org/draft/2020-12/schema"

@@ -112,6 +112,23 @@ class StoreFaults(MpdTestCase):
         else:           # it was running when mpd was killed
             self.assertEqual(r["error"]["code"], "interrupted", r)
 
+    def test_a_loss_while_a_commit_has_not_reported_claims_nothing(self):
+        # The submit's commit is under way (reporting 300 ms late) when
+        # the dispatch's write fails: whether the job was kept is not
+        # known yet, so no reply may say it was not. The connection ends
+        # without one; after a restart, the job is there.
+        self.restart_with("defer=300,write=3")
+        c = self.d.client()
+        self.addCleanup(c.close)
+        c.send({"op": "submit", "task": "square", "args": [7], "req": "A"})
+        self.assertIsNone(c.recv())
+        self.assertNotEqual(self.d.wait_exit(), 0)
+        self.assertIn("injected fault: write 3 failed", self.d.log())
+        self.d.env = {}
+        self.d.start()
+        r = self.d.call({"op": "get", "job": 1, "timeout": 30})
+        self.assertTrue(r["ok"], r)
+
     def test_a_bad_fault_spec_is_refused_at_start(self):
         self.d.stop()
         self.d.env = {"MPD_STORE_FAULTS": "commit=soon"}

@@ -22,6 +22,7 @@
 
 #include "mpd.h"
 #include "store.h"
+#include "testjob.h"
 #include "tasks/task.h"
 #include "util.h"
 #include "xmalloc.h"
@@ -207,13 +208,8 @@ queue(struct core *c, const char *task, const char *args, int priority,
 	struct job	j;
 	int64_t		id;
 
-	memset(&j, 0, sizeof j);
-	j.kind = KIND_JOB;
-	j.task = (char *)task;
-	j.args = (char *)args;
-	j.kwargs = (char *)"{}";
+	testjob_init(&j, task, args);
 	j.priority = priority;
-	j.state = JOB_QUEUED;
 	j.max_attempts = max_attempts;
 	j.retry_on = retry_on;
 	j.retry_delay = retry_delay;
@@ -331,11 +327,30 @@ ended_with(struct core *c, int64_t id, const char *code)
 	return found;
 }
 
+/* A quick task of the test's own that kills its worker after a moment. */
+static json_t *
+quick_crash_run(json_t *args, json_t *kwargs, struct task_ctx *ctx,
+    json_t **error)
+{
+	(void)args;
+	(void)kwargs;
+	(void)ctx;
+	(void)error;
+	usleep(100000);
+	raise(SIGKILL);
+	return NULL;
+}
+
+static const struct task quick_crash = {
+	.name = "quick_crash", .summary = "dies", .quick = 1,
+	.run = quick_crash_run
+};
+
 /*
- * A worker dies running a job with quick jobs handed to it behind that
- * one: the running job fails (worker_died, one attempt), and the handed
- * ones, never begun, go back to the queue with no attempt counted, then
- * run once each on the replacement.
+ * A worker dies running a quick job with quick jobs handed to it behind
+ * that one: the running job fails (worker_died, one attempt), and the
+ * handed ones, never begun, go back to the queue with no attempt counted,
+ * then run once each on the replacement.
  */
 static void
 test_death_with_jobs_handed_ahead(void **state)
@@ -344,9 +359,13 @@ test_death_with_jobs_handed_ahead(void **state)
 	int64_t		 crash, ids[5];
 	int		 i, attempts;
 
-	crash = queue(c, "crash", "[9]", 1, 1, 0, 0, 0);
+	crash = queue(c, "quick_crash", "[]", 1, 1, 0, 0, 0);
 	for (i = 0; i < 5; i++)
 		ids[i] = queue(c, "square", "[2]", 0, 1, 0, 0, 0);
+	/* One dispatch: the crash to the idle worker, the rest behind it. */
+	sched_dispatch();
+	assert_int_equal(workers[0].run.job, crash);
+	assert_int_equal(workers[0].run.nhanded, 5);
 	core_run(6);
 	assert_int_equal(c->ended[0], crash);
 	assert_int_equal(ended_as(c, crash, &attempts, NULL), JOB_FAILED);
@@ -358,7 +377,7 @@ test_death_with_jobs_handed_ahead(void **state)
 		    JOB_DONE);
 		assert_int_equal(attempts, 1);
 	}
-	assert_int_equal(sched_nbusy(), 0);
+	assert_int_equal(sched_nbusy(-1), 0);
 }
 
 /* Runs the loop until the pool's idle worker is another process. */
@@ -369,7 +388,7 @@ core_replaced(struct core *c, pid_t old)
 	struct worker	*w;
 
 	evtimer_add(c->deadline, &tv);
-	while ((w = pool_idle()) == NULL || w->pid == old)
+	while ((w = pool_idle(0)) == NULL || w->pid == old)
 		assert_int_not_equal(event_base_loop(c->base, EVLOOP_ONCE), -1);
 	evtimer_del(c->deadline);
 }
@@ -387,7 +406,7 @@ test_death_while_idle(void **state)
 	int		 attempts;
 	pid_t		 old;
 
-	assert_non_null(w = pool_idle());
+	assert_non_null(w = pool_idle(0));
 	old = w->pid;
 	assert_int_equal(kill(old, SIGKILL), 0);
 	core_replaced(c, old);
@@ -438,6 +457,7 @@ main(int argc, char **argv)
 		faults = argv[1];
 	signal(SIGPIPE, SIG_IGN);
 	task_register_builtins();
+	assert_int_equal(task_register(&quick_crash), 0);
 	task_enable_tests(1);
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -21,6 +21,7 @@
 
 #include "mpd.h"
 #include "store.h"
+#include "testjob.h"
 #include "util.h"
 #include "xmalloc.h"
 
@@ -55,13 +56,7 @@ net_rerun(struct client *c, json_t *req, const char *op,
 	assert_true(cur->nreran < 8);
 	snprintf(cur->reran[cur->nreran++], sizeof cur->reran[0], "%s",
 	    json_string_value(json_object_get(req, "req")));
-	memset(&j, 0, sizeof j);
-	j.kind = KIND_JOB;
-	j.task = (char *)"square";
-	j.args = (char *)"[1]";
-	j.kwargs = (char *)"{}";
-	j.state = JOB_QUEUED;
-	j.max_attempts = 1;
+	testjob_init(&j, "square", "[1]");
 	assert_true(store_insert(cur->store, &j) > 0);
 }
 
@@ -161,13 +156,7 @@ queue_job(struct net *n)
 	struct job	j;
 	int64_t		id;
 
-	memset(&j, 0, sizeof j);
-	j.kind = KIND_JOB;
-	j.task = (char *)"square";
-	j.args = (char *)"[7]";
-	j.kwargs = (char *)"{}";
-	j.state = JOB_QUEUED;
-	j.max_attempts = 1;
+	testjob_init(&j, "square", "[7]");
 	j.created = time_now();
 	id = store_insert(n->store, &j);
 	assert_true(id > 0);

@@ -25,6 +25,7 @@
 
 #include "proto.h"
 #include "store.h"
+#include "testjob.h"
 
 static const char	*faults;	/* every store's, or NULL */
 
@@ -213,24 +214,25 @@ query_int(const char *path, const char *sql)
 	return v;
 }
 
-/* Opening creates the schema at version 4, in WAL mode; reopening works. */
+/* Opening creates the schema at version 5, in WAL mode; reopening works. */
 static void
 test_open_schema(void **state)
 {
 	struct fixture	*fx = *state;
 
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 4);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 5);
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE type = 'table' AND name = 'jobs'"), 1);
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE type = 'index' AND name IN ('jobs_maps', "
 	    "'jobs_queued_chunks')"), 2);
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM "
-	    "sqlite_master WHERE type = 'index' AND name = 'jobs_queue'"), 1);
+	    "sqlite_master WHERE type = 'index' AND name IN ('jobs_queue', "
+	    "'jobs_pool_queue')"), 2);
 	assert_int_equal(query_int(fx->path, "SELECT journal_mode = 'wal' "
 	    "FROM pragma_journal_mode"), 1);
 	reopen(fx);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 4);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 5);
 	assert_false(store_dirty(fx->s));
 }
 
@@ -248,7 +250,8 @@ test_migrate_v1(void **state)
 	assert_int_equal(sqlite3_exec(db,
 	    "DROP TRIGGER jobs_forget; DROP TABLE attempts;"
 	    "DROP INDEX jobs_delayed; DROP INDEX jobs_maps;"
-	    "DROP INDEX jobs_queued_chunks;"
+	    "DROP INDEX jobs_queued_chunks; DROP INDEX jobs_pool_queue;"
+	    "ALTER TABLE jobs DROP COLUMN pool;"
 	    "ALTER TABLE jobs DROP COLUMN retry_on;"
 	    "ALTER TABLE jobs DROP COLUMN retry_delay;"
 	    "ALTER TABLE jobs DROP COLUMN retry_factor;"
@@ -261,7 +264,7 @@ test_migrate_v1(void **state)
 	    "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	fx->s = open_store(fx);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 4);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 5);
 	assert_int_equal(store_get(fx->s, 1, &j), 1);
 	assert_string_equal(j.task, "square");
 	assert_int_equal(j.owner, 1000);
@@ -269,6 +272,8 @@ test_migrate_v1(void **state)
 	assert_int_equal(j.group, 0);
 	/* Old jobs keep the old policy: retried when lost or interrupted. */
 	assert_int_equal(j.retry_on, RETRY_DEFAULT);
+	/* ... and run where every job ran then. */
+	assert_string_equal(j.pool, POOL_DEFAULT);
 	job_clear(&j);
 }
 
@@ -282,14 +287,14 @@ test_open_newer_schema(void **state)
 
 	store_close(fx->s);
 	fx->s = NULL;
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 5"), -1);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 5);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 6"), -1);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 6);
 	s = store_open(fx->path, 1, faults, NULL, &cause);
 	assert_null(s);
 	assert_non_null(cause);
 	assert_non_null(strstr(cause, "newer"));
 	free(cause);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 4"), -1);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 5"), -1);
 	fx->s = open_store(fx);
 }
 
@@ -1037,6 +1042,47 @@ test_map_progress(void **state)
 	assert_int_equal(state_of(s, m), JOB_DONE);
 }
 
+/*
+ * Each pool has its own queue: store_next_in sees only its pool's jobs
+ * and chunks, in the same order; a chunk is in its map's pool; a job with
+ * no pool is in "default".
+ */
+static void
+test_pools(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store	*s = fx->s;
+	struct job	 j;
+	int64_t		 a, b, c, ids[8];
+
+	a = add(s, KIND_JOB, 0, 0, 0, JOB_QUEUED, 0);
+	testjob_init(&j, "square", "[1]");
+	j.pool = (char *)"batch";
+	b = store_insert(s, &j);
+	j.priority = 5;
+	c = store_insert(s, &j);
+	assert_true(b > 0 && c > 0);
+	assert_int_equal(store_next_in(s, "batch", ids, 8), 2);
+	assert_int_equal(ids[0], c);
+	assert_int_equal(ids[1], b);
+	assert_int_equal(store_next_in(s, POOL_DEFAULT, ids, 8), 1);
+	assert_int_equal(ids[0], a);
+	assert_int_equal(store_next_in(s, "none", ids, 8), 0);
+	assert_int_equal(store_pool_queued(s, "batch", (uid_t)-1), 2);
+	assert_int_equal(store_pool_queued(s, "batch", 0), 2);
+	assert_int_equal(store_pool_queued(s, "batch", 1000), 0);
+	assert_int_equal(store_pool_queued(s, POOL_DEFAULT, (uid_t)-1), 1);
+	assert_int_equal(store_next(s, ids, 8), 3);
+	assert_int_equal(store_get(s, b, &j), 1);
+	assert_string_equal(j.pool, "batch");
+	job_clear(&j);
+	assert_int_equal(store_get(s, a, &j), 1);
+	assert_string_equal(j.pool, POOL_DEFAULT);
+	job_clear(&j);
+	assert_int_equal(store_set_running(s, c, 1, 1.0), 0);
+	assert_int_equal(store_pool_queued(s, "batch", (uid_t)-1), 1);
+}
+
 /* Opens the fixture's database with these faults (and a loop). */
 static struct store *
 open_faulty(struct fixture *fx, const char *spec, struct event_base *base)
@@ -1078,6 +1124,10 @@ test_targets(void **state)
 	assert_non_null(strstr(cause, "unknown database scheme \"mysql\""));
 	free(cause);
 	assert_int_equal(store_target("sqlite:", &kind, &file, &cause), -1);
+	free(cause);
+	assert_int_equal(store_target("sqlite:///var/mpd.db", &kind, &file,
+	    &cause), -1);
+	assert_non_null(strstr(cause, "not a URL"));
 	free(cause);
 	/* Not built yet: said plainly. */
 	assert_null(store_open("postgresql://x/y", 0, NULL, NULL, &cause));
@@ -1259,6 +1309,7 @@ main(int argc, char **argv)
 		T(test_list),
 		T(test_large_owner),
 		T(test_map_progress),
+		T(test_pools),
 		T(test_targets),
 		T(test_fault_spec),
 		T(test_fault_commit),
