@@ -8,15 +8,37 @@
 static int	pool_run(int, char **);
 
 const struct cmd cmd_pool = {
-	"pool", "[--json] [list]",
-"List the daemon's pools: each one's name, runtime, size, busy and idle\n"
-"workers, queued jobs (your own, unless you are root or the daemon's\n"
-"user) and whether it is paused. A job runs in the pool it names (mpctl\n"
-"submit, run and map -P NAME), else in \"default\"; mpd --pool adds pools.\n"
+	"pool", "[--json] [list | ACTION NAME [N]]",
+"list (the default): the daemon's pools, each one's name, runtime, size,\n"
+"busy and idle workers, queued jobs (your own, unless you are root or the\n"
+"daemon's user) and whether it is paused. A job runs in the pool it names\n"
+"(mpctl submit, run and map -P NAME), else in \"default\".\n"
 "\n"
-"  -j, --json   print the daemon's reply as JSON (a \"pools\" array)\n"
+"The other actions are for root and the daemon's user, and last across\n"
+"restarts of the daemon:\n"
+"  resize NAME N   N workers: more start at once; when fewer, idle ones\n"
+"                  leave first and busy ones after their job\n"
+"  pause NAME      start no more jobs from NAME's queue; running ones go on\n"
+"  resume NAME     start them again\n"
+"  add NAME N      a new pool of N workers\n"
+"  remove NAME     a pool with no queued or running job (not default)\n"
+"\n"
+"  -j, --json   print the daemon's reply as JSON\n"
 "  -h, --help   show this help\n",
 	pool_run
+};
+
+/* An action: its name, op, operands (NAME, then N when 2). */
+static const struct {
+	const char	*name;
+	const char	*op;
+	int		 operands;
+} actions[] = {
+	{ "resize", "pool_resize", 2 },
+	{ "pause", "pool_pause", 1 },
+	{ "resume", "pool_resume", 1 },
+	{ "add", "pool_add", 2 },
+	{ "remove", "pool_remove", 1 },
 };
 
 /* Prints the pools for people. */
@@ -41,6 +63,41 @@ pool_list(json_t *r)
 	}
 }
 
+/* The request of an action and its operands; NULL after a message. */
+static json_t *
+pool_request(int argc, char **argv)
+{
+	json_t	*req;
+	int64_t	 n = 0;
+	size_t	 i;
+
+	for (i = 0; i < sizeof actions / sizeof actions[0]; i++) {
+		if (strcmp(argv[0], actions[i].name) == 0)
+			break;
+	}
+	if (i == sizeof actions / sizeof actions[0]) {
+		fprintf(stderr, "mpctl pool: unknown action \"%s\"; the "
+		    "actions are list, resize, pause, resume, add and remove\n",
+		    ctl_safe(argv[0]));
+		return NULL;
+	}
+	if (argc != actions[i].operands + 1) {
+		fprintf(stderr, "mpctl pool %s takes %s\n", actions[i].name,
+		    actions[i].operands == 2 ? "NAME N" : "NAME");
+		return NULL;
+	}
+	if (actions[i].operands == 2 && (n = ctl_id(argv[2])) == -1) {
+		fprintf(stderr, "mpctl pool %s: \"%s\" is not a number of "
+		    "workers\n", actions[i].name, ctl_safe(argv[2]));
+		return NULL;
+	}
+	req = json_pack("{s:s, s:o}", "op", actions[i].op, "pool",
+	    ctl_string(argv[1]));
+	if (n > 0)
+		json_object_set_new(req, "size", json_integer(n));
+	return req;
+}
+
 static int
 pool_run(int argc, char **argv)
 {
@@ -50,7 +107,7 @@ pool_run(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	struct mpc	*c;
-	json_t		*reply;
+	json_t		*req, *reply;
 	int		 ch, json = 0, rc = EXIT_OK;
 
 	/* Options may follow the action: "mpctl pool list --json". */
@@ -65,18 +122,23 @@ pool_run(int argc, char **argv)
 			return ctl_usage(&cmd_pool);
 		}
 	}
-	if (argc - optind > 1 || (optind < argc &&
-	    strcmp(argv[optind], "list") != 0)) {
-		if (optind < argc)
-			fprintf(stderr, "mpctl pool: unknown action \"%s\"; "
-			    "this mpctl knows list\n", ctl_safe(argv[optind]));
-		return ctl_usage(&cmd_pool);
-	}
+	if (optind == argc || strcmp(argv[optind], "list") == 0) {
+		if (argc - optind > 1)
+			return ctl_usage(&cmd_pool);
+		req = json_pack("{s:s}", "op", "pools");
+	} else if ((req = pool_request(argc - optind, argv + optind)) ==
+	    NULL)
+		return EXIT_USAGE;
 	c = ctl_connect();
-	reply = ctl_call(c, json_pack("{s:s}", "op", "pools"));
+	reply = ctl_call(c, req);
 	if (!json_is_true(json_object_get(reply, "ok")))
 		rc = ctl_refused(reply);
-	else if (json)
+	else if (json_object_get(reply, "pools") == NULL) {
+		json_object_del(reply, "req");
+		json_object_del(reply, "ok");
+		if (json)
+			ctl_print(reply);
+	} else if (json)
 		ctl_print(json_object_get(reply, "pools"));
 	else
 		pool_list(reply);

@@ -32,6 +32,11 @@
 #define OP_LOGS		"logs"
 #define OP_SHUTDOWN	"shutdown"
 #define OP_POOLS	"pools"
+#define OP_POOL_RESIZE	"pool_resize"
+#define OP_POOL_PAUSE	"pool_pause"
+#define OP_POOL_RESUME	"pool_resume"
+#define OP_POOL_ADD	"pool_add"
+#define OP_POOL_REMOVE	"pool_remove"
 
 /* Error codes: stable strings that programs may test. */
 #define ERR_BAD_JSON		"bad_json"
@@ -66,6 +71,8 @@
 
 /* The pool that always exists, where a job goes unless it names another. */
 #define POOL_DEFAULT		"default"
+/* Most workers in one pool. */
+#define POOL_SIZE_MAX		1024
 
 /* Default cap on each captured stream of a command (--output-cap). */
 #define PROTO_OUTPUT_CAP	(64 * 1024)

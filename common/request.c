@@ -86,6 +86,13 @@ static const struct field logs_fields[] = {
 static const struct field pools_fields[] = {
 	COMMON_FIELDS, { NULL, 0, 0 }
 };
+static const struct field pool_fields[] = {
+	COMMON_FIELDS, { "pool", T_STRING, 1 }, { NULL, 0, 0 }
+};
+static const struct field pool_size_fields[] = {
+	COMMON_FIELDS, { "pool", T_STRING, 1 }, { "size", T_COUNT, 1 },
+	{ NULL, 0, 0 }
+};
 static const struct field shutdown_fields[] = {
 	COMMON_FIELDS, { "mode", T_MODE, 0 }, { NULL, 0, 0 }
 };
@@ -102,6 +109,11 @@ static const struct op_spec ops[] = {
 	{ OP_LOGS, logs_fields },
 	{ OP_SHUTDOWN, shutdown_fields },
 	{ OP_POOLS, pools_fields },
+	{ OP_POOL_RESIZE, pool_size_fields },
+	{ OP_POOL_PAUSE, pool_fields },
+	{ OP_POOL_RESUME, pool_fields },
+	{ OP_POOL_ADD, pool_size_fields },
+	{ OP_POOL_REMOVE, pool_fields },
 };
 
 static int	max_depth = PROTO_MAX_DEPTH;

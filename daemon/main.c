@@ -113,6 +113,51 @@ open_dirs(void)
 	free(real);
 }
 
+/*
+ * A pool as mpctl pool left it, recorded in the store, wins over the
+ * settings, and the log says so: its size and pause, a pool added, one
+ * removed (size 0; never the default pool).
+ */
+static void
+pool_recorded(const char *name, int size, int paused, void *arg)
+{
+	struct config	*c = arg;
+	int		 i;
+
+	for (i = 0; i < c->npools && strcmp(c->pools[i].name, name) != 0;
+	    i++)
+		;
+	if (size == 0) {
+		if (i > 0 && i < c->npools) {
+			memmove(&c->pools[i], &c->pools[i + 1],
+			    (size_t)(c->npools - i - 1) * sizeof c->pools[0]);
+			c->npools--;
+			log_info("pool %s: not started, as mpctl pool remove "
+			    "left it", name);
+		}
+		return;
+	}
+	if (i == c->npools) {
+		if (i == POOLS_MAX) {
+			log_warnx("pool %s: not started: at most %d pools",
+			    name, POOLS_MAX);
+			return;
+		}
+		c->npools++;
+		snprintf(c->pools[i].name, sizeof c->pools[i].name, "%s", name);
+		log_info("pool %s: %d worker(s), as mpctl pool add left it",
+		    name, size);
+	} else if (c->pools[i].size != size)
+		log_info("pool %s: %d worker(s), as mpctl pool resize left it "
+		    "(the settings say %d)", name, size, c->pools[i].size);
+	c->pools[i].size = size;
+	c->pools[i].paused = paused;
+	if (paused)
+		log_info("pool %s: paused, as mpctl pool pause left it", name);
+	if (i == 0)
+		c->workers = size;
+}
+
 /* The grace period of a graceful stop ran out. */
 static void
 grace_cb(evutil_socket_t fd, short events, void *arg)
@@ -232,6 +277,9 @@ main(int argc, char **argv)
 	if (requeued > 0 || failed > 0)
 		log_info("recovered: %lld interrupted job(s) requeued, %lld "
 		    "failed", (long long)requeued, (long long)failed);
+	if (store_pool_records(store, pool_recorded, &cfg) == -1)
+		fatalx("cannot read the recorded pools: %s",
+		    store_errmsg(store));
 
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
 		sigev[i] = evsignal_new(ev_base, sigs[i], signal_cb, NULL);

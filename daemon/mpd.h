@@ -43,7 +43,7 @@ void	config_parse(struct config *, int, char **);
 struct pool_conf {
 	char		 name[POOL_NAME_MAX];
 	int		 size;
-	int		 first;		/* pool.c: its first slot */
+	int		 paused;	/* as recorded by mpctl pool pause */
 };
 
 struct config {
@@ -286,6 +286,7 @@ struct worker {
 	struct bufferevent	*bev;
 	enum worker_state	 state;
 	int			 requeue;	/* a stop killed it: requeue */
+	int			 retire;	/* its pool shrank: no respawn */
 	int			 stopping;	/* we ended it: not a failure */
 	int			 eof;		/* socket reached end of file */
 	int			 reaped;	/* process collected */
@@ -305,7 +306,7 @@ struct worker {
 	struct run		 run;		/* its job side (sched.c) */
 };
 
-extern struct worker	*workers;
+extern struct worker	**workers;	/* nworkers of them, by slot */
 extern int		 nworkers;
 
 /* What the pool tells whoever runs jobs on it (sched.c). */
@@ -323,6 +324,8 @@ struct pool_hooks {
 	 * what its command left is swept).
 	 */
 	int	(*gone)(struct worker *, const char *);
+	/* A retired slot is about to be freed. */
+	void	(*freed)(struct worker *);
 };
 
 /* Forks the pool, which reports through hooks; returns 0 or -1. */
@@ -332,8 +335,24 @@ int	pool_start(struct event_base *, const struct config *,
 struct worker *pool_idle(int);
 /* Number of idle workers in a pool. */
 int	pool_nidle(int);
-/* Number of pools; their indexes run from 0, the default pool's. */
+/*
+ * Number of pools; their indexes run from 0, the default pool's. A removed
+ * pool keeps its index but is not listed (pool_listed) nor found.
+ */
 int	pool_count(void);
+int	pool_listed(int);
+/* Whether a pool is paused: its queue starts no job. */
+int	pool_paused(int);
+void	pool_pause(int, int);
+/* Sets a pool's size: grows at once; shrinking retires idle workers first
+ * and busy ones after their job. */
+void	pool_resize(int, int);
+/* Adds a pool (or brings back a removed one); its index, or -1 when full. */
+int	pool_add(const char *, int);
+/* Removes a pool: its workers retire. */
+void	pool_remove(int);
+/* Workers the listed pools should have in all. */
+int	pool_total(void);
 /* A pool's name and size. */
 const char *pool_name(int);
 int	pool_size(int);

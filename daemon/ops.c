@@ -95,8 +95,11 @@ ops_pool(struct client *c, json_t *tag, json_t *req)
 	if ((k = pool_find(json_string_value(v))) != -1)
 		return k;
 	names = json_array();
-	for (k = 0; k < pool_count(); k++)
-		json_array_append_new(names, json_string(pool_name(k)));
+	for (k = 0; k < pool_count(); k++) {
+		if (pool_listed(k))
+			json_array_append_new(names,
+			    json_string(pool_name(k)));
+	}
 	list = json_dumps(names, JSON_COMPACT);
 	json_decref(names);
 	reply_error(c, tag, ERR_UNKNOWN_POOL, "no pool named \"%.64s\"; the "
@@ -235,8 +238,11 @@ op_hello(struct client *c, json_t *req, json_t *tag)
 		return;
 	}
 	pools = json_array();
-	for (k = 0; k < pool_count(); k++)
-		json_array_append_new(pools, json_string(pool_name(k)));
+	for (k = 0; k < pool_count(); k++) {
+		if (pool_listed(k))
+			json_array_append_new(pools,
+			    json_string(pool_name(k)));
+	}
 	reply_ok(c, tag, json_pack("{s:s, s:s, s:i, s:I, s:i, s:o, s:o, s:I}",
 	    "server", "mpd", "version", MPD_VERSION, "protocol", PROTO_VERSION,
 	    "pid", (json_int_t)getpid(), "workers", nworkers, "pools", pools,
@@ -709,32 +715,212 @@ op_shutdown(struct client *c, json_t *req, json_t *tag)
 }
 
 /*
- * The pools: each one's name, runtime, size, busy and idle workers, and
- * queued jobs and chunks (the client's own, unless it may see all).
+ * A pool as pools and the pool ops show it: name, runtime, size, busy and
+ * idle workers, queued jobs and chunks (owner's, or all for (uid_t)-1),
+ * paused. NULL when the store failed.
  */
+static json_t *
+ops_pool_json(int k, uid_t owner)
+{
+	int64_t	queued;
+
+	if ((queued = store_pool_queued(store, pool_name(k), owner)) == -1)
+		return NULL;
+	return json_pack("{s:s, s:s, s:i, s:i, s:i, s:I, s:b}", "name",
+	    pool_name(k), "runtime", "builtin", "size", pool_size(k), "busy",
+	    sched_nbusy(k), "idle", pool_nidle(k), "queued", (json_int_t)queued,
+	    "paused", pool_paused(k));
+}
+
+/* The pools (queued: the client's own, unless it may see all). */
 static void
 op_pools(struct client *c, json_t *req, json_t *tag)
 {
 	uid_t	 owner = client_privileged(c) ? (uid_t)-1 : c->uid;
-	json_t	*a = json_array();
-	int64_t	 queued;
+	json_t	*a = json_array(), *p;
 	int	 k;
 
 	(void)req;
 	for (k = 0; k < pool_count(); k++) {
-		if ((queued = store_pool_queued(store, pool_name(k), owner)) ==
-		    -1) {
+		if (!pool_listed(k))
+			continue;
+		if ((p = ops_pool_json(k, owner)) == NULL) {
 			json_decref(a);
 			reply_error(c, tag, ERR_INTERNAL, "the store failed: %s",
 			    store_errmsg(store));
 			return;
 		}
-		json_array_append_new(a, json_pack("{s:s, s:s, s:i, s:i, s:i, "
-		    "s:I, s:b}", "name", pool_name(k), "runtime", "builtin",
-		    "size", pool_size(k), "busy", sched_nbusy(k), "idle",
-		    pool_nidle(k), "queued", (json_int_t)queued, "paused", 0));
+		json_array_append_new(a, p);
 	}
 	reply_ok(c, tag, json_pack("{s:o}", "pools", a));
+}
+
+/*
+ * The pool a pool op changes: only root or the daemon's user changes the
+ * pools, which every user shares. Its index, or -1 after replying.
+ */
+static int
+ops_pool_admin(struct client *c, json_t *tag, json_t *req)
+{
+	if (!client_privileged(c)) {
+		reply_error(c, tag, ERR_PERMISSION, "only root or the daemon's "
+		    "own user may change the pools");
+		return -1;
+	}
+	return ops_pool(c, tag, req);
+}
+
+/* Records a pool's new state and replies with it, after the commit. */
+static void
+ops_pool_changed(struct client *c, json_t *tag, int k, int size)
+{
+	json_t	*p;
+
+	if (store_pool_record(store, pool_name(k), size, pool_paused(k)) ==
+	    -1 || (p = ops_pool_json(k, (uid_t)-1)) == NULL) {
+		reply_error(c, tag, ERR_INTERNAL, "the store failed: %s",
+		    store_errmsg(store));
+		return;
+	}
+	reply_ok(c, tag, json_pack("{s:o}", "pool", p));
+}
+
+/* Whether the pools may have this many more workers; replies if not. */
+static int
+ops_pool_room(struct client *c, json_t *tag, int64_t more)
+{
+	if (pool_total() + more <= POOL_WORKERS_MAX)
+		return 1;
+	reply_error(c, tag, ERR_BAD_STATE, "the pools would have %lld "
+	    "workers in all; at most %d", (long long)(pool_total() + more),
+	    POOL_WORKERS_MAX);
+	return 0;
+}
+
+/* A pool's size from a request, 1 to POOL_SIZE_MAX; 0 after replying. */
+static int
+ops_pool_size(struct client *c, json_t *tag, json_t *req)
+{
+	json_int_t	size = json_integer_value(json_object_get(req, "size"));
+
+	if (size <= POOL_SIZE_MAX)
+		return (int)size;
+	reply_error(c, tag, ERR_BAD_REQUEST, "a pool has 1 to %d workers, not "
+	    "%lld", POOL_SIZE_MAX, (long long)size);
+	return 0;
+}
+
+static void
+op_pool_resize(struct client *c, json_t *req, json_t *tag)
+{
+	int	k, size;
+
+	if ((k = ops_pool_admin(c, tag, req)) == -1 ||
+	    (size = ops_pool_size(c, tag, req)) == 0 ||
+	    !ops_pool_room(c, tag, size - pool_size(k)))
+		return;
+	log_info("pool %s: %d worker(s), was %d (uid %ld)", pool_name(k), size,
+	    pool_size(k), (long)c->uid);
+	pool_resize(k, size);
+	ops_pool_changed(c, tag, k, size);
+}
+
+/* pool_pause and pool_resume. */
+static void
+ops_pool_pause(struct client *c, json_t *req, json_t *tag, int paused)
+{
+	int	k;
+
+	if ((k = ops_pool_admin(c, tag, req)) == -1)
+		return;
+	if (pool_paused(k) != paused)
+		log_info("pool %s: %s (uid %ld)", pool_name(k), paused ?
+		    "paused" : "resumed", (long)c->uid);
+	pool_pause(k, paused);
+	ops_pool_changed(c, tag, k, pool_size(k));
+}
+
+static void
+op_pool_pause(struct client *c, json_t *req, json_t *tag)
+{
+	ops_pool_pause(c, req, tag, 1);
+}
+
+static void
+op_pool_resume(struct client *c, json_t *req, json_t *tag)
+{
+	ops_pool_pause(c, req, tag, 0);
+}
+
+static void
+op_pool_add(struct client *c, json_t *req, json_t *tag)
+{
+	const char	*name = json_string_value(json_object_get(req, "pool"));
+	size_t		 n = strlen(name);
+	int		 k, size;
+
+	if (!client_privileged(c)) {
+		reply_error(c, tag, ERR_PERMISSION, "only root or the daemon's "
+		    "own user may change the pools");
+		return;
+	}
+	if (n == 0 || n >= POOL_NAME_MAX || strspn(name, POOL_NAME_CHARS) !=
+	    n) {
+		reply_error(c, tag, ERR_BAD_REQUEST, "a pool's name has 1 to %d "
+		    "letters, digits, '-' and '_'", POOL_NAME_MAX - 1);
+		return;
+	}
+	if (pool_find(name) != -1) {
+		reply_error(c, tag, ERR_BAD_STATE, "there is a pool named "
+		    "\"%s\" already", name);
+		return;
+	}
+	if ((size = ops_pool_size(c, tag, req)) == 0 ||
+	    !ops_pool_room(c, tag, size))
+		return;
+	if ((k = pool_add(name, size)) == -1) {
+		reply_error(c, tag, ERR_BAD_STATE, "there are %d pools "
+		    "already, the most there may be", POOLS_MAX);
+		return;
+	}
+	log_info("pool %s: added, %d worker(s) (uid %ld)", name, size,
+	    (long)c->uid);
+	ops_pool_changed(c, tag, k, size);
+}
+
+static void
+op_pool_remove(struct client *c, json_t *req, json_t *tag)
+{
+	int64_t	queued;
+	int	k;
+
+	if ((k = ops_pool_admin(c, tag, req)) == -1)
+		return;
+	if (k == 0) {
+		reply_error(c, tag, ERR_BAD_STATE, "the default pool cannot be "
+		    "removed");
+		return;
+	}
+	if ((queued = store_pool_queued(store, pool_name(k), (uid_t)-1)) ==
+	    -1) {
+		reply_error(c, tag, ERR_INTERNAL, "the store failed: %s",
+		    store_errmsg(store));
+		return;
+	}
+	if (queued > 0 || sched_nbusy(k) > 0) {
+		reply_error(c, tag, ERR_BAD_STATE, "pool %s still has %lld "
+		    "queued and %d running job(s)", pool_name(k),
+		    (long long)queued, sched_nbusy(k));
+		return;
+	}
+	if (store_pool_record(store, pool_name(k), 0, 0) == -1) {
+		reply_error(c, tag, ERR_INTERNAL, "the store failed: %s",
+		    store_errmsg(store));
+		return;
+	}
+	log_info("pool %s: removed (uid %ld)", pool_name(k), (long)c->uid);
+	pool_remove(k);
+	reply_ok(c, tag, json_pack("{s:s}", "removed", pool_name(k)));
 }
 
 static const struct {
@@ -752,6 +938,11 @@ static const struct {
 	{ OP_LOGS, op_logs },
 	{ OP_SHUTDOWN, op_shutdown },
 	{ OP_POOLS, op_pools },
+	{ OP_POOL_RESIZE, op_pool_resize },
+	{ OP_POOL_PAUSE, op_pool_pause },
+	{ OP_POOL_RESUME, op_pool_resume },
+	{ OP_POOL_ADD, op_pool_add },
+	{ OP_POOL_REMOVE, op_pool_remove },
 };
 
 void

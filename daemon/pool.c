@@ -28,15 +28,22 @@
 #define RESPAWN_MAX	10.0
 #define RESPAWN_GIVE_UP	12	/* deaths in a row before a job: fatal */
 
-struct worker	*workers;
+struct worker	**workers;	/* by slot number; pools interleave */
 int		 nworkers;
 
 static const struct pool_hooks	*hooks;	/* the scheduler's ears */
 static struct event_base	*base;
 static const struct config	*conf;
 static struct task_settings	 task_settings;
-static struct pool_conf		*pools;	/* "default" first */
+/* The pools, "default" first; a removed one keeps its index, unlisted. */
+static struct pool {
+	char		 name[POOL_NAME_MAX];
+	int		 size;		/* slots it should have */
+	int		 paused;
+	int		 removed;
+} pools[POOLS_MAX];
 static int			 npools;
+static int			 last_slot;	/* numbers "worker-N" */
 
 static void	pool_spawn(struct worker *);
 
@@ -74,7 +81,7 @@ pool_sweep(void)
 		if ((pid = (pid_t)strtol(word, NULL, 10)) <= 0)
 			continue;
 		for (ours = 0, i = 0; i < nworkers && !ours; i++)
-			ours = workers[i].pid == pid;
+			ours = workers[i]->pid == pid;
 		if (!ours) {
 			log_debug("killing pid %ld, left by a dead worker's job",
 			    (long)pid);
@@ -85,6 +92,26 @@ pool_sweep(void)
 	free(word);
 	fclose(f);
 	return n;
+}
+
+/* A retired slot's worker is gone: the slot goes too. */
+static void
+pool_slot_free(struct worker *w)
+{
+	int	i;
+
+	for (i = 0; i < nworkers && workers[i] != w; i++)
+		;
+	if (i < nworkers) {
+		memmove(&workers[i], &workers[i + 1], (size_t)(nworkers - i -
+		    1) * sizeof *workers);
+		nworkers--;
+	}
+	log_info("%s retired from pool %s", w->name, pools[w->pool].name);
+	hooks->freed(w);
+	event_free(w->respawn);
+	evbuffer_free(w->jobs);
+	free(w);
 }
 
 /* Both halves of a worker's end happened: report it, respawn. */
@@ -128,6 +155,10 @@ pool_slot_dead(struct worker *w)
 	w->requeue = 0;
 	w->stopping = 0;
 	tick_kick();
+	if (w->retire) {
+		pool_slot_free(w);
+		return;
+	}
 	if (stopping() > STOP_DRAIN)
 		return;
 	if (w->fails >= RESPAWN_GIVE_UP)
@@ -383,12 +414,88 @@ pool_spawn(struct worker *w)
 	tick_kick();
 }
 
+/* Adds a slot to a pool and starts its worker; returns 0 or -1. */
+static int
+pool_slot_new(int pool)
+{
+	struct worker	*w;
+
+	w = xcalloc(1, sizeof *w);
+	w->pool = pool;
+	w->slot = ++last_slot;
+	snprintf(w->name, sizeof w->name, "worker-%d", w->slot);
+	if ((w->respawn = evtimer_new(base, pool_respawn_cb, w)) == NULL ||
+	    (w->jobs = evbuffer_new()) == NULL) {
+		if (w->respawn != NULL)
+			event_free(w->respawn);
+		free(w);
+		return -1;
+	}
+	workers = xreallocarray(workers, (size_t)nworkers + 1,
+	    sizeof *workers);
+	workers[nworkers++] = w;
+	pool_spawn(w);
+	return 0;
+}
+
+/* Workers of a pool that are not being retired. */
+static int
+pool_live(int pool)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < nworkers; i++) {
+		if (workers[i]->pool == pool && !workers[i]->retire)
+			n++;
+	}
+	return n;
+}
+
+/* Ends a worker for good: at once when idle or down, else after its job. */
+static void
+pool_retire(struct worker *w)
+{
+	w->retire = 1;
+	if (w->state == W_DOWN && w->pid == 0) {
+		evtimer_del(w->respawn);
+		pool_slot_free(w);
+	} else if (w->state == W_IDLE)
+		pool_check(w);
+}
+
+/* Grows or shrinks a pool to its size: idle workers retire first. */
+static void
+pool_fit(int pool)
+{
+	int	i, want, live = pool_live(pool);
+	enum worker_state order[] = { W_DOWN, W_IDLE, W_BUSY, W_EXITING };
+	size_t	o;
+
+	want = pools[pool].removed ? 0 : pools[pool].size;
+	for (; live < want; live++) {
+		if (pool_slot_new(pool) == -1)
+			fatalx("cannot add a worker to pool %s",
+			    pools[pool].name);
+	}
+	for (o = 0; o < sizeof order / sizeof order[0] && live > want; o++) {
+		/* From the end: pool_retire may free the slot. */
+		for (i = nworkers - 1; i >= 0 && live > want; i--) {
+			if (i >= nworkers)
+				continue;
+			if (workers[i]->pool == pool && !workers[i]->retire &&
+			    workers[i]->state == order[o]) {
+				pool_retire(workers[i]);
+				live--;
+			}
+		}
+	}
+}
+
 int
 pool_start(struct event_base *b, const struct config *c,
     const struct pool_hooks *h)
 {
-	struct pool_conf	 def;
-	int			 i, k, n = 0;
+	int	k;
 
 	base = b;
 	conf = c;
@@ -402,33 +509,18 @@ pool_start(struct event_base *b, const struct config *c,
 	    sizeof task_settings.user_limit);
 	task_settings.umask = c->job_umask;
 	/* Without pools in the settings: one, the default, of --workers. */
-	if (c->npools == 0) {
-		memset(&def, 0, sizeof def);
-		snprintf(def.name, sizeof def.name, "%s", POOL_DEFAULT);
-		def.size = c->workers;
-	}
+	memset(pools, 0, sizeof pools);
 	npools = c->npools > 0 ? c->npools : 1;
-	pools = xcalloc((size_t)npools, sizeof *pools);
-	memcpy(pools, c->npools > 0 ? c->pools : &def, (size_t)npools *
-	    sizeof *pools);
-	for (k = 0; k < npools; k++)
-		n += pools[k].size;
-	nworkers = n;
-	workers = xcalloc((size_t)n, sizeof *workers);
-	for (i = k = 0; i < n; i++) {
-		while (i >= pools[k].first + pools[k].size)
-			pools[++k].first = i;
-		workers[i].pool = k;
-		workers[i].slot = i + 1;
-		snprintf(workers[i].name, sizeof workers[i].name, "worker-%d",
-		    i + 1);
-		workers[i].respawn = evtimer_new(base, pool_respawn_cb,
-		    &workers[i]);
-		if (workers[i].respawn == NULL ||
-		    (workers[i].jobs = evbuffer_new()) == NULL)
-			return -1;
-		pool_spawn(&workers[i]);
+	snprintf(pools[0].name, sizeof pools[0].name, "%s", POOL_DEFAULT);
+	pools[0].size = c->workers;
+	for (k = 0; k < c->npools; k++) {
+		snprintf(pools[k].name, sizeof pools[k].name, "%s",
+		    c->pools[k].name);
+		pools[k].size = c->pools[k].size;
+		pools[k].paused = c->pools[k].paused;
 	}
+	for (k = 0; k < npools; k++)
+		pool_fit(k);
 	return 0;
 }
 
@@ -437,10 +529,10 @@ pool_idle(int pool)
 {
 	int	i;
 
-	for (i = pools[pool].first; i < pools[pool].first +
-	    pools[pool].size; i++) {
-		if (workers[i].state == W_IDLE && !workers[i].reaped)
-			return &workers[i];
+	for (i = 0; i < nworkers; i++) {
+		if (workers[i]->pool == pool && workers[i]->state == W_IDLE &&
+		    !workers[i]->reaped)
+			return workers[i];
 	}
 	return NULL;
 }
@@ -450,9 +542,8 @@ pool_nidle(int pool)
 {
 	int	i, n = 0;
 
-	for (i = pools[pool].first; i < pools[pool].first +
-	    pools[pool].size; i++) {
-		if (workers[i].state == W_IDLE)
+	for (i = 0; i < nworkers; i++) {
+		if (workers[i]->pool == pool && workers[i]->state == W_IDLE)
 			n++;
 	}
 	return n;
@@ -462,6 +553,75 @@ int
 pool_count(void)
 {
 	return npools;
+}
+
+int
+pool_listed(int pool)
+{
+	return !pools[pool].removed;
+}
+
+int
+pool_paused(int pool)
+{
+	return pools[pool].paused;
+}
+
+void
+pool_pause(int pool, int paused)
+{
+	pools[pool].paused = paused;
+	tick_kick();
+}
+
+void
+pool_resize(int pool, int size)
+{
+	pools[pool].size = size;
+	pool_fit(pool);
+	tick_kick();
+}
+
+int
+pool_add(const char *name, int size)
+{
+	int	k;
+
+	for (k = 0; k < npools; k++) {
+		if (pools[k].removed && strcmp(pools[k].name, name) == 0)
+			break;
+	}
+	if (k == npools) {
+		if (npools == POOLS_MAX)
+			return -1;
+		npools++;
+	}
+	memset(&pools[k], 0, sizeof pools[k]);
+	snprintf(pools[k].name, sizeof pools[k].name, "%s", name);
+	pools[k].size = size;
+	pool_fit(k);
+	tick_kick();
+	return k;
+}
+
+void
+pool_remove(int pool)
+{
+	pools[pool].removed = 1;
+	pools[pool].paused = 0;
+	pool_fit(pool);
+}
+
+int
+pool_total(void)
+{
+	int	k, n = 0;
+
+	for (k = 0; k < npools; k++) {
+		if (!pools[k].removed)
+			n += pools[k].size;
+	}
+	return n;
 }
 
 const char *
@@ -482,7 +642,7 @@ pool_find(const char *name)
 	int	k;
 
 	for (k = 0; k < npools; k++) {
-		if (strcmp(pools[k].name, name) == 0)
+		if (!pools[k].removed && strcmp(pools[k].name, name) == 0)
 			return k;
 	}
 	return -1;
@@ -494,7 +654,7 @@ pool_alive(void)
 	int	i, n = 0;
 
 	for (i = 0; i < nworkers; i++) {
-		if (workers[i].pid != 0)
+		if (workers[i]->pid != 0)
 			n++;
 	}
 	return n;
@@ -541,9 +701,9 @@ pool_seal(void)
 	int	i;
 
 	for (i = 0; i < nworkers; i++) {
-		if (workers[i].jobs != NULL)
-			workers[i].sealed =
-			    evbuffer_get_length(workers[i].jobs);
+		if (workers[i]->jobs != NULL)
+			workers[i]->sealed =
+			    evbuffer_get_length(workers[i]->jobs);
 	}
 }
 
@@ -553,8 +713,8 @@ pool_flush(void)
 	int	i;
 
 	for (i = 0; i < nworkers; i++) {
-		if (workers[i].sealed > 0)
-			pool_flush_one(&workers[i]);
+		if (workers[i]->sealed > 0)
+			pool_flush_one(workers[i]);
 	}
 }
 
@@ -595,8 +755,8 @@ pool_reap(void)
 		}
 		w = NULL;
 		for (i = 0; i < nworkers; i++) {
-			if (workers[i].pid == pid && !workers[i].reaped) {
-				w = &workers[i];
+			if (workers[i]->pid == pid && !workers[i]->reaped) {
+				w = workers[i];
 				break;
 			}
 		}
@@ -641,7 +801,10 @@ pool_check(struct worker *w)
 
 	if (w->state != W_IDLE || w->pid == 0 || w->reaped)
 		return;
-	if (conf->max_tasks > 0 && w->ran >= conf->max_tasks)
+	if (w->retire)
+		log_info("%s (pid %ld) leaves pool %s, which shrank", w->name,
+		    (long)w->pid, pools[w->pool].name);
+	else if (conf->max_tasks > 0 && w->ran >= conf->max_tasks)
 		log_info("%s (pid %ld) ran %lld jobs; replacing it", w->name,
 		    (long)w->pid, (long long)w->ran);
 	else if (conf->max_worker_rss > 0 &&
@@ -650,7 +813,8 @@ pool_check(struct worker *w)
 		    w->name, (long)w->pid, (long long)(rss / 1024));
 	else
 		return;
-	/* End of file on its socket makes it exit; the slot respawns. */
+	/* End of file on its socket makes it exit; the slot respawns, or
+	 * goes when retired. */
 	w->state = W_EXITING;
 	w->stopping = 1;
 	shutdown(bufferevent_getfd(w->bev), SHUT_WR);
@@ -697,7 +861,7 @@ pool_stop(int now)
 	int		 i;
 
 	for (i = 0; i < nworkers; i++) {
-		w = &workers[i];
+		w = workers[i];
 		evtimer_del(w->respawn);
 		if (w->pid == 0 || w->reaped)
 			continue;
@@ -721,18 +885,22 @@ pool_status(void (*describe)(const struct worker *, json_t *))
 	struct worker	*w;
 	json_t		*a, *o;
 	static const char *names[] = { "down", "idle", "busy", "exiting" };
-	int		 i;
+	int		 i, k;
 
 	a = json_array();
-	for (i = 0; i < nworkers; i++) {
-		w = &workers[i];
-		o = json_pack("{s:s, s:s, s:o, s:s}", "name", w->name, "pool",
-		    pools[w->pool].name, "pid", w->pid != 0 ?
-		    json_integer(w->pid) : json_null(), "state",
-		    names[w->state]);
-		if (describe != NULL)
-			describe(w, o);
-		json_array_append_new(a, o);
+	/* Pool by pool, in slot order within each. */
+	for (k = 0; k < npools; k++) {
+		for (i = 0; i < nworkers; i++) {
+			if ((w = workers[i])->pool != k)
+				continue;
+			o = json_pack("{s:s, s:s, s:o, s:s}", "name", w->name,
+			    "pool", pools[k].name, "pid", w->pid != 0 ?
+			    json_integer(w->pid) : json_null(), "state",
+			    names[w->state]);
+			if (describe != NULL)
+				describe(w, o);
+			json_array_append_new(a, o);
+		}
 	}
 	return a;
 }
@@ -743,18 +911,18 @@ pool_free(void)
 	int	i;
 
 	for (i = 0; i < nworkers; i++) {
-		if (workers[i].bev != NULL)
-			bufferevent_free(workers[i].bev);
-		wframe_head_clear(&workers[i].head);
-		if (workers[i].jobs != NULL)
-			evbuffer_free(workers[i].jobs);
-		if (workers[i].respawn != NULL)
-			event_free(workers[i].respawn);
+		if (workers[i]->bev != NULL)
+			bufferevent_free(workers[i]->bev);
+		wframe_head_clear(&workers[i]->head);
+		if (workers[i]->jobs != NULL)
+			evbuffer_free(workers[i]->jobs);
+		if (workers[i]->respawn != NULL)
+			event_free(workers[i]->respawn);
+		free(workers[i]);
 	}
 	free(workers);
 	workers = NULL;
 	nworkers = 0;
-	free(pools);
-	pools = NULL;
 	npools = 0;
+	last_slot = 0;
 }

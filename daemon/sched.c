@@ -103,7 +103,7 @@ sched_room(struct worker *w)
 {
 	int	room;
 
-	if (w->state != W_BUSY || w->reaped || !w->run.quick ||
+	if (w->state != W_BUSY || w->reaped || w->retire || !w->run.quick ||
 	    w->run.ending != 0)
 		return 0;
 	room = HANDED_MAX - w->run.nhanded;
@@ -163,18 +163,17 @@ static int
 sched_take_ahead(struct job *j, void *arg)
 {
 	const struct task	*t = task_find(j->task);
-	struct worker		*best = NULL;
-	int			*room = arg, k;
+	int			*room = arg, k, best = -1;
 
 	if (j->kind != KIND_JOB || t == NULL || !t->quick)
 		return 0;
 	for (k = 0; k < nworkers; k++) {
-		if (room[k] > 0 && (best == NULL ||
-		    workers[k].run.nhanded < best->run.nhanded))
-			best = &workers[k];
+		if (room[k] > 0 && (best == -1 || workers[k]->run.nhanded <
+		    workers[best]->run.nhanded))
+			best = k;
 	}
-	sched_hand(best, j, 1);
-	room[best - workers]--;
+	sched_hand(workers[best], j, 1);
+	room[best]--;
 	return 1;
 }
 
@@ -194,8 +193,8 @@ sched_hand_ahead(int pool)
 		return;
 	room = xcalloc((size_t)nworkers, sizeof *room);
 	for (k = 0; k < nworkers; k++) {
-		if (workers[k].pool == pool)
-			total += room[k] = sched_room(&workers[k]);
+		if (workers[k]->pool == pool)
+			total += room[k] = sched_room(workers[k]);
 	}
 	if (total > 0)
 		sched_batch(pool, total, sched_take_ahead, room);
@@ -211,6 +210,8 @@ sched_dispatch(void)
 	if (stopping() > STOP_DRAIN)
 		return;
 	for (pool = 0; pool < pool_count(); pool++) {
+		if (pool_paused(pool))
+			continue;
 		sched_batch(pool, pool_nidle(pool), sched_take_idle, &pool);
 		sched_hand_ahead(pool);
 	}
@@ -234,7 +235,7 @@ sched_free(void)
 	int	i;
 
 	for (i = 0; i < nworkers; i++)
-		limit_free(&workers[i]);
+		limit_free(workers[i]);
 	if (delay_ev != NULL)
 		event_free(delay_ev);
 	delay_ev = NULL;
@@ -278,7 +279,7 @@ sched_kill_chunks(int64_t map, int64_t ending, uid_t by)
 	int		 i, n = 0;
 
 	for (i = 0; i < nworkers; i++) {
-		w = &workers[i];
+		w = workers[i];
 		if (w->run.job == 0 || w->run.job == ending ||
 		    w->run.map != map || w->pid == 0 || w->reaped)
 			continue;
@@ -639,7 +640,7 @@ sched_worker_of(int64_t id, struct handed **h)
 
 	*h = NULL;
 	for (i = 0; i < nworkers; i++) {
-		w = &workers[i];
+		w = workers[i];
 		if (w->pid == 0)
 			continue;
 		if (w->run.job == id)
@@ -751,8 +752,8 @@ sched_nbusy(int pool)
 	int	i, n = 0;
 
 	for (i = 0; i < nworkers; i++) {
-		if (workers[i].run.job != 0 && (pool == -1 ||
-		    workers[i].pool == pool))
+		if (workers[i]->run.job != 0 && (pool == -1 ||
+		    workers[i]->pool == pool))
 			n++;
 	}
 	return n;
@@ -784,4 +785,5 @@ sched_status(int show_jobs)
 const struct pool_hooks sched_pool_hooks = {
 	sched_result,
 	sched_worker_gone,
+	limit_free,
 };

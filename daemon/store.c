@@ -136,6 +136,18 @@ store_pool_queued(struct store *s, const char *pool, uid_t owner)
 }
 
 int
+store_pool_record(struct store *s, const char *name, int size, int paused)
+{
+	return s->ops->pool_record(s, name, size, paused);
+}
+
+int
+store_pool_records(struct store *s, store_pool_fn fn, void *arg)
+{
+	return s->ops->pool_records(s, fn, arg);
+}
+
+int
 store_set_running(struct store *s, int64_t id, pid_t pid, double t)
 {
 	return s->ops->set_running(s, id, pid, t);

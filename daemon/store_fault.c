@@ -248,6 +248,19 @@ fault_pool_queued(struct store *s, const char *pool, uid_t owner)
 }
 
 static int
+fault_pool_record(struct store *s, const char *name, int size, int paused)
+{
+	fault_write(FAULT(s));
+	return IN(s)->ops->pool_record(IN(s), name, size, paused);
+}
+
+static int
+fault_pool_records(struct store *s, store_pool_fn fn, void *arg)
+{
+	return IN(s)->ops->pool_records(IN(s), fn, arg);
+}
+
+static int
 fault_set_running(struct store *s, int64_t id, pid_t pid, double t)
 {
 	fault_write(FAULT(s));
@@ -371,6 +384,8 @@ static const struct store_ops fault_ops = {
 	.next = fault_next,
 	.next_in = fault_next_in,
 	.pool_queued = fault_pool_queued,
+	.pool_record = fault_pool_record,
+	.pool_records = fault_pool_records,
 	.set_running = fault_set_running,
 	.map_started = fault_map_started,
 	.set_final = fault_set_final,

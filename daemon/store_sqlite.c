@@ -22,7 +22,7 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define SCHEMA_VERSION	5
+#define SCHEMA_VERSION	6
 
 enum {
 	S_INSERT,
@@ -30,6 +30,8 @@ enum {
 	S_NEXT,
 	S_NEXT_IN,
 	S_POOL_QUEUED,
+	S_POOL_RECORD,
+	S_POOL_RECORDS,
 	S_RUNNING,
 	S_MAP_STARTED,
 	S_FINAL,
@@ -71,6 +73,10 @@ static const char *stmt_sql[S_NSTMTS] = {
 	[S_POOL_QUEUED] = "SELECT count(*) FROM jobs INDEXED BY "
 	    "jobs_pool_queue WHERE pool = ?1 AND state = 0 AND kind != 1 "
 	    "AND (?2 < 0 OR owner = ?2)",
+	[S_POOL_RECORD] = "INSERT OR REPLACE INTO pools (name, size, paused) "
+	    "VALUES (?, ?, ?)",
+	[S_POOL_RECORDS] = "SELECT name, size, paused FROM pools ORDER BY "
+	    "rowid",
 	[S_RUNNING] = "UPDATE jobs SET state = 1, attempts = attempts + 1, "
 	    "started = ?, worker_pid = ? WHERE id = ?",
 	[S_MAP_STARTED] = "UPDATE jobs SET state = 1, started = ? "
@@ -183,9 +189,19 @@ static const char schema_v5[] =
 	"CREATE INDEX jobs_pool_queue ON jobs (pool, priority DESC, id)"
 	" WHERE state = 0 AND kind != 1;";
 
+/*
+ * Version 6: what mpctl pool changed while mpd ran (sizes, pauses, pools
+ * added, and removed ones as size 0), so that a restart keeps it.
+ */
+static const char schema_v6[] =
+	"CREATE TABLE pools ("
+	" name TEXT PRIMARY KEY,"
+	" size INTEGER NOT NULL,"
+	" paused INTEGER NOT NULL DEFAULT 0);";
+
 /* migrations[v] brings a database at version v to v + 1. */
 static const char *const migrations[SCHEMA_VERSION] = {
-	schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,
+	schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6,
 };
 
 struct sq {
@@ -726,6 +742,34 @@ sq_pool_queued(struct store *base, const char *pool, uid_t owner)
 }
 
 static int
+sq_pool_record(struct store *base, const char *name, int size, int paused)
+{
+	struct sq	*s = SQ(base);
+	sqlite3_stmt	*st;
+
+	if (sq_begin(s) == -1)
+		return -1;
+	st = sq_stmt(s, S_POOL_RECORD);
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, size);
+	sqlite3_bind_int(st, 3, paused);
+	return sq_write(s, st, "record a pool");
+}
+
+static int
+sq_pool_records(struct store *base, store_pool_fn fn, void *arg)
+{
+	struct sq	*s = SQ(base);
+	sqlite3_stmt	*st = sq_stmt(s, S_POOL_RECORDS);
+	int		 rc;
+
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn((const char *)sqlite3_column_text(st, 0),
+		    sqlite3_column_int(st, 1), sqlite3_column_int(st, 2), arg);
+	return sq_read_done(s, st, rc, "pools");
+}
+
+static int
 sq_set_running(struct store *base, int64_t id, pid_t pid, double t)
 {
 	struct sq	*s = SQ(base);
@@ -1044,6 +1088,8 @@ static const struct store_ops sq_ops = {
 	.next = sq_next,
 	.next_in = sq_next_in,
 	.pool_queued = sq_pool_queued,
+	.pool_record = sq_pool_record,
+	.pool_records = sq_pool_records,
 	.set_running = sq_set_running,
 	.map_started = sq_map_started,
 	.set_final = sq_set_final,

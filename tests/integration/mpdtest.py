@@ -138,6 +138,7 @@ class Daemon:
     def __init__(self, workers=2, args=(), tmp=None, env=None):
         self.tmp = tmp or tempfile.mkdtemp(prefix="mpdtest-")
         self.env = dict(env or {})      # added to the daemon's environment
+        self.expect = None      # workers in all, when all_workers is wrong
         self.socket = os.path.join(self.tmp, "mpd.sock")
         self.db = os.path.join(self.tmp, "mpd.db")
         self.workers = workers
@@ -178,6 +179,8 @@ class Daemon:
 
     def all_workers(self):
         """Workers in all pools: --workers, and each --pool NAME=SIZE."""
+        if self.expect is not None:
+            return self.expect
         n, pools = self.workers, {}
         for flag, value in zip(self.args, self.args[1:]):
             if flag == "--pool":

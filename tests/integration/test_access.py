@@ -60,6 +60,31 @@ class Access(MpdTestCase):
         self.assertIn("may stop it", r.stderr)
         self.assertTrue(self.d.call({"op": "hello"})["ok"])
 
+    def test_only_privileged_users_change_the_pools(self):
+        for args in (("resize", "default", 3), ("pause", "default"),
+                     ("resume", "default"), ("add", "mine", 1),
+                     ("remove", "default"), ("pause", "nosuch")):
+            r = self.as_nobody("pool", *args)
+            self.assertEqual(r.returncode, EXIT_REFUSED, args)
+            self.assertIn("only root or the daemon's own user", r.stderr)
+        pools = self.d.call({"op": "pools"})["pools"]
+        self.assertEqual([(p["name"], p["size"], p["paused"])
+                          for p in pools], [("default", 2, False)])
+
+    def test_pool_queue_counts_are_your_own(self):
+        # Root's jobs wait in a paused pool: nobody counts none of them.
+        self.assertTrue(self.d.call({"op": "pool_pause",
+                                     "pool": "default"})["ok"])
+        self.submit("square", 1)
+        self.submit("square", 2)
+        r = self.as_nobody("pool", "--json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout)[0]["queued"], 0)
+        self.assertEqual(self.d.call({"op": "pools"})["pools"][0]["queued"],
+                         2)
+        self.assertTrue(self.d.call({"op": "pool_resume",
+                                     "pool": "default"})["ok"])
+
 
 if __name__ == "__main__":
     main()

@@ -11,7 +11,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mpdtest import (MPD, EXIT_REFUSED, EXIT_USAGE, MpdTestCase,  # noqa: E402
-                     main)
+                     main, wait_for)
 
 
 def when(text):
@@ -123,7 +123,7 @@ class Pools(MpdTestCase):
     def test_jobs_of_a_pool_gone_at_restart_wait_for_it(self):
         # Hold solo's worker so the next job stays queued, then restart
         # without solo: the queued job waits, and runs once solo is back.
-        self.submit("sleep", 30, pool="solo")
+        long = self.submit("sleep", 30, pool="solo")
         job = self.submit("square", 3, pool="solo")
         self.d.stop()
         self.d.args = []
@@ -133,7 +133,117 @@ class Pools(MpdTestCase):
         self.d.stop()
         self.d.args = ["--pool", "solo=1"]
         self.d.start()
+        self.assertTrue(self.d.call({"op": "cancel", "job": long})["ok"])
         self.assertEqual(self.get(job, timeout=30)["result"], 9)
+
+
+class LivePools(MpdTestCase):
+    """mpctl pool resize, pause, resume, add and remove, while jobs run,
+    and what a restart keeps of them."""
+    workers = 1
+    daemon_args = ("--pool", "batch=1")
+
+    def pool(self, name):
+        for p in self.d.call({"op": "pools"})["pools"]:
+            if p["name"] == name:
+                return p
+        return None
+
+    def workers_of(self, name):
+        return [w for w in self.d.status()["workers"] if w["pool"] == name]
+
+    def ctl(self, *args):
+        r = self.d.mpctl("pool", *args)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r
+
+    def test_pause_holds_the_queue_and_resume_runs_it(self):
+        self.ctl("pause", "batch")
+        self.assertTrue(self.pool("batch")["paused"])
+        job = self.submit("square", 4, pool="batch")
+        # Other pools go on.
+        self.assertEqual(self.get(self.submit("square", 5),
+                                  timeout=30)["result"], 25)
+        self.assertEqual(self.get(job, timeout=0.3)["state"], "queued")
+        self.assertEqual(self.pool("batch")["queued"], 1)
+        self.ctl("resume", "batch")
+        self.assertEqual(self.get(job, timeout=30)["result"], 16)
+        self.assertFalse(self.pool("batch")["paused"])
+
+    def test_resize_grows_at_once_and_shrinks_after_the_jobs(self):
+        self.ctl("resize", "batch", "3")
+        wait_for(lambda: len([w for w in self.workers_of("batch")
+                              if w["pid"]]) == 3, 20, "3 batch workers")
+        jobs = [self.submit("sleep", 0.5, pool="batch") for _ in range(3)]
+        wait_for(lambda: self.pool("batch")["busy"] == 3, 20,
+                 "3 jobs running at once")
+        # Shrunk while all three run: each finishes, two workers leave.
+        r = self.ctl("resize", "batch", "1", "--json")
+        self.assertEqual(json.loads(r.stdout)["pool"]["size"], 1)
+        for job in jobs:
+            self.assertEqual(self.get(job, timeout=30)["state"], "done")
+        wait_for(lambda: len(self.workers_of("batch")) == 1, 20,
+                 "batch back to one worker")
+        self.assertIn("leaves pool batch, which shrank", self.d.log())
+        self.assertEqual(self.get(self.submit("square", 3, pool="batch"),
+                                  timeout=30)["result"], 9)
+
+    def test_add_and_remove(self):
+        self.ctl("add", "gpu", "2")
+        wait_for(lambda: len([w for w in self.workers_of("gpu")
+                              if w["pid"]]) == 2, 20, "2 gpu workers")
+        self.assertEqual(self.get(self.submit("square", 6, pool="gpu"),
+                                  timeout=30)["result"], 36)
+        r = self.d.mpctl("pool", "add", "gpu", "1")
+        self.assertEqual(r.returncode, EXIT_REFUSED)
+        self.assertIn('pool named "gpu" already', r.stderr)
+        # Not while a job waits in it.
+        self.ctl("pause", "gpu")
+        job = self.submit("square", 1, pool="gpu")
+        r = self.d.mpctl("pool", "remove", "gpu")
+        self.assertEqual(r.returncode, EXIT_REFUSED)
+        self.assertIn("1 queued and 0 running", r.stderr)
+        self.assertTrue(self.d.call({"op": "cancel", "job": job})["ok"])
+        self.ctl("remove", "gpu")
+        self.assertIsNone(self.pool("gpu"))
+        wait_for(lambda: self.workers_of("gpu") == [], 20,
+                 "gpu's workers to leave")
+        r = self.d.call({"op": "submit", "task": "square", "args": [1],
+                         "pool": "gpu"})
+        self.assertEqual(r["error"]["code"], "unknown_pool", r)
+        r = self.d.mpctl("pool", "remove", "default")
+        self.assertEqual(r.returncode, EXIT_REFUSED)
+        self.assertIn("default pool cannot be removed", r.stderr)
+        for args, words in ((("resize", "batch", "0"), "not a number"),
+                            (("resize", "batch"), "takes NAME N"),
+                            (("shrink", "batch"), 'unknown action')):
+            r = self.d.mpctl("pool", *args)
+            self.assertEqual(r.returncode, EXIT_USAGE, args)
+            self.assertIn(words, r.stderr, args)
+        r = self.d.call({"op": "pool_resize", "pool": "batch",
+                         "size": 2000})
+        self.assertEqual(r["error"]["code"], "bad_request", r)
+
+    def test_changes_last_across_a_restart(self):
+        self.ctl("resize", "batch", "2")
+        self.ctl("pause", "batch")
+        self.ctl("add", "extra", "1")
+        self.ctl("add", "gone", "1")
+        self.ctl("remove", "gone")
+        self.d.stop()
+        self.d.args = ["--pool", "batch=1", "--pool", "gone=1"]
+        self.d.expect = 4       # default 1, batch 2 (recorded), extra 1
+        self.d.start()
+        pools = [(p["name"], p["size"], p["paused"])
+                 for p in self.d.call({"op": "pools"})["pools"]]
+        self.assertEqual(pools, [("default", 1, False), ("batch", 2, True),
+                                 ("extra", 1, False)])
+        log = self.d.log()
+        self.assertIn("pool batch: 2 worker(s), as mpctl pool resize left "
+                      "it (the settings say 1)", log)
+        self.assertIn("pool gone: not started, as mpctl pool remove left it",
+                      log)
+        self.ctl("resume", "batch")
 
 
 class PoolSettings(MpdTestCase):
@@ -146,15 +256,15 @@ class PoolSettings(MpdTestCase):
         # read; its default=3 loses to the command line's --workers 2,
         # its batch=1 to --pool batch=2.
         self.d.args = ["--config", conf, "--pool", "batch=2"]
-        self.d.start(wait=False)
-        self.d.workers = 3      # and --pool batch=2: 2 default, 2 batch,
-        self.d.wait_ready()     # 1 small (from the file)
+        self.d.expect = 5       # 2 default, 2 batch, 1 small (the file's)
+        self.d.start()
         pools = self.d.call({"op": "pools"})["pools"]
         self.assertEqual([(p["name"], p["size"]) for p in pools],
                          [("default", 2), ("batch", 2), ("small", 1)])
         # default=N on the command line is --workers by another name.
         self.d.stop()
         self.d.args = ["--pool", "default=3"]
+        self.d.expect = None
         self.d.start()
         self.assertEqual(self.d.call({"op": "pools"})["pools"][0]["size"], 3)
 

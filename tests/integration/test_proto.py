@@ -41,7 +41,8 @@ SCHEMA_DIR = os.path.join(PROTO, "schema")
 EXAMPLE_DIR = os.path.join(PROTO, "examples")
 
 OPS = ("hello", "submit", "map", "get", "status", "list", "cancel", "forget",
-       "logs", "shutdown", "pools")
+       "logs", "shutdown", "pools", "pool_resize", "pool_pause", "pool_resume",
+       "pool_add", "pool_remove")
 REQUIRED_EXAMPLES = ("hello", "submit-get", "map", "errors", "failures",
                      "pipelining", "cancel-forget", "exec", "logs")
 DRAFT = "https://json-schema.org/draft/2020-12/schema"

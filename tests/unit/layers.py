@@ -28,7 +28,7 @@ DAEMON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
 # Who may touch a worker's job side (w->run), and who may write its process
 # fields.
 RUN_USERS = {"sched.c", "limit.c"}
-PROCESS_FIELDS = ("slot", "pool", "name", "pid", "bev", "state", "requeue",
+PROCESS_FIELDS = ("slot", "pool", "retire", "name", "pid", "bev", "state", "requeue",
                   "stopping", "eof", "reaped", "status", "ran", "fails",
                   "started", "respawn", "broken", "head", "have_head",
                   "skip", "left", "scanned", "jobs", "sealed")

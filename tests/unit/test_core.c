@@ -364,8 +364,8 @@ test_death_with_jobs_handed_ahead(void **state)
 		ids[i] = queue(c, "square", "[2]", 0, 1, 0, 0, 0);
 	/* One dispatch: the crash to the idle worker, the rest behind it. */
 	sched_dispatch();
-	assert_int_equal(workers[0].run.job, crash);
-	assert_int_equal(workers[0].run.nhanded, 5);
+	assert_int_equal(workers[0]->run.job, crash);
+	assert_int_equal(workers[0]->run.nhanded, 5);
 	core_run(6);
 	assert_int_equal(c->ended[0], crash);
 	assert_int_equal(ended_as(c, crash, &attempts, NULL), JOB_FAILED);

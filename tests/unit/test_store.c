@@ -214,13 +214,13 @@ query_int(const char *path, const char *sql)
 	return v;
 }
 
-/* Opening creates the schema at version 5, in WAL mode; reopening works. */
+/* Opening creates the schema at version 6, in WAL mode; reopening works. */
 static void
 test_open_schema(void **state)
 {
 	struct fixture	*fx = *state;
 
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 5);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 6);
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE type = 'table' AND name = 'jobs'"), 1);
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM "
@@ -232,7 +232,7 @@ test_open_schema(void **state)
 	assert_int_equal(query_int(fx->path, "SELECT journal_mode = 'wal' "
 	    "FROM pragma_journal_mode"), 1);
 	reopen(fx);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 5);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 6);
 	assert_false(store_dirty(fx->s));
 }
 
@@ -251,6 +251,7 @@ test_migrate_v1(void **state)
 	    "DROP TRIGGER jobs_forget; DROP TABLE attempts;"
 	    "DROP INDEX jobs_delayed; DROP INDEX jobs_maps;"
 	    "DROP INDEX jobs_queued_chunks; DROP INDEX jobs_pool_queue;"
+	    "DROP TABLE pools;"
 	    "ALTER TABLE jobs DROP COLUMN pool;"
 	    "ALTER TABLE jobs DROP COLUMN retry_on;"
 	    "ALTER TABLE jobs DROP COLUMN retry_delay;"
@@ -264,7 +265,7 @@ test_migrate_v1(void **state)
 	    "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	fx->s = open_store(fx);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 5);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 6);
 	assert_int_equal(store_get(fx->s, 1, &j), 1);
 	assert_string_equal(j.task, "square");
 	assert_int_equal(j.owner, 1000);
@@ -287,14 +288,14 @@ test_open_newer_schema(void **state)
 
 	store_close(fx->s);
 	fx->s = NULL;
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 6"), -1);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 6);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 7"), -1);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 7);
 	s = store_open(fx->path, 1, faults, NULL, &cause);
 	assert_null(s);
 	assert_non_null(cause);
 	assert_non_null(strstr(cause, "newer"));
 	free(cause);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 5"), -1);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 6"), -1);
 	fx->s = open_store(fx);
 }
 
@@ -1083,6 +1084,34 @@ test_pools(void **state)
 	assert_int_equal(store_pool_queued(s, "batch", (uid_t)-1), 1);
 }
 
+/* Collects recorded pools as "name:size:paused," text. */
+static void
+pool_seen(const char *name, int size, int paused, void *arg)
+{
+	char	*out = arg;
+
+	snprintf(out + strlen(out), 256 - strlen(out), "%s:%d:%d,", name,
+	    size, paused);
+}
+
+/* Pool records survive a reopen; a name recorded again is replaced. */
+static void
+test_pool_records(void **state)
+{
+	struct fixture	*fx = *state;
+	char		 seen[256] = "";
+
+	assert_int_equal(store_pool_records(fx->s, pool_seen, seen), 0);
+	assert_string_equal(seen, "");
+	assert_int_equal(store_pool_record(fx->s, "batch", 3, 0), 0);
+	assert_int_equal(store_pool_record(fx->s, "default", 2, 1), 0);
+	assert_int_equal(store_pool_record(fx->s, "batch", 0, 0), 0);
+	assert_int_equal(commit(fx->s), 0);
+	reopen(fx);
+	assert_int_equal(store_pool_records(fx->s, pool_seen, seen), 0);
+	assert_string_equal(seen, "default:2:1,batch:0:0,");
+}
+
 /* Opens the fixture's database with these faults (and a loop). */
 static struct store *
 open_faulty(struct fixture *fx, const char *spec, struct event_base *base)
@@ -1310,6 +1339,7 @@ main(int argc, char **argv)
 		T(test_large_owner),
 		T(test_map_progress),
 		T(test_pools),
+		T(test_pool_records),
 		T(test_targets),
 		T(test_fault_spec),
 		T(test_fault_commit),
