@@ -42,6 +42,7 @@ enum kind {
 	SET_LEVEL,	/* int: a log level */
 	SET_RLIMIT,	/* struct rlimit: SOFT[:HARD] */
 	SET_POOL,	/* a pool: NAME=SIZE[:RUNTIME]; repeatable */
+	SET_PLUGIN,	/* a task plugin's path; repeatable */
 };
 
 #define ZERO_OK	0x1	/* "0" is allowed, and means none */
@@ -65,6 +66,7 @@ static const struct setting settings[] = {
 	{ "db", 'd', SET_PATH, AT(db_path), 0, 0 },
 	{ "workers", 'w', SET_INT, AT(workers), 1024, 0 },
 	{ "pool", 'W', SET_POOL, AT(pools), 1024, 0 },
+	{ "plugin", 'x', SET_PLUGIN, AT(plugins), 0, 0 },
 	{ "grace", 'g', SET_SECONDS, AT(grace), 0, 0 },
 	{ "max-line", 'L', SET_SIZE, AT(max_line), 1LL << 30, 0 },
 	{ "max-items", 'I', SET_COUNT, AT(max_items), 1LL << 40, 0 },
@@ -124,6 +126,8 @@ usage(FILE *f)
 "                        ~/.local/state/mpd/mpd.db, else /var/lib/mpd/mpd.db\n"
 "                        as root)\n"
 "  -w, --workers N       the default pool's workers (default: online CPUs)\n"
+"      --plugin PATH     load the task plugin PATH (<mpd/task.h>) before the\n"
+"                        workers start; repeatable\n"
 "      --pool NAME=SIZE  one more pool of SIZE workers, which jobs name in\n"
 "                        \"pool\" (mpctl -P); repeatable. default=SIZE sets\n"
 "                        the default pool's size\n"
@@ -454,6 +458,12 @@ config_apply(const struct setting *set, const char *arg, const char *where)
 		break;
 	case SET_POOL:
 		config_pool(where, set->name, arg, set->max);
+		break;
+	case SET_PLUGIN:
+		if (conf->nplugins == PLUGINS_MAX)
+			config_bad(where, "%s: at most %d plugins", set->name,
+			    PLUGINS_MAX);
+		conf->plugins[conf->nplugins++] = xstrdup(arg);
 		break;
 	}
 }

@@ -246,6 +246,7 @@ main(int argc, char **argv)
 
 	log_init("mpd[parent]", (enum log_level)cfg.log_level);
 	task_register_builtins();
+	plugins_load(cfg.plugins, cfg.nplugins);
 	task_enable_tests(cfg.test_tasks);
 	request_set_max_depth(cfg.max_depth);
 
@@ -330,8 +331,11 @@ main(int argc, char **argv)
 	free(sock_base);
 	free(db_real);
 	task_clear();
+	plugins_close();
 	free(cfg.socket_path);
 	free(cfg.db_path);
 	free(cfg.log_dir);
+	for (i = 0; i < (size_t)cfg.nplugins; i++)
+		free(cfg.plugins[i]);
 	return 0;
 }

@@ -46,8 +46,12 @@ struct pool_conf {
 	int		 paused;	/* as recorded by mpctl pool pause */
 };
 
+#define PLUGINS_MAX	32
+
 struct config {
 	char		*socket_path;
+	char		*plugins[PLUGINS_MAX];	/* --plugin, in order */
+	int		 nplugins;
 	char		*db_path;
 	int		 workers;	/* the default pool's size */
 	struct pool_conf pools[POOLS_MAX]; /* "default" first */
@@ -87,6 +91,13 @@ enum stop_mode {
 	STOP_GRACEFUL,	/* finish running jobs within the grace period */
 	STOP_NOW,	/* requeue running jobs at once (Pool terminate) */
 };
+
+/* plugins.c */
+/* Loads the task plugins in order, before the workers fork; exits if any
+ * fails. */
+void	plugins_load(char *const *, int);
+/* Unloads them at exit, after the task registry is cleared. */
+void	plugins_close(void);
 
 /* stopping.c */
 /* How far a stop has gone: STOP_NONE while mpd runs. */
@@ -545,6 +556,13 @@ int	 paths_dir(const char *, char **, char **);
  * descriptor, or -1 with *cause set (newly allocated).
  */
 int	 paths_open(int, const char *, int, char **);
+/*
+ * Opens a file mpd will trust with its own rights (a plugin): it and every
+ * directory on the way to it, as written and as it leads, must be root's
+ * or mpd's and writable by no one else (sticky or not). Returns a
+ * read-only descriptor of the very file checked, or -1 with *cause set.
+ */
+int	 paths_trusted_file(const char *, char **);
 /* Warns, naming the chmod, when others may read a file under dirfd. */
 void	 paths_warn_private(int, const char *, const char *);
 /* Splits a file path into its directory and name (newly allocated). */

@@ -224,6 +224,69 @@ refuse:
 }
 
 int
+paths_trusted_file(const char *path, char **cause)
+{
+	struct stat	 st, held;
+	char		*given, *real = NULL, *why = NULL, *dir, *base;
+	char		 who[64];
+	int		 fd = -1;
+
+	if ((given = paths_absolute(path, cause)) == NULL)
+		return -1;
+	paths_split(given, &dir, &base);
+	/* The way as written, then where it leads, then the file itself. */
+	if (paths_check_chain(dir, 1, 0, &why) == -1)
+		goto refuse;
+	if ((real = realpath(given, NULL)) == NULL) {
+		why = xasprintf("%s: %s", path, strerror(errno));
+		goto refuse;
+	}
+	free(dir);
+	free(base);
+	paths_split(real, &dir, &base);
+	if (paths_check_chain(dir, 1, 0, &why) == -1)
+		goto refuse;
+	if ((fd = open(real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		why = xasprintf("%s: %s", real, strerror(errno));
+		goto refuse;
+	}
+	if (fstat(fd, &held) == -1 || lstat(real, &st) == -1 ||
+	    st.st_dev != held.st_dev || st.st_ino != held.st_ino) {
+		why = xasprintf("%s changed while it was checked", real);
+		goto refuse;
+	}
+	if (!S_ISREG(held.st_mode))
+		why = xasprintf("%s is not a regular file", real);
+	else if (held.st_uid != 0 && held.st_uid != geteuid())
+		why = xasprintf("%s belongs to uid %s, not to root or to mpd's "
+		    "own uid %ld", real, paths_who(held.st_uid, who,
+		    sizeof who), (long)geteuid());
+	else if ((held.st_mode & 022) != 0)
+		why = xasprintf("%s can be written by %s (mode %04o)", real,
+		    (held.st_mode & 002) ? "every user" : "its group",
+		    (unsigned)(held.st_mode & 07777));
+	if (why != NULL)
+		goto refuse;
+	free(given);
+	free(real);
+	free(dir);
+	free(base);
+	return fd;
+
+refuse:
+	*cause = xasprintf("refusing %s: %s. Only root or mpd's own user may "
+	    "be able to change it, or any directory above it", path, why);
+	if (fd != -1)
+		close(fd);
+	free(why);
+	free(given);
+	free(real);
+	free(dir);
+	free(base);
+	return -1;
+}
+
+int
 paths_open(int dirfd, const char *name, int flags, char **cause)
 {
 	struct stat	st;

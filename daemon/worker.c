@@ -143,7 +143,7 @@ worker_chunk(const struct task *t, const char *items, size_t items_len,
 		args = json_array();
 		json_array_append_new(args, item);
 		*error = NULL;
-		r = t->run(args, kwargs, ctx, error);
+		r = task_run(t, args, kwargs, ctx, error);
 		json_decref(args);
 		if (*error != NULL) {
 			json_decref(r);
@@ -250,7 +250,7 @@ worker_run(json_t *frame, const char *line, const struct jscan_items *it)
 		text = worker_chunk(t, NULL, 0, items, kwargs, &ctx, &error,
 		    &len);
 	else {
-		result = t->run(args, kwargs, &ctx, &error);
+		result = task_run(t, args, kwargs, &ctx, &error);
 		if (result == NULL && error == NULL)
 			error = task_error(NULL);
 	}

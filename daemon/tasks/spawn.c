@@ -148,29 +148,6 @@ exec_spawn(struct command *cmd, struct task_ctx *ctx, gid_t *groups,
 	return pid;
 }
 
-/* The owner's supplementary groups (newly allocated), for setgroups. */
-static gid_t *
-exec_groups(struct task_ctx *ctx, int *n)
-{
-	struct passwd	*pw;
-	gid_t		*groups;
-
-	*n = 1;
-	groups = xcalloc(1, sizeof *groups);
-	groups[0] = ctx->gid;
-	if (!ctx->setuser || (pw = getpwuid(ctx->uid)) == NULL)
-		return groups;
-	*n = 0;
-	if (getgrouplist(pw->pw_name, ctx->gid, groups, n) == -1) {
-		groups = xreallocarray(groups, (size_t)*n, sizeof *groups);
-		if (getgrouplist(pw->pw_name, ctx->gid, groups, n) == -1) {
-			*n = 1;
-			groups[0] = ctx->gid;
-		}
-	}
-	return groups;
-}
-
 json_t *
 spawn_fail_error(struct command *cmd, struct exec_fail *f)
 {
@@ -208,7 +185,7 @@ spawn_command(struct command *cmd, struct task_ctx *ctx, int in, int out,
 	pid_t	 pid;
 	int	 ngroups;
 
-	groups = exec_groups(ctx, &ngroups);
+	groups = task_owner_groups(ctx, &ngroups);
 	pid = exec_spawn(cmd, ctx, groups, ngroups, in, out, err, report,
 	    getpid());
 	free(groups);

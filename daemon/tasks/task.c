@@ -28,6 +28,16 @@ task_register(const struct task *t)
 	return 0;
 }
 
+json_t *
+task_run(const struct task *t, json_t *args, json_t *kwargs,
+    struct task_ctx *ctx, json_t **error)
+{
+	if (t->plugin != NULL)
+		return t->plugin->run(args, kwargs, (struct mpd_job *)ctx,
+		    error);
+	return t->run(args, kwargs, ctx, error);
+}
+
 void
 task_clear(void)
 {

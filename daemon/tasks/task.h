@@ -14,6 +14,8 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include <mpd/task.h>
+
 /* The daemon's settings that tasks heed (commands', mostly). */
 struct task_settings {
 	size_t		 output_cap;	/* bytes of each stream in a result */
@@ -74,7 +76,19 @@ struct task {
 	 * (newly allocated).
 	 */
 	int		 (*check)(json_t *, json_t *, char **);
+	/* A plugin's task: run is the plugin's, through task_run. */
+	const struct mpd_task *plugin;
 };
+
+/* Runs a task's job (a built-in's or a plugin's run). */
+json_t		*task_run(const struct task *, json_t *, json_t *,
+		     struct task_ctx *, json_t **);
+
+/* tasks/owner.c: acting as a job's owner (mpd is root, the owner not). */
+/* The owner's groups for setgroups, newly allocated; *n of them. */
+gid_t		*task_owner_groups(const struct task_ctx *, int *);
+/* open(2) as the owner would (uid, gid, groups), close-on-exec. */
+int		 task_open_owned(struct task_ctx *, const char *, int);
 
 /* A task's error object: {"code":"task_error","message":m} (m stolen). */
 json_t		*task_error(char *);

@@ -50,11 +50,11 @@ LAYERS = [
     # Tasks see only common/ and the task API (the worker's services
     # reach them through their job context).
     ("tasks", {"task.c", "builtin.c", "basic.c", "exec.c", "spawn.c",
-               "capture.c"}),
+               "capture.c", "owner.c"}),
     ("store", {"store.c", "store_common.c", "store_sqlite.c",
                "store_fault.c", "checkpoint.c"}),
     ("core", {"sched.c", "limit.c", "pool.c", "worker.c", "tick.c",
-              "stopping.c", "logs.c", "paths.c", "peer.c", "config.c",
+              "stopping.c", "logs.c", "paths.c", "peer.c", "config.c", "plugins.c",
               "notify.c", "proctitle.c"}),
     # The Unix socket's side: its clients, their requests and replies,
     # their waits for jobs and output, their submits waiting for room.
