@@ -119,7 +119,7 @@ open_dirs(void)
  * removed (size 0; never the default pool).
  */
 static void
-pool_recorded(const char *name, int size, int paused, void *arg)
+pool_recorded(const char *name, int size, int paused, int added, void *arg)
 {
 	struct config	*c = arg;
 	int		 i;
@@ -127,6 +127,12 @@ pool_recorded(const char *name, int size, int paused, void *arg)
 	for (i = 0; i < c->npools && strcmp(c->pools[i].name, name) != 0;
 	    i++)
 		;
+	/* Changes to a pool of the settings that the settings dropped. */
+	if (i == c->npools && !added && size > 0) {
+		log_info("pool %s: not started: the settings no longer have "
+		    "it (mpctl pool changed it before)", name);
+		return;
+	}
 	if (size == 0) {
 		if (i > 0 && i < c->npools) {
 			memmove(&c->pools[i], &c->pools[i + 1],
@@ -152,6 +158,7 @@ pool_recorded(const char *name, int size, int paused, void *arg)
 		    "(the settings say %d)", name, size, c->pools[i].size);
 	c->pools[i].size = size;
 	c->pools[i].paused = paused;
+	c->pools[i].added = added;
 	if (paused)
 		log_info("pool %s: paused, as mpctl pool pause left it", name);
 	if (i == 0)
@@ -198,12 +205,11 @@ mpd_stop(enum stop_mode mode)
 void
 mpd_check_stopped(void)
 {
-	int64_t	next;
 
 	if (stopping() == STOP_NONE)
 		return;
 	if (stopping() == STOP_DRAIN) {
-		if (sched_nbusy(-1) > 0 || store_next(store, &next, 1) != 0)
+		if (sched_nbusy(-1) > 0 || sched_runnable() != 0)
 			return;
 	}
 	pool_stop(stopping() == STOP_NOW);
@@ -238,6 +244,7 @@ main(int argc, char **argv)
 	static const int sigs[] = { SIGCHLD, SIGTERM, SIGINT, SIGHUP };
 	struct event	*sigev[sizeof sigs / sizeof sigs[0]];
 	size_t		 i;
+	long		 n;
 	int64_t		 requeued = 0, failed = 0;
 	char		*cause;
 
@@ -281,6 +288,11 @@ main(int argc, char **argv)
 	if (store_pool_records(store, pool_recorded, &cfg) == -1)
 		fatalx("cannot read the recorded pools: %s",
 		    store_errmsg(store));
+	for (i = 0, n = 0; i < (size_t)cfg.npools; i++)
+		n += cfg.pools[i].size;
+	if (n > POOL_WORKERS_MAX)
+		fatalx("the pools, with what mpctl pool recorded, have %ld "
+		    "workers; at most %d", n, POOL_WORKERS_MAX);
 
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
 		sigev[i] = evsignal_new(ev_base, sigs[i], signal_cb, NULL);

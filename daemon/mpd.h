@@ -44,6 +44,7 @@ struct pool_conf {
 	char		 name[POOL_NAME_MAX];
 	int		 size;
 	int		 paused;	/* as recorded by mpctl pool pause */
+	int		 added;		/* recorded as added by mpctl pool add */
 };
 
 #define PLUGINS_MAX	32
@@ -352,6 +353,8 @@ int	pool_nidle(int);
  */
 int	pool_count(void);
 int	pool_listed(int);
+/* Whether a pool was added while mpd ran (mpctl pool add), not set. */
+int	pool_added(int);
 /* Whether a pool is paused: its queue starts no job. */
 int	pool_paused(int);
 void	pool_pause(int, int);
@@ -449,6 +452,13 @@ void	sched_init(struct event_base *, struct store *,
 void	sched_free(void);
 /* Workers with a job (running, or being killed), in a pool or all (-1). */
 int	sched_nbusy(int);
+/* Jobs handed to a pool's workers behind the ones they run. */
+int	sched_nhanded(int);
+/*
+ * Whether a job waits that could run: in the queue of a pool that is
+ * listed and not paused (a stop by drain waits for these).
+ */
+int	sched_runnable(void);
 /*
  * The workers array for a status reply (new reference), with jobs done
  * and the running job's id, the latter only when show_jobs (the asker may

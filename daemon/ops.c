@@ -756,17 +756,31 @@ op_pools(struct client *c, json_t *req, json_t *tag)
 }
 
 /*
- * The pool a pool op changes: only root or the daemon's user changes the
- * pools, which every user shares. Its index, or -1 after replying.
+ * Only root or the daemon's user changes the pools, which every user
+ * shares, and not once a stop has begun. Returns 1, or 0 after replying.
  */
 static int
-ops_pool_admin(struct client *c, json_t *tag, json_t *req)
+ops_pool_may_change(struct client *c, json_t *tag)
 {
 	if (!client_privileged(c)) {
 		reply_error(c, tag, ERR_PERMISSION, "only root or the daemon's "
 		    "own user may change the pools");
-		return -1;
+		return 0;
 	}
+	if (stopping() != STOP_NONE) {
+		reply_error(c, tag, ERR_SHUTTING_DOWN, "the daemon is shutting "
+		    "down; its pools no longer change");
+		return 0;
+	}
+	return 1;
+}
+
+/* The pool a pool op changes: its index, or -1 after replying. */
+static int
+ops_pool_admin(struct client *c, json_t *tag, json_t *req)
+{
+	if (!ops_pool_may_change(c, tag))
+		return -1;
 	return ops_pool(c, tag, req);
 }
 
@@ -776,8 +790,9 @@ ops_pool_changed(struct client *c, json_t *tag, int k, int size)
 {
 	json_t	*p;
 
-	if (store_pool_record(store, pool_name(k), size, pool_paused(k)) ==
-	    -1 || (p = ops_pool_json(k, (uid_t)-1)) == NULL) {
+	if (store_pool_record(store, pool_name(k), size, pool_paused(k),
+	    pool_added(k)) == -1 || (p = ops_pool_json(k, (uid_t)-1)) ==
+	    NULL) {
 		reply_error(c, tag, ERR_INTERNAL, "the store failed: %s",
 		    store_errmsg(store));
 		return;
@@ -859,11 +874,8 @@ op_pool_add(struct client *c, json_t *req, json_t *tag)
 	size_t		 n = strlen(name);
 	int		 k, size;
 
-	if (!client_privileged(c)) {
-		reply_error(c, tag, ERR_PERMISSION, "only root or the daemon's "
-		    "own user may change the pools");
+	if (!ops_pool_may_change(c, tag))
 		return;
-	}
 	if (n == 0 || n >= POOL_NAME_MAX || strspn(name, POOL_NAME_CHARS) !=
 	    n) {
 		reply_error(c, tag, ERR_BAD_REQUEST, "a pool's name has 1 to %d "
@@ -907,13 +919,14 @@ op_pool_remove(struct client *c, json_t *req, json_t *tag)
 		    store_errmsg(store));
 		return;
 	}
-	if (queued > 0 || sched_nbusy(k) > 0) {
+	if (queued > 0 || sched_nbusy(k) + sched_nhanded(k) > 0) {
 		reply_error(c, tag, ERR_BAD_STATE, "pool %s still has %lld "
 		    "queued and %d running job(s)", pool_name(k),
-		    (long long)queued, sched_nbusy(k));
+		    (long long)queued, sched_nbusy(k) + sched_nhanded(k));
 		return;
 	}
-	if (store_pool_record(store, pool_name(k), 0, 0) == -1) {
+	if (store_pool_record(store, pool_name(k), 0, 0, pool_added(k)) ==
+	    -1) {
 		reply_error(c, tag, ERR_INTERNAL, "the store failed: %s",
 		    store_errmsg(store));
 		return;

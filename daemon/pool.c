@@ -40,6 +40,7 @@ static struct pool {
 	char		 name[POOL_NAME_MAX];
 	int		 size;		/* slots it should have */
 	int		 paused;
+	int		 added;		/* by pool_add, not the settings */
 	int		 removed;
 } pools[POOLS_MAX];
 static int			 npools;
@@ -451,6 +452,19 @@ pool_live(int pool)
 	return n;
 }
 
+/* Whether any slot, retiring or not, is still a pool's. */
+static int
+pool_has_workers(int pool)
+{
+	int	i;
+
+	for (i = 0; i < nworkers; i++) {
+		if (workers[i]->pool == pool)
+			return 1;
+	}
+	return 0;
+}
+
 /* Ends a worker for good: at once when idle or down, else after its job. */
 static void
 pool_retire(struct worker *w)
@@ -468,10 +482,18 @@ static void
 pool_fit(int pool)
 {
 	int	i, want, live = pool_live(pool);
-	enum worker_state order[] = { W_DOWN, W_IDLE, W_BUSY, W_EXITING };
+	enum worker_state order[] = { W_DOWN, W_EXITING, W_IDLE, W_BUSY };
 	size_t	o;
 
 	want = pools[pool].removed ? 0 : pools[pool].size;
+	/* Busy workers still to retire stay, before any slot is added. */
+	for (i = 0; i < nworkers && live < want; i++) {
+		if (workers[i]->pool == pool && workers[i]->retire &&
+		    workers[i]->state == W_BUSY) {
+			workers[i]->retire = 0;
+			live++;
+		}
+	}
 	for (; live < want; live++) {
 		if (pool_slot_new(pool) == -1)
 			fatalx("cannot add a worker to pool %s",
@@ -518,6 +540,7 @@ pool_start(struct event_base *b, const struct config *c,
 		    c->pools[k].name);
 		pools[k].size = c->pools[k].size;
 		pools[k].paused = c->pools[k].paused;
+		pools[k].added = c->pools[k].added;
 	}
 	for (k = 0; k < npools; k++)
 		pool_fit(k);
@@ -556,6 +579,12 @@ pool_count(void)
 }
 
 int
+pool_added(int pool)
+{
+	return pools[pool].added;
+}
+
+int
 pool_listed(int pool)
 {
 	return !pools[pool].removed;
@@ -587,8 +616,9 @@ pool_add(const char *name, int size)
 {
 	int	k;
 
+	/* A removed pool's index, once its workers are all gone. */
 	for (k = 0; k < npools; k++) {
-		if (pools[k].removed && strcmp(pools[k].name, name) == 0)
+		if (pools[k].removed && !pool_has_workers(k))
 			break;
 	}
 	if (k == npools) {
@@ -599,6 +629,7 @@ pool_add(const char *name, int size)
 	memset(&pools[k], 0, sizeof pools[k]);
 	snprintf(pools[k].name, sizeof pools[k].name, "%s", name);
 	pools[k].size = size;
+	pools[k].added = 1;
 	pool_fit(k);
 	tick_kick();
 	return k;

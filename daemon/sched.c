@@ -759,6 +759,33 @@ sched_nbusy(int pool)
 	return n;
 }
 
+int
+sched_nhanded(int pool)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < nworkers; i++) {
+		if (workers[i]->pool == pool)
+			n += workers[i]->run.nhanded;
+	}
+	return n;
+}
+
+int
+sched_runnable(void)
+{
+	int64_t	id;
+	int	pool, n;
+
+	for (pool = 0; pool < pool_count(); pool++) {
+		if (!pool_listed(pool) || pool_paused(pool))
+			continue;
+		if ((n = store_next_in(store, pool_name(pool), &id, 1)) != 0)
+			return n;	/* 1, or -1: not known to be empty */
+	}
+	return 0;
+}
+
 /* A worker's line of a status reply, without its job's id. */
 static void
 sched_describe(const struct worker *w, json_t *o)

@@ -136,9 +136,10 @@ store_pool_queued(struct store *s, const char *pool, uid_t owner)
 }
 
 int
-store_pool_record(struct store *s, const char *name, int size, int paused)
+store_pool_record(struct store *s, const char *name, int size, int paused,
+    int added)
 {
-	return s->ops->pool_record(s, name, size, paused);
+	return s->ops->pool_record(s, name, size, paused, added);
 }
 
 int

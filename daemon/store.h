@@ -64,7 +64,7 @@ typedef void	(*store_attempt_fn)(int, double, double, pid_t, int,
 typedef void	(*store_job_fn)(const struct job *, void *);
 typedef void	(*store_done_fn)(int, void *);
 typedef void	(*store_lost_fn)(const char *, void *);
-typedef void	(*store_pool_fn)(const char *, int, int, void *);
+typedef void	(*store_pool_fn)(const char *, int, int, int, void *);
 
 /* The backends a --db target can name (store_target). */
 enum store_kind {
@@ -131,11 +131,11 @@ int		 store_next_in(struct store *, const char *, int64_t *, int);
  */
 int64_t		 store_pool_queued(struct store *, const char *, uid_t);
 /*
- * Records a pool's size and pause as changed while mpd ran; size 0 records
- * that it was removed. Returns 0 or -1.
+ * Records a pool's size, pause and whether it was added, as changed while
+ * mpd ran; size 0 records that it was removed. Returns 0 or -1.
  */
-int		 store_pool_record(struct store *, const char *, int, int);
-/* Calls fn(name, size, paused) for each recorded pool; 0 or -1. */
+int		 store_pool_record(struct store *, const char *, int, int, int);
+/* Calls fn(name, size, paused, added) for each recorded pool; 0 or -1. */
 int		 store_pool_records(struct store *, store_pool_fn, void *);
 /*
  * Marks a job running on a worker and counts the attempt. A start time of

@@ -22,7 +22,8 @@ struct store_ops {
 	int		 (*next_in)(struct store *, const char *, int64_t *,
 			     int);
 	int64_t		 (*pool_queued)(struct store *, const char *, uid_t);
-	int		 (*pool_record)(struct store *, const char *, int, int);
+	int		 (*pool_record)(struct store *, const char *, int, int,
+			     int);
 	int		 (*pool_records)(struct store *, store_pool_fn, void *);
 	int		 (*set_running)(struct store *, int64_t, pid_t, double);
 	int		 (*map_started)(struct store *, int64_t, double);

@@ -248,10 +248,11 @@ fault_pool_queued(struct store *s, const char *pool, uid_t owner)
 }
 
 static int
-fault_pool_record(struct store *s, const char *name, int size, int paused)
+fault_pool_record(struct store *s, const char *name, int size, int paused,
+    int added)
 {
 	fault_write(FAULT(s));
-	return IN(s)->ops->pool_record(IN(s), name, size, paused);
+	return IN(s)->ops->pool_record(IN(s), name, size, paused, added);
 }
 
 static int

@@ -73,10 +73,10 @@ static const char *stmt_sql[S_NSTMTS] = {
 	[S_POOL_QUEUED] = "SELECT count(*) FROM jobs INDEXED BY "
 	    "jobs_pool_queue WHERE pool = ?1 AND state = 0 AND kind != 1 "
 	    "AND (?2 < 0 OR owner = ?2)",
-	[S_POOL_RECORD] = "INSERT OR REPLACE INTO pools (name, size, paused) "
-	    "VALUES (?, ?, ?)",
-	[S_POOL_RECORDS] = "SELECT name, size, paused FROM pools ORDER BY "
-	    "rowid",
+	[S_POOL_RECORD] = "INSERT OR REPLACE INTO pools (name, size, paused, "
+	    "added) VALUES (?, ?, ?, ?)",
+	[S_POOL_RECORDS] = "SELECT name, size, paused, added FROM pools "
+	    "ORDER BY rowid",
 	[S_RUNNING] = "UPDATE jobs SET state = 1, attempts = attempts + 1, "
 	    "started = ?, worker_pid = ? WHERE id = ?",
 	[S_MAP_STARTED] = "UPDATE jobs SET state = 1, started = ? "
@@ -197,7 +197,8 @@ static const char schema_v6[] =
 	"CREATE TABLE pools ("
 	" name TEXT PRIMARY KEY,"
 	" size INTEGER NOT NULL,"
-	" paused INTEGER NOT NULL DEFAULT 0);";
+	" paused INTEGER NOT NULL DEFAULT 0,"
+	" added INTEGER NOT NULL DEFAULT 0);";
 
 /* migrations[v] brings a database at version v to v + 1. */
 static const char *const migrations[SCHEMA_VERSION] = {
@@ -742,7 +743,8 @@ sq_pool_queued(struct store *base, const char *pool, uid_t owner)
 }
 
 static int
-sq_pool_record(struct store *base, const char *name, int size, int paused)
+sq_pool_record(struct store *base, const char *name, int size, int paused,
+    int added)
 {
 	struct sq	*s = SQ(base);
 	sqlite3_stmt	*st;
@@ -753,6 +755,7 @@ sq_pool_record(struct store *base, const char *name, int size, int paused)
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, size);
 	sqlite3_bind_int(st, 3, paused);
+	sqlite3_bind_int(st, 4, added);
 	return sq_write(s, st, "record a pool");
 }
 
@@ -765,7 +768,8 @@ sq_pool_records(struct store *base, store_pool_fn fn, void *arg)
 
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		fn((const char *)sqlite3_column_text(st, 0),
-		    sqlite3_column_int(st, 1), sqlite3_column_int(st, 2), arg);
+		    sqlite3_column_int(st, 1), sqlite3_column_int(st, 2),
+		    sqlite3_column_int(st, 3), arg);
 	return sq_read_done(s, st, rc, "pools");
 }
 

@@ -224,6 +224,46 @@ class LivePools(MpdTestCase):
                          "size": 2000})
         self.assertEqual(r["error"]["code"], "bad_request", r)
 
+    def test_resizing_back_and_forth_never_runs_more_than_the_size(self):
+        self.ctl("resize", "batch", "2")
+        jobs = [self.submit("sleep", 1.5, pool="batch") for _ in range(4)]
+        wait_for(lambda: self.pool("batch")["busy"] == 2, 20, "2 running")
+        for size in ("1", "2", "1", "2", "1", "2"):
+            self.ctl("resize", "batch", size)
+        # Busy workers that were to leave stay: no slot is added.
+        self.assertEqual(len(self.workers_of("batch")), 2)
+        self.assertLessEqual(self.pool("batch")["busy"], 2)
+        for job in jobs:
+            self.assertEqual(self.get(job, timeout=30)["state"], "done")
+        spans = []
+        for job in jobs:
+            j = self.d.call({"op": "status", "job": job})["job"]
+            spans.append((when(j["started"]), when(j["finished"])))
+        self.assertEqual(most_at_once(spans), 2, spans)
+
+    def test_a_removed_pools_place_is_taken_again(self):
+        for n in range(70):
+            self.ctl("add", "p%d" % n, "1")
+            self.ctl("remove", "p%d" % n)
+            wait_for(lambda: self.workers_of("p%d" % n) == [], 20,
+                     "p%d's worker to leave" % n)
+        self.assertEqual([p["name"] for p in
+                          self.d.call({"op": "pools"})["pools"]],
+                         ["default", "batch"])
+
+    def test_drain_leaves_a_paused_pools_jobs_queued(self):
+        self.ctl("pause", "batch")
+        job = self.submit("square", 2, pool="batch")
+        done = self.submit("square", 3)
+        r = self.d.mpctl("shutdown", "--drain", "--wait")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.d.wait_exit(), 0)
+        self.d.start()
+        self.assertEqual(self.get(done, timeout=30)["result"], 9)
+        self.assertEqual(self.get(job, timeout=0)["state"], "queued")
+        self.ctl("resume", "batch")
+        self.assertEqual(self.get(job, timeout=30)["result"], 4)
+
     def test_changes_last_across_a_restart(self):
         self.ctl("resize", "batch", "2")
         self.ctl("pause", "batch")
@@ -243,7 +283,17 @@ class LivePools(MpdTestCase):
                       "it (the settings say 1)", log)
         self.assertIn("pool gone: not started, as mpctl pool remove left it",
                       log)
-        self.ctl("resume", "batch")
+        # Settings that drop batch drop it, whatever was recorded of it;
+        # a pool added lives on.
+        self.d.stop()
+        self.d.args = []
+        self.d.expect = 2       # default 1, extra 1
+        self.d.start()
+        self.assertEqual([p["name"] for p in
+                          self.d.call({"op": "pools"})["pools"]],
+                         ["default", "extra"])
+        self.assertIn("pool batch: not started: the settings no longer have "
+                      "it", self.d.log())
 
 
 class PoolSettings(MpdTestCase):

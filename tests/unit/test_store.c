@@ -1084,14 +1084,14 @@ test_pools(void **state)
 	assert_int_equal(store_pool_queued(s, "batch", (uid_t)-1), 1);
 }
 
-/* Collects recorded pools as "name:size:paused," text. */
+/* Collects recorded pools as "name:size:paused:added," text. */
 static void
-pool_seen(const char *name, int size, int paused, void *arg)
+pool_seen(const char *name, int size, int paused, int added, void *arg)
 {
 	char	*out = arg;
 
-	snprintf(out + strlen(out), 256 - strlen(out), "%s:%d:%d,", name,
-	    size, paused);
+	snprintf(out + strlen(out), 256 - strlen(out), "%s:%d:%d:%d,", name,
+	    size, paused, added);
 }
 
 /* Pool records survive a reopen; a name recorded again is replaced. */
@@ -1103,13 +1103,13 @@ test_pool_records(void **state)
 
 	assert_int_equal(store_pool_records(fx->s, pool_seen, seen), 0);
 	assert_string_equal(seen, "");
-	assert_int_equal(store_pool_record(fx->s, "batch", 3, 0), 0);
-	assert_int_equal(store_pool_record(fx->s, "default", 2, 1), 0);
-	assert_int_equal(store_pool_record(fx->s, "batch", 0, 0), 0);
+	assert_int_equal(store_pool_record(fx->s, "batch", 3, 0, 1), 0);
+	assert_int_equal(store_pool_record(fx->s, "default", 2, 1, 0), 0);
+	assert_int_equal(store_pool_record(fx->s, "batch", 0, 0, 1), 0);
 	assert_int_equal(commit(fx->s), 0);
 	reopen(fx);
 	assert_int_equal(store_pool_records(fx->s, pool_seen, seen), 0);
-	assert_string_equal(seen, "default:2:1,batch:0:0,");
+	assert_string_equal(seen, "default:2:1:0,batch:0:0:1,");
 }
 
 /* Opens the fixture's database with these faults (and a loop). */
