@@ -41,7 +41,7 @@ int
 wframe_head_parse(const char *line, size_t len, struct wframe_head *h,
     const char **why)
 {
-	json_t	*id, *n, *started;
+	json_t	*id, *n, *started, *progress;
 
 	memset(h, 0, sizeof *h);
 	if ((h->obj = json_loadb(line, len, 0, NULL)) == NULL ||
@@ -71,6 +71,19 @@ wframe_head_parse(const char *line, size_t len, struct wframe_head *h,
 		h->started = json_integer_value(started);
 	else if (started != NULL)
 		h->started = -1;
+	if ((progress = json_object_get(h->obj, "progress")) != NULL) {
+		if (!json_is_array(progress) || json_array_size(progress) != 2 ||
+		    !json_is_integer(json_array_get(progress, 0)) ||
+		    !json_is_integer(json_array_get(progress, 1)) ||
+		    (h->done = json_integer_value(json_array_get(progress,
+		    0))) < 0 || (h->total = json_integer_value(
+		    json_array_get(progress, 1))) < h->done || n != NULL ||
+		    h->error != NULL || started != NULL) {
+			*why = "sent a malformed progress frame";
+			goto bad;
+		}
+		h->has_progress = 1;
+	}
 	return 0;
 bad:
 	wframe_head_clear(h);
@@ -85,6 +98,8 @@ wframe_head_check(const struct wframe_head *h, const char **why)
 		*why = "sent a frame that does not answer its job";
 		return -1;
 	}
+	if (h->has_progress)
+		return 0;
 	if (!h->has_result && h->error == NULL) {
 		/* A command started (its pid, for status and logs). */
 		if (json_object_get(h->obj, "started") == NULL ||
@@ -105,6 +120,13 @@ wframe_head_clear(struct wframe_head *h)
 {
 	json_decref(h->obj);
 	memset(h, 0, sizeof *h);
+}
+
+char *
+wframe_progress(int64_t job, int64_t done, int64_t total)
+{
+	return xasprintf("{\"job\":%lld,\"progress\":[%lld,%lld]}",
+	    (long long)job, (long long)done, (long long)total);
 }
 
 char *

@@ -6,6 +6,7 @@
  *                      (a map chunk has "items" instead of "args")
  *                      {"job":ID,"signal":SIG}  to the job's command's group
  *   worker -> parent   {"job":ID,"started":PID}  its command runs as PID
+ *                      {"job":ID,"progress":[DONE,TOTAL]}  how far it is
  *                      {"job":ID,"result":N[,"error":E]} then N bytes of
  *                      result JSON and a newline; or {"job":ID,"error":E}
  */
@@ -38,6 +39,9 @@ struct wframe_head {
 	int64_t		 job;
 	int64_t		 started;	/* the command's pid; 0 none, -1 bad */
 	int		 has_result;	/* result bytes follow */
+	int		 has_progress;	/* a progress frame: done of total */
+	int64_t		 done;
+	int64_t		 total;
 	size_t		 result_len;
 	json_t		*error;		/* borrowed from obj, or NULL */
 };
@@ -57,6 +61,8 @@ int	 wframe_head_parse(const char *, size_t, struct wframe_head *,
 int	 wframe_head_check(const struct wframe_head *, const char **);
 void	 wframe_head_clear(struct wframe_head *);
 
+/* A worker's progress frame (done of total), a line without newline (new). */
+char	*wframe_progress(int64_t, int64_t, int64_t);
 /* A worker's "started" frame, as a line without its newline (new). */
 char	*wframe_started(int64_t, int64_t);
 /*

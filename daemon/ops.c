@@ -566,9 +566,15 @@ op_status(struct client *c, json_t *req, json_t *tag)
 			    "total", (json_int_t)j.nitems));
 			json_object_set_new(o, "chunksize",
 			    json_integer(j.chunksize));
-		} else
+		} else {
+			/* What its task reported of how far it is. */
+			if (j.nitems > 0)
+				json_object_set_new(o, "progress", json_pack(
+				    "{s:I, s:I}", "done", (json_int_t)j.ndone,
+				    "total", (json_int_t)j.nitems));
 			json_object_set_new(o, "args", json_loads(j.args,
 			    JSON_DECODE_ANY, NULL));
+		}
 		json_object_set_new(o, "kwargs", json_loads(j.kwargs,
 		    JSON_DECODE_ANY, NULL));
 		if (j.error != NULL)

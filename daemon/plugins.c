@@ -83,12 +83,22 @@ plugins_error(const char *fmt, ...)
 	return task_error(msg);
 }
 
+/* host->progress */
+static void
+plugins_progress(struct mpd_job *job, int64_t done, int64_t total)
+{
+	struct task_ctx	*ctx = (struct task_ctx *)job;
+
+	ctx->worker->progress(ctx->job, done, total);
+}
+
 static const struct mpd_host host = {
 	MPD_TASK_ABI,
 	plugins_register,
 	plugins_job_id,
 	plugins_open,
 	plugins_error,
+	plugins_progress,
 };
 
 /* Loads one plugin and registers its tasks, or stops mpd. */

@@ -577,6 +577,13 @@ sched_result(struct worker *w, const struct wframe_head *h,
 		pool_broken(w, why);
 		return;
 	}
+	if (h->has_progress) {
+		/* How far a plain job is; a chunk's progress is its map's. */
+		if (store_job_progress(store, h->job, h->done, h->total) == -1)
+			log_warnx("job %lld: cannot record its progress: %s",
+			    (long long)h->job, store_errmsg(store));
+		return;
+	}
 	if (!h->has_result && error == NULL) {
 		w->run.group = (pid_t)h->started;
 		return;

@@ -211,6 +211,12 @@ store_next_delayed(struct store *s)
 }
 
 int
+store_job_progress(struct store *s, int64_t id, int64_t done, int64_t total)
+{
+	return s->ops->job_progress(s, id, done, total);
+}
+
+int
 store_map_progress(struct store *s, int64_t id, int64_t n)
 {
 	return s->ops->map_progress(s, id, n);

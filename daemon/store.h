@@ -180,6 +180,8 @@ int64_t		 store_headroom(struct store *);
 int64_t		 store_queued_items(struct store *);
 /* The earliest time a retried job waits for, or 0 when none waits. */
 double		 store_next_delayed(struct store *);
+/* Sets how far a plain job is (done of total); chunks are left alone. */
+int		 store_job_progress(struct store *, int64_t, int64_t, int64_t);
 /* Adds n finished items to a map. */
 int		 store_map_progress(struct store *, int64_t, int64_t);
 /* Joins a map's chunk results in item order; newly allocated, or NULL. */

@@ -39,6 +39,8 @@ struct store_ops {
 	int64_t		 (*queued_items)(struct store *);
 	double		 (*next_delayed)(struct store *);
 	int		 (*map_progress)(struct store *, int64_t, int64_t);
+	int		 (*job_progress)(struct store *, int64_t, int64_t,
+			     int64_t);
 	char		*(*map_result)(struct store *, int64_t);
 	int		 (*cancel_chunks)(struct store *, int64_t, const char *,
 			     double);

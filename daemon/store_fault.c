@@ -336,6 +336,13 @@ fault_map_progress(struct store *s, int64_t id, int64_t n)
 	return IN(s)->ops->map_progress(IN(s), id, n);
 }
 
+static int
+fault_job_progress(struct store *s, int64_t id, int64_t done, int64_t total)
+{
+	fault_write(FAULT(s));
+	return IN(s)->ops->job_progress(IN(s), id, done, total);
+}
+
 static char *
 fault_map_result(struct store *s, int64_t id)
 {
@@ -398,6 +405,7 @@ static const struct store_ops fault_ops = {
 	.queued_items = fault_queued_items,
 	.next_delayed = fault_next_delayed,
 	.map_progress = fault_map_progress,
+	.job_progress = fault_job_progress,
 	.map_result = fault_map_result,
 	.cancel_chunks = fault_cancel_chunks,
 	.forget = fault_forget,

@@ -37,6 +37,7 @@ enum {
 	S_FINAL,
 	S_REQUEUE,
 	S_PROGRESS,
+	S_JOB_PROGRESS,
 	S_CHUNK_RESULTS,
 	S_CANCEL_CHUNKS,
 	S_FORGET,
@@ -87,6 +88,8 @@ static const char *stmt_sql[S_NSTMTS] = {
 	[S_REQUEUE] = "UPDATE jobs SET state = 0, attempts = attempts - ?, "
 	    "started = NULL, worker_pid = NULL, not_before = ? WHERE id = ?",
 	[S_PROGRESS] = "UPDATE jobs SET ndone = ndone + ? WHERE id = ?",
+	[S_JOB_PROGRESS] = "UPDATE jobs SET ndone = ?, nitems = ? WHERE id = ? "
+	    "AND kind = 0 AND state = 1",
 	[S_CHUNK_RESULTS] = "SELECT result FROM jobs WHERE parent = ? "
 	    "ORDER BY seq",
 	[S_CANCEL_CHUNKS] = "UPDATE jobs SET state = 5, error = ?, "
@@ -956,6 +959,21 @@ sq_map_progress(struct store *base, int64_t id, int64_t n)
 	return sq_write(s, st, "map progress");
 }
 
+static int
+sq_job_progress(struct store *base, int64_t id, int64_t done, int64_t total)
+{
+	struct sq	*s = SQ(base);
+	sqlite3_stmt	*st;
+
+	if (sq_begin(s) == -1)
+		return -1;
+	st = sq_stmt(s, S_JOB_PROGRESS);
+	sqlite3_bind_int64(st, 1, done);
+	sqlite3_bind_int64(st, 2, total);
+	sqlite3_bind_int64(st, 3, id);
+	return sq_write(s, st, "job progress");
+}
+
 static char *
 sq_map_result(struct store *base, int64_t id)
 {
@@ -1105,6 +1123,7 @@ static const struct store_ops sq_ops = {
 	.queued_items = sq_queued_items,
 	.next_delayed = sq_next_delayed,
 	.map_progress = sq_map_progress,
+	.job_progress = sq_job_progress,
 	.map_result = sq_map_result,
 	.cancel_chunks = sq_cancel_chunks,
 	.forget = sq_forget,

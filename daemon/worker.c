@@ -33,6 +33,7 @@
 #include "proto.h"
 #include "request.h"
 #include "tasks/task.h"
+#include "util.h"
 #include "wframe.h"
 #include "xmalloc.h"
 
@@ -278,6 +279,34 @@ worker_started(int64_t job, pid_t pid)
 	free(line);
 }
 
+/*
+ * A task's progress: sent when it ends a stretch (done == total), or when
+ * a tenth of a second has gone since the last one, so a task may report
+ * as often as it likes.
+ */
+static void
+worker_progress(int64_t job, int64_t done, int64_t total)
+{
+	static int64_t	 last_job;
+	static double	 last;
+	double		 now = time_mono();
+	char		*line;
+	size_t		 len;
+
+	if (done < 0 || total < done)
+		return;
+	if (job == last_job && done < total && now - last < 0.1)
+		return;
+	last_job = job;
+	last = now;
+	line = wframe_progress(job, done, total);
+	len = strlen(line);
+	line[len] = '\n';	/* replaces the NUL; length is known */
+	if (write_all(wfd, line, len + 1) == -1)
+		fatal("writing to the parent");
+	free(line);
+}
+
 int
 worker_control_fd(void)
 {
@@ -378,4 +407,5 @@ static const struct task_worker services = {
 	worker_control,
 	worker_control_pending,
 	logs_create,
+	worker_progress,
 };

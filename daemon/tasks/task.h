@@ -43,6 +43,8 @@ struct task_worker {
 	int	(*control_pending)(int64_t);
 	/* Creates the job's log file for a stream ("out", "err"), or -1. */
 	int	(*log_create)(int64_t, const char *);
+	/* Reports how far the job is: done of total (sent now and then). */
+	void	(*progress)(int64_t, int64_t, int64_t);
 };
 
 /* What a task knows of the job it runs. */

@@ -6,7 +6,8 @@
  *   mandelbrot(w, h, iter) -> how many points of a w x h grid over
  *                             [-2,1] x [-1.5,1.5] stay bounded for iter
  *                             steps: a numeric kernel, run in the worker
- *                             itself, with no process to start
+ *                             itself, with no process to start, its
+ *                             progress reported row by row
  *
  * mpd --plugin /usr/lib/mpd/plugins/example.so; then
  * mpctl submit wc /etc/hostname; mpctl map mandelbrot ...
@@ -105,9 +106,9 @@ mandelbrot_run(json_t *args, json_t *kwargs, struct mpd_job *job,
 	double		cr, ci, zr, zi, t;
 
 	(void)kwargs;
-	(void)job;
 	(void)error;
 	for (y = 0; y < h; y++) {
+		host->progress(job, y, h);
 		ci = -1.5 + 3.0 * (double)y / (double)h;
 		for (x = 0; x < w; x++) {
 			cr = -2.0 + 3.0 * (double)x / (double)w;
@@ -121,6 +122,7 @@ mandelbrot_run(json_t *args, json_t *kwargs, struct mpd_job *job,
 				inside++;
 		}
 	}
+	host->progress(job, h, h);
 	return json_integer(inside);
 }
 

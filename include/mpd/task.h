@@ -65,6 +65,13 @@ struct mpd_host {
 	/* A new error object {"code":"task_error","message":...}. */
 	json_t	*(*error)(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
+	/*
+	 * Reports how far the job is, done of total (0 <= done <= total);
+	 * mpctl status shows it. Call it as often as you like: the worker
+	 * passes it on at most ten times a second, and always when done
+	 * reaches total.
+	 */
+	void	 (*progress)(struct mpd_job *, int64_t done, int64_t total);
 };
 
 /* What mpd looks for in a plugin; MPD_PLUGIN(init) defines both. */

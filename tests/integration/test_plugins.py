@@ -58,6 +58,19 @@ class Example(MpdTestCase):
         r = self.d.mpctl("map", "wc", text, text)
         self.assertEqual(r.returncode, 0, r.stderr)
 
+    def test_a_task_reports_its_progress(self):
+        job = self.submit("mandelbrot", 300, 250, 100)
+        self.assertEqual(self.get(job, timeout=30)["state"], "done")
+        st = self.d.call({"op": "status", "job": job})["job"]
+        self.assertEqual(st["progress"], {"done": 250, "total": 250}, st)
+        r = self.d.mpctl("status", job)
+        self.assertIn("progress: 250 of 250", r.stdout)
+        # A task that reports nothing shows nothing.
+        job = self.submit("square", 2)
+        self.get(job, timeout=30)
+        st = self.d.call({"op": "status", "job": job})["job"]
+        self.assertNotIn("progress", st)
+
     def test_its_check_refuses_bad_arguments_at_submit(self):
         r = self.d.call({"op": "submit", "task": "wc", "args": [1, 2]})
         self.assertEqual(r["error"]["code"], "bad_request", r)
