@@ -11,7 +11,8 @@ const struct cmd cmd_status = {
 	"status", "[--json] [ID]",
 "Without ID: the daemon's version and uptime, each worker (name, pool,\n"
 "pid, idle or busy, current job, jobs done) and the jobs by state. With ID:\n"
-"that job's state, times, attempts and, for a map, its progress.\n"
+"that job's state, times, attempts and its progress (a map's items, or\n"
+"what its task reported).\n"
 "\n"
 "  -j, --json   print the daemon's reply as JSON (the pool view has a\n"
 "               \"workers\" array of objects with pid, name and state)\n"

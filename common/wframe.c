@@ -77,7 +77,8 @@ wframe_head_parse(const char *line, size_t len, struct wframe_head *h,
 		    !json_is_integer(json_array_get(progress, 1)) ||
 		    (h->done = json_integer_value(json_array_get(progress,
 		    0))) < 0 || (h->total = json_integer_value(
-		    json_array_get(progress, 1))) < h->done || n != NULL ||
+		    json_array_get(progress, 1))) < h->done ||
+		    h->total > WFRAME_PROGRESS_MAX || n != NULL ||
 		    h->error != NULL || started != NULL) {
 			*why = "sent a malformed progress frame";
 			goto bad;

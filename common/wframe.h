@@ -22,6 +22,8 @@
  * may quote a request's argument): the cap is --max-line and this.
  */
 #define WFRAME_HEAD_ROOM	((size_t)16 << 20)
+/* The largest total a progress frame may give (exact as a double). */
+#define WFRAME_PROGRESS_MAX	((int64_t)1 << 53)
 
 /*
  * A job for a worker (id, task name, whether it is a map chunk, its args

@@ -93,6 +93,10 @@ enum stop_mode {
 	STOP_NOW,	/* requeue running jobs at once (Pool terminate) */
 };
 
+/* worker.c (in a worker process) */
+/* The context of the plain job a task is running, or NULL. */
+struct task_ctx *worker_running(void);
+
 /* plugins.c */
 /* Loads the task plugins in order, before the workers fork; exits if any
  * fails. */

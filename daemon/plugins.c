@@ -6,6 +6,8 @@
  * name already taken, an init that refuses.
  */
 #include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,18 +57,39 @@ plugins_register(const struct mpd_task *pt)
 	return 0;
 }
 
+/*
+ * The job a host call names, if it is the one running: a plugin that kept
+ * an old job, or calls from a thread of its own between jobs, gets NULL
+ * (never root's rights for someone's file).
+ */
+static struct task_ctx *
+plugins_job(struct mpd_job *job)
+{
+	struct task_ctx	*ctx = worker_running();
+
+	return ctx != NULL && (struct mpd_job *)ctx == job ? ctx : NULL;
+}
+
 /* host->job_id */
 static int64_t
 plugins_job_id(struct mpd_job *job)
 {
-	return ((struct task_ctx *)job)->job;
+	struct task_ctx	*ctx = plugins_job(job);
+
+	return ctx != NULL ? ctx->job : -1;
 }
 
 /* host->open */
 static int
 plugins_open(struct mpd_job *job, const char *path, int flags)
 {
-	return task_open_owned((struct task_ctx *)job, path, flags);
+	struct task_ctx	*ctx = plugins_job(job);
+
+	if (ctx == NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	return task_open_owned(ctx, path, flags & ~O_PATH);
 }
 
 /* host->error */
@@ -87,9 +110,10 @@ plugins_error(const char *fmt, ...)
 static void
 plugins_progress(struct mpd_job *job, int64_t done, int64_t total)
 {
-	struct task_ctx	*ctx = (struct task_ctx *)job;
+	struct task_ctx	*ctx = plugins_job(job);
 
-	ctx->worker->progress(ctx->job, done, total);
+	if (ctx != NULL)
+		ctx->worker->progress(ctx->job, done, total);
 }
 
 static const struct mpd_host host = {

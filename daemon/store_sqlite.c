@@ -86,7 +86,9 @@ static const char *stmt_sql[S_NSTMTS] = {
 	    "finished = ?4, worker_pid = NULL, started = coalesce(started, "
 	    "?6) WHERE id = ?5",
 	[S_REQUEUE] = "UPDATE jobs SET state = 0, attempts = attempts - ?, "
-	    "started = NULL, worker_pid = NULL, not_before = ? WHERE id = ?",
+	    "started = NULL, worker_pid = NULL, not_before = ?, "
+	    "ndone = CASE kind WHEN 0 THEN 0 ELSE ndone END, "
+	    "nitems = CASE kind WHEN 0 THEN 0 ELSE nitems END WHERE id = ?",
 	[S_PROGRESS] = "UPDATE jobs SET ndone = ndone + ? WHERE id = ?",
 	[S_JOB_PROGRESS] = "UPDATE jobs SET ndone = ?, nitems = ? WHERE id = ? "
 	    "AND kind = 0 AND state = 1",
@@ -510,6 +512,8 @@ sq_recover(struct store *base, int64_t *requeued, int64_t *failed)
 	_Static_assert(RETRY_INTERRUPTED == 2, "retry_on & 2 in requeue_sql");
 	static const char requeue_sql[] =
 	    "UPDATE jobs SET state = 0, worker_pid = NULL, started = NULL, "
+	    "ndone = CASE kind WHEN 0 THEN 0 ELSE ndone END, "
+	    "nitems = CASE kind WHEN 0 THEN 0 ELSE nitems END, "
 	    "not_before = CASE WHEN retry_delay > 0 THEN ?1 + retry_delay "
 	    "ELSE 0 END WHERE state = 1 AND kind != 1 AND "
 	    "attempts < max_attempts AND (retry_on & 2) != 0";

@@ -217,6 +217,64 @@ worker_send_outcome(int64_t id, char *text, size_t len, json_t *error)
 }
 
 /*
+ * A task's progress, reported as often as it likes: at most one frame a
+ * tenth of a second goes to the parent, and the last report held back
+ * goes once the task returns. A chunk's progress is its map's: none.
+ */
+static struct {
+	int64_t	 job;		/* the plain job running, or 0 */
+	int64_t	 sent[2];	/* done and total last sent */
+	int64_t	 held[2];	/* a report not sent yet */
+	int	 holding;
+	double	 last;		/* when the last frame went */
+} prog;
+
+static void
+worker_progress_send(int64_t done, int64_t total)
+{
+	char	*line;
+	size_t	 len;
+
+	prog.holding = 0;
+	if (done == prog.sent[0] && total == prog.sent[1])
+		return;
+	prog.sent[0] = done;
+	prog.sent[1] = total;
+	prog.last = time_mono();
+	line = wframe_progress(prog.job, done, total);
+	len = strlen(line);
+	line[len] = '\n';	/* replaces the NUL; length is known */
+	if (write_all(wfd, line, len + 1) == -1)
+		fatal("writing to the parent");
+	free(line);
+}
+
+static void
+worker_progress(int64_t job, int64_t done, int64_t total)
+{
+	if (job != prog.job || prog.job == 0 || done < 0 || total < done ||
+	    total > WFRAME_PROGRESS_MAX)
+		return;
+	if (time_mono() - prog.last >= 0.1)
+		worker_progress_send(done, total);
+	else {
+		prog.held[0] = done;
+		prog.held[1] = total;
+		prog.holding = 1;
+	}
+}
+
+/* The job a task's host calls must name: the one running (a plain job's
+ * or a chunk's), or NULL. */
+static struct task_ctx	*running;
+
+struct task_ctx *
+worker_running(void)
+{
+	return running;
+}
+
+/*
  * Runs one job frame and sends its outcome. A chunk's items may have been
  * left as text (it->n >= 0): then line holds them, it->len bytes.
  */
@@ -241,6 +299,7 @@ worker_run(json_t *frame, const char *line, const struct jscan_items *it)
 		fatalx("malformed job frame from the parent");
 	worker_ctx(frame, &ctx);
 
+	running = &ctx;
 	if ((t = task_find(json_string_value(task))) == NULL)
 		error = task_error(xasprintf("unknown task \"%s\"",
 		    json_string_value(task)));
@@ -251,10 +310,16 @@ worker_run(json_t *frame, const char *line, const struct jscan_items *it)
 		text = worker_chunk(t, NULL, 0, items, kwargs, &ctx, &error,
 		    &len);
 	else {
+		memset(&prog, 0, sizeof prog);
+		prog.job = ctx.job;
 		result = task_run(t, args, kwargs, &ctx, &error);
+		if (prog.holding)
+			worker_progress_send(prog.held[0], prog.held[1]);
+		prog.job = 0;
 		if (result == NULL && error == NULL)
 			error = task_error(NULL);
 	}
+	running = NULL;
 	if (result != NULL) {
 		text = json_dumps(result, JSON_COMPACT | JSON_ENCODE_ANY);
 		if (text == NULL)
@@ -279,33 +344,6 @@ worker_started(int64_t job, pid_t pid)
 	free(line);
 }
 
-/*
- * A task's progress: sent when it ends a stretch (done == total), or when
- * a tenth of a second has gone since the last one, so a task may report
- * as often as it likes.
- */
-static void
-worker_progress(int64_t job, int64_t done, int64_t total)
-{
-	static int64_t	 last_job;
-	static double	 last;
-	double		 now = time_mono();
-	char		*line;
-	size_t		 len;
-
-	if (done < 0 || total < done)
-		return;
-	if (job == last_job && done < total && now - last < 0.1)
-		return;
-	last_job = job;
-	last = now;
-	line = wframe_progress(job, done, total);
-	len = strlen(line);
-	line[len] = '\n';	/* replaces the NUL; length is known */
-	if (write_all(wfd, line, len + 1) == -1)
-		fatal("writing to the parent");
-	free(line);
-}
 
 int
 worker_control_fd(void)

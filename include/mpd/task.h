@@ -55,21 +55,29 @@ struct mpd_host {
 	int	 abi;			/* MPD_TASK_ABI of the daemon */
 	/* Adds a task (borrowed: it must live as long as the plugin). */
 	int	 (*register_task)(const struct mpd_task *);
+	/*
+	 * The host's calls take the job run was given, and only while run
+	 * runs, from its own thread: for any other job they fail (EINVAL,
+	 * -1) or do nothing.
+	 */
 	/* The job's id. */
 	int64_t	 (*job_id)(struct mpd_job *);
 	/*
 	 * open(2) of a path as the job's owner would open it (their uid,
-	 * gid and groups), close-on-exec. -1 with errno set on failure.
+	 * gid and groups), close-on-exec; a relative path is taken from
+	 * the worker's directory (/), so give absolute ones. -1 with errno
+	 * set on failure.
 	 */
 	int	 (*open)(struct mpd_job *, const char *, int);
 	/* A new error object {"code":"task_error","message":...}. */
 	json_t	*(*error)(const char *, ...)
 		    __attribute__((format(printf, 1, 2)));
 	/*
-	 * Reports how far the job is, done of total (0 <= done <= total);
-	 * mpctl status shows it. Call it as often as you like: the worker
-	 * passes it on at most ten times a second, and always when done
-	 * reaches total.
+	 * Reports how far the job is, done of total (0 <= done <= total <=
+	 * 2^53); mpctl status shows it while total > 0. Call it as often as
+	 * you like: the worker passes on at most ten reports a second, and
+	 * the last one when run returns. A map's items report nothing (the
+	 * map counts its items itself); a retried job starts from nothing.
 	 */
 	void	 (*progress)(struct mpd_job *, int64_t done, int64_t total);
 };

@@ -2,6 +2,7 @@
 workers beside the built-ins; each way a plugin can be wrong stops the
 start with a message naming the file; a plugin mpd cannot trust is never
 loaded; and a plugin's file access is its job owner's, not root's."""
+import json
 import os
 import shutil
 import subprocess
@@ -54,9 +55,11 @@ class Example(MpdTestCase):
         self.assertEqual(r["state"], "done", r)
         self.assertGreater(r["result"], 0)
         self.assertLess(r["result"], 60 * 40)
-        # A map of plugin calls, through mpctl.
+        # A map of plugin calls, through mpctl: each reads the file.
         r = self.d.mpctl("map", "wc", text, text)
         self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(json.loads(r.stdout), [
+            {"lines": 4, "words": 6, "bytes": len(words)}] * 2)
 
     def test_a_task_reports_its_progress(self):
         job = self.submit("mandelbrot", 300, 250, 100)
