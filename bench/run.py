@@ -333,6 +333,59 @@ def py_client_submit_get(sock, n):
     return t
 
 
+def py_client_jobs(sock, n, task, args):
+    """Submits n jobs of task with args, then waits for all of them, over
+    a raw socket; every one must end done."""
+    s = socket.socket(socket.AF_UNIX)
+    s.settimeout(600)
+    s.connect(sock)
+    f = s.makefile("rwb", buffering=1 << 16)
+    line = json.dumps({"op": "submit", "task": task, "args": args}).encode()
+    t0 = time.monotonic()
+    ids = []
+    for start in range(0, n, WINDOW):
+        chunk = range(start, min(n, start + WINDOW))
+        f.write((line + b"\n") * len(chunk))
+        f.flush()
+        ids += [json.loads(f.readline())["job"] for _ in chunk]
+    for start in range(0, n, WINDOW):
+        chunk = ids[start:start + WINDOW]
+        for j in chunk:
+            f.write(b'{"op":"get","job":%d}\n' % j)
+        f.flush()
+        for _ in chunk:
+            r = json.loads(f.readline())
+            if r.get("state") != "done":
+                raise BenchError("%s: %s" % (task, r))
+    t = time.monotonic() - t0
+    s.close()
+    return t
+
+
+def plugin_vs_command(build, n, add):
+    """The example plugin's numeric kernel, in the workers themselves,
+    against the cheapest command there is: n jobs of each, from Python.
+    Skipped (with a line) when the plugin is missing or mpd refuses it."""
+    plugin = os.path.join(build, "plugins", "example.so")
+    if not os.path.exists(plugin):
+        print("bench: skipping the plugin row: no %s" % plugin,
+              file=sys.stderr)
+        return
+    try:
+        d = Mpd(build, "normal", extra=["--plugin", plugin])
+    except BenchError as e:
+        print("bench: skipping the plugin row: %s" % e, file=sys.stderr)
+        return
+    try:
+        add("task plugin", py_client_jobs(d.sock, n, "mandelbrot",
+                                          [16, 16, 50]))
+        d.settle()
+        add("task exec", py_client_jobs(d.sock, n, "exec", ["/bin/true"]))
+        d.stop()
+    finally:
+        d.close()
+
+
 def py_client_queue(sock, n, window=WINDOW):
     """The mpd side of the beanstalkd workload: n square submits from the
     Python client (window requests in flight; 1: one at a time, as the
@@ -813,6 +866,10 @@ def main():
             d.stop()
         finally:
             d.close()
+    for k in range(rounds):
+        step("round %d/%d: a plugin's task against a command" % (k + 1,
+                                                                rounds))
+        plugin_vs_command(build, sizes["exec"], add)
     step("mpd alone: memory with %d and %d queued jobs, start time"
          % (sizes["rss_small"], sizes["rss_big"]))
     mpd_alone_memory_start(build, sizes, rounds, add)
@@ -865,6 +922,8 @@ def main():
          "queue beanstalkd", "beanstalkd", "normal/memory", None),
         ("%d jobs enqueued, results fetched" % n["rq"], "rq mpd", "rq rq",
          "RQ SimpleWorker x2", "normal/memory", None),
+        ("%d plugin mandelbrot(16,16,50) jobs" % n["exec"], "task plugin",
+         "task exec", "mpd exec /bin/true", "normal/normal", (">=", 1.0)),
     ]
     print()
     print("machine: %d cores, Linux %s, Python %s (RQ under %s %s); %s" % (
