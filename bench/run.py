@@ -301,9 +301,11 @@ class Mpd:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def py_client_submit_get(sock, n):
-    """Submits then gets over a raw socket, as a peer's Python client
-    would: so that client language does not decide the comparison."""
+def py_client_jobs(sock, n, line, check):
+    """Submits n jobs, line(i) the request of the i-th, then gets each,
+    over a raw socket, as a peer's Python client would: so that client
+    language does not decide the comparison. check(i, reply) must hold for
+    each get's reply."""
     s = socket.socket(socket.AF_UNIX)
     s.settimeout(600)
     s.connect(sock)
@@ -313,7 +315,7 @@ def py_client_submit_get(sock, n):
     for start in range(0, n, WINDOW):
         chunk = range(start, min(n, start + WINDOW))
         for i in chunk:
-            f.write(b'{"op":"submit","task":"square","args":[%d]}\n' % i)
+            f.write(line(i))
         f.flush()
         ids += [json.loads(f.readline())["job"] for _ in chunk]
     for start in range(0, n, WINDOW):
@@ -323,43 +325,30 @@ def py_client_submit_get(sock, n):
         f.flush()
         # A get of a job still running is answered when it ends: the
         # replies may come in any order.
-        want = {j: (start + k) ** 2 for k, j in enumerate(chunk)}
+        index = {j: start + k for k, j in enumerate(chunk)}
         for _ in chunk:
             r = json.loads(f.readline())
-            if want.pop(r.get("job"), None) != r.get("result"):
+            if r.get("job") not in index or not check(
+                    index.pop(r.get("job")), r):
                 raise BenchError("get: %s" % r)
     t = time.monotonic() - t0
     s.close()
     return t
 
 
-def py_client_jobs(sock, n, task, args):
-    """Submits n jobs of task with args, then waits for all of them, over
-    a raw socket; every one must end done."""
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(600)
-    s.connect(sock)
-    f = s.makefile("rwb", buffering=1 << 16)
-    line = json.dumps({"op": "submit", "task": task, "args": args}).encode()
-    t0 = time.monotonic()
-    ids = []
-    for start in range(0, n, WINDOW):
-        chunk = range(start, min(n, start + WINDOW))
-        f.write((line + b"\n") * len(chunk))
-        f.flush()
-        ids += [json.loads(f.readline())["job"] for _ in chunk]
-    for start in range(0, n, WINDOW):
-        chunk = ids[start:start + WINDOW]
-        for j in chunk:
-            f.write(b'{"op":"get","job":%d}\n' % j)
-        f.flush()
-        for _ in chunk:
-            r = json.loads(f.readline())
-            if r.get("state") != "done":
-                raise BenchError("%s: %s" % (task, r))
-    t = time.monotonic() - t0
-    s.close()
-    return t
+def py_client_submit_get(sock, n):
+    """n square jobs, submitted then got by the Python client."""
+    return py_client_jobs(
+        sock, n, lambda i: b'{"op":"submit","task":"square","args":[%d]}\n'
+        % i, lambda i, r: r.get("result") == i * i)
+
+
+def py_client_task(sock, n, task, args):
+    """n jobs of task with args, submitted then got; each must end done."""
+    line = json.dumps({"op": "submit", "task": task,
+                       "args": args}).encode() + b"\n"
+    return py_client_jobs(sock, n, lambda i: line,
+                          lambda i, r: r.get("state") == "done")
 
 
 def plugin_vs_command(build, n, add):
@@ -377,10 +366,10 @@ def plugin_vs_command(build, n, add):
         print("bench: skipping the plugin row: %s" % e, file=sys.stderr)
         return
     try:
-        add("task plugin", py_client_jobs(d.sock, n, "mandelbrot",
+        add("task plugin", py_client_task(d.sock, n, "mandelbrot",
                                           [16, 16, 50]))
         d.settle()
-        add("task exec", py_client_jobs(d.sock, n, "exec", ["/bin/true"]))
+        add("task exec", py_client_task(d.sock, n, "exec", ["/bin/true"]))
         d.stop()
     finally:
         d.close()

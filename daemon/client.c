@@ -167,16 +167,10 @@ clients_seal(void)
 static int
 client_flush(struct client *c)
 {
-	struct evbuffer	*out = c->held;
+	/* Replies held after the commit began wait for the next one. */
+	struct evbuffer	*out = peer_prefix(c->held, c->sealed);
 	int		 rc;
 
-	/* Replies held after the commit began wait for the next one. */
-	if (c->sealed < evbuffer_get_length(c->held)) {
-		if ((out = evbuffer_new()) == NULL ||
-		    evbuffer_remove_buffer(c->held, out, c->sealed) !=
-		    (int)c->sealed)
-			fatalx("evbuffer_remove_buffer");
-	}
 	c->sealed = 0;
 	/*
 	 * Straight to the socket when nothing waits before it: a reply then

@@ -326,8 +326,7 @@ config_pool(const char *where, const char *name, const char *arg, long long max)
 
 	eq = strchr(arg, '=');
 	n = eq != NULL ? (size_t)(eq - arg) : 0;
-	if (eq == NULL || n == 0 || n >= POOL_NAME_MAX ||
-	    strspn(arg, POOL_NAME_CHARS) != n)
+	if (eq == NULL || !pool_name_ok(arg, n))
 		config_bad(where, "%s takes NAME=SIZE, a name of 1 to %d "
 		    "letters, digits, '-' and '_', not \"%s\"", name,
 		    POOL_NAME_MAX - 1, arg);

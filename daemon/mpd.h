@@ -376,6 +376,8 @@ const char *pool_name(int);
 int	pool_size(int);
 /* The index of the pool of this name, or -1. */
 int	pool_find(const char *);
+/* Whether the n bytes at name make a pool's name (POOL_NAME_CHARS). */
+int	pool_name_ok(const char *, size_t);
 /* Number of worker processes not yet reaped. */
 int	pool_alive(void);
 /* Sends one frame line to a worker. */
@@ -553,6 +555,12 @@ int	 peer_line(struct evbuffer *, size_t *, size_t, char **, size_t *);
  * bufferevent refuses it.
  */
 int	 peer_send(struct bufferevent *, struct evbuffer *);
+/*
+ * The first n bytes of buf, to send now (the rest waits for a later
+ * commit): buf itself when that is all of it, else a new buffer they are
+ * moved to, which the caller frees.
+ */
+struct evbuffer *peer_prefix(struct evbuffer *, size_t);
 
 /* paths.c */
 /*

@@ -882,8 +882,7 @@ op_pool_add(struct client *c, json_t *req, json_t *tag)
 
 	if (!ops_pool_may_change(c, tag))
 		return;
-	if (n == 0 || n >= POOL_NAME_MAX || strspn(name, POOL_NAME_CHARS) !=
-	    n) {
+	if (!pool_name_ok(name, n)) {
 		reply_error(c, tag, ERR_BAD_REQUEST, "a pool's name has 1 to %d "
 		    "letters, digits, '-' and '_'", POOL_NAME_MAX - 1);
 		return;

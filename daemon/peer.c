@@ -37,6 +37,19 @@ peer_line(struct evbuffer *in, size_t *scanned, size_t max, char **line,
 	return 1;
 }
 
+struct evbuffer *
+peer_prefix(struct evbuffer *buf, size_t n)
+{
+	struct evbuffer	*out;
+
+	if (n >= evbuffer_get_length(buf))
+		return buf;
+	if ((out = evbuffer_new()) == NULL ||
+	    evbuffer_remove_buffer(buf, out, n) != (int)n)
+		fatalx("evbuffer_remove_buffer");
+	return out;
+}
+
 int
 peer_send(struct bufferevent *bev, struct evbuffer *buf)
 {

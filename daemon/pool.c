@@ -668,6 +668,20 @@ pool_size(int pool)
 }
 
 int
+pool_name_ok(const char *name, size_t n)
+{
+	size_t	i;
+
+	if (n == 0 || n >= POOL_NAME_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (name[i] == '\0' || strchr(POOL_NAME_CHARS, name[i]) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+int
 pool_find(const char *name)
 {
 	int	k;
@@ -703,7 +717,7 @@ pool_send_job(struct worker *w, const char *frame, size_t len)
 static void
 pool_flush_one(struct worker *w)
 {
-	struct evbuffer	*out = w->jobs;
+	struct evbuffer	*out;
 	size_t		 n = w->sealed;
 	int		 rc;
 
@@ -714,11 +728,7 @@ pool_flush_one(struct worker *w)
 		return;
 	}
 	/* Frames queued after the commit began wait for the next one. */
-	if (n < evbuffer_get_length(w->jobs)) {
-		if ((out = evbuffer_new()) == NULL ||
-		    evbuffer_remove_buffer(w->jobs, out, n) != (int)n)
-			fatalx("evbuffer_remove_buffer");
-	}
+	out = peer_prefix(w->jobs, n);
 	rc = peer_send(w->bev, out);
 	if (out != w->jobs)
 		evbuffer_free(out);

@@ -191,13 +191,19 @@ sched_hand_ahead(int pool)
 	/* Its size is read from its process between jobs: one at a time. */
 	if (conf->max_worker_rss > 0)
 		return;
+	for (k = 0; k < nworkers; k++) {
+		if (workers[k]->pool == pool)
+			total += sched_room(workers[k]);
+	}
+	/* Most ticks: no worker of the pool may take one; nothing to do. */
+	if (total == 0)
+		return;
 	room = xcalloc((size_t)nworkers, sizeof *room);
 	for (k = 0; k < nworkers; k++) {
 		if (workers[k]->pool == pool)
-			total += room[k] = sched_room(workers[k]);
+			room[k] = sched_room(workers[k]);
 	}
-	if (total > 0)
-		sched_batch(pool, total, sched_take_ahead, room);
+	sched_batch(pool, total, sched_take_ahead, room);
 	free(room);
 }
 
