@@ -42,10 +42,11 @@ SYS_PYTHON = "/usr/bin/python3"
 
 FULL = {"map": 1000000, "submit": 20000, "rtt": 2000, "exec": 2000,
         "queue": 50000, "rq": 5000, "rtt_clients": 2000,
-        "rss_small": 10000, "rss_big": 1000000, "map_get": 1000000}
+        "rss_small": 10000, "rss_big": 1000000, "map_get": 1000000,
+        "pyapply": 20000}
 TINY = {"map": 2000, "submit": 300, "rtt": 50, "exec": 40,
         "queue": 500, "rq": 100, "rtt_clients": 50,
-        "rss_small": 100, "rss_big": 2000, "map_get": 2000}
+        "rss_small": 100, "rss_big": 2000, "map_get": 2000, "pyapply": 200}
 CLIENTS = 8             # concurrent clients of the latency workload
 WINDOW = 512            # requests in flight of the Python client
 
@@ -375,6 +376,61 @@ def plugin_vs_command(build, n, add):
         d.close()
 
 
+# n apply_async of a function of the script's __main__, then each get:
+# the same program for multiprocessing.Pool(2) and mpd.Pool (whose Python
+# pool in the daemon has 2 workers); it prints its seconds.
+PYAPPLY = """
+import sys, time
+from %s import Pool
+def inc(x):
+    return x + 1
+n = int(sys.argv[1])
+pool = Pool(%s)
+t0 = time.monotonic()
+rs = [pool.apply_async(inc, (i,)) for i in range(n)]
+assert [r.get() for r in rs] == [i + 1 for i in range(n)]
+print(time.monotonic() - t0)
+pool.close()
+pool.join()
+"""
+
+
+def python_apply(build, n, add):
+    """n apply_async + get of a trivial Python function: mpd.Pool on a
+    daemon whose Python pool has 2 workers, against multiprocessing.Pool(2)
+    (fork), each in a fresh Python of the same version. mpd.Pool() leaves
+    the concurrency to the daemon's pool; Pool(2) caps it in the client."""
+    pydir = os.path.join(ROOT, "clients", "python")
+    env = dict(os.environ, PYTHONPATH=pydir)
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = pydir
+    try:
+        d = Mpd(build, "normal", extra=["--pool", "py=2:python"])
+    finally:
+        if old is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = old
+    tmp = tempfile.mkdtemp(prefix="mpd-bench-py-")
+    try:
+        for key, module, arg in (("pyapply mpd", "mpd", ""),
+                                 ("pyapply mpd-cap2", "mpd", "2"),
+                                 ("pyapply pool", "multiprocessing", "2")):
+            path = os.path.join(tmp, key.replace(" ", "-") + ".py")
+            with open(path, "w") as f:
+                f.write(PYAPPLY % (module, arg))
+            r = subprocess.run([sys.executable, path, str(n)],
+                               env=dict(env, MPD_SOCKET=d.sock),
+                               capture_output=True, text=True, timeout=600)
+            if r.returncode != 0:
+                raise BenchError("%s: %s" % (key, r.stderr[-2000:]))
+            add(key, float(r.stdout))
+        d.stop()
+    finally:
+        d.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def py_client_queue(sock, n, window=WINDOW):
     """The mpd side of the beanstalkd workload: n square submits from the
     Python client (window requests in flight; 1: one at a time, as the
@@ -652,7 +708,8 @@ def mpd_alone_memory_start(build, sizes, rounds, add):
                     for _ in range(2)]
 
         def held():
-            w = c.ok({"op": "status"})["workers"]
+            w = [x for x in c.ok({"op": "status"})["workers"]
+                 if x["pool"] == "default"]
             return sorted(x["job"] or 0 for x in w) == sorted(sleepers)
         wait_until(held, 30, "both workers running sleep 1000")
         rss0 = proc_status(d.pid)
@@ -859,6 +916,10 @@ def main():
         step("round %d/%d: a plugin's task against a command" % (k + 1,
                                                                 rounds))
         plugin_vs_command(build, sizes["exec"], add)
+    for k in range(rounds):
+        step("round %d/%d: Python functions, mpd.Pool against "
+             "multiprocessing.Pool" % (k + 1, rounds))
+        python_apply(build, sizes["pyapply"], add)
     step("mpd alone: memory with %d and %d queued jobs, start time"
          % (sizes["rss_small"], sizes["rss_big"]))
     mpd_alone_memory_start(build, sizes, rounds, add)
@@ -913,6 +974,11 @@ def main():
          "RQ SimpleWorker x2", "normal/memory", None),
         ("%d plugin mandelbrot(16,16,50) jobs" % n["exec"], "task plugin",
          "task exec", "mpd exec /bin/true", "normal/normal", (">=", 1.0)),
+        ("%d apply_async+get, Python fn, 2 workers" % n["pyapply"],
+         "pyapply mpd", "pyapply pool", "Pool(2).apply_async",
+         "normal/none", (">=", 1.0)),
+        ("same, mpd.Pool(2): 2 in flight", "pyapply mpd-cap2",
+         "pyapply pool", "Pool(2).apply_async", "normal/none", None),
     ]
     print()
     print("machine: %d cores, Linux %s, Python %s (RQ under %s %s); %s" % (

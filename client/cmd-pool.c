@@ -8,7 +8,7 @@
 static int	pool_run(int, char **);
 
 const struct cmd cmd_pool = {
-	"pool", "[--json] [list | ACTION NAME [N]]",
+	"pool", "[--json] [list | ACTION NAME [N [RUNTIME]]]",
 "list (the default): the daemon's pools, each one's name, runtime, size,\n"
 "busy and idle workers, queued jobs (your own, unless you are root or the\n"
 "daemon's user) and whether it is paused. A job runs in the pool it names\n"
@@ -20,7 +20,10 @@ const struct cmd cmd_pool = {
 "                  leave first and busy ones after their job\n"
 "  pause NAME      start no more jobs from NAME's queue; running ones go on\n"
 "  resume NAME     start them again\n"
-"  add NAME N      a new pool of N workers\n"
+"  add NAME N [RUNTIME]\n"
+"                  a new pool of N workers of RUNTIME: builtin (the\n"
+"                  default: mpd's tasks and plugins), python (functions,\n"
+"                  python3 -m mpd.worker) or a program's absolute path\n"
 "  remove NAME     a pool with no queued or running job (not default)\n"
 "\n"
 "  -j, --json   print the daemon's reply as JSON\n"
@@ -28,7 +31,8 @@ const struct cmd cmd_pool = {
 	pool_run
 };
 
-/* An action: its name, op, operands (NAME, then N when 2). */
+/* An action: its name, op, operands (NAME, then N when 2, and an optional
+ * RUNTIME when 3). */
 static const struct {
 	const char	*name;
 	const char	*op;
@@ -37,7 +41,7 @@ static const struct {
 	{ "resize", "pool_resize", 2 },
 	{ "pause", "pool_pause", 1 },
 	{ "resume", "pool_resume", 1 },
-	{ "add", "pool_add", 2 },
+	{ "add", "pool_add", 3 },
 	{ "remove", "pool_remove", 1 },
 };
 
@@ -81,12 +85,14 @@ pool_request(int argc, char **argv)
 		    ctl_safe(argv[0]));
 		return NULL;
 	}
-	if (argc != actions[i].operands + 1) {
+	if (argc != actions[i].operands + 1 && (actions[i].operands != 3 ||
+	    argc != 3)) {
 		fprintf(stderr, "mpctl pool %s takes %s\n", actions[i].name,
+		    actions[i].operands == 3 ? "NAME N [RUNTIME]" :
 		    actions[i].operands == 2 ? "NAME N" : "NAME");
 		return NULL;
 	}
-	if (actions[i].operands == 2 && (n = ctl_id(argv[2])) == -1) {
+	if (actions[i].operands >= 2 && (n = ctl_id(argv[2])) == -1) {
 		fprintf(stderr, "mpctl pool %s: \"%s\" is not a number of "
 		    "workers\n", actions[i].name, ctl_safe(argv[2]));
 		return NULL;
@@ -95,6 +101,8 @@ pool_request(int argc, char **argv)
 	    ctl_string(argv[1]));
 	if (n > 0)
 		json_object_set_new(req, "size", json_integer(n));
+	if (argc == 4)
+		json_object_set_new(req, "runtime", ctl_string(argv[3]));
 	return req;
 }
 

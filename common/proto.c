@@ -61,3 +61,16 @@ job_state_final(int state)
 {
 	return state >= JOB_DONE && state < JOB_NSTATES;
 }
+
+int
+function_name_ok(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; name[i] != '\0'; i++) {
+		if ((unsigned char)name[i] <= ' ' || name[i] == 0x7f ||
+		    i >= PROTO_FUNCTION_MAX)
+			return 0;
+	}
+	return i > 0 && strchr(name, ':') != NULL;
+}

@@ -82,6 +82,11 @@
 #define PROTO_STORE_RESERVE	(4 * 1024 * 1024)
 /* Most bytes of each stream in one logs reply. */
 #define PROTO_LOGS_CHUNK	(256 * 1024)
+/*
+ * A function of an external runtime is named "module:qualname": at most
+ * this many bytes, with a colon, no white space and no control character.
+ */
+#define PROTO_FUNCTION_MAX	512
 
 /* Job states, stored as these integers. */
 enum job_state {
@@ -107,6 +112,8 @@ const char	*job_state_name(int);
 int		 job_state_parse(const char *);
 /* True for states a job never leaves. */
 int		 job_state_final(int);
+/* Whether a task name names a runtime's function ("module:qualname"). */
+int		 function_name_ok(const char *);
 
 /* Causes of a failed attempt that a job may be retried for (retry_on). */
 #define RETRY_WORKER_DIED	0x1

@@ -56,14 +56,15 @@ static const struct field submit_fields[] = {
 	COMMON_FIELDS, { "task", T_STRING, 1 }, { "args", T_ARRAY, 0 },
 	{ "kwargs", T_OBJECT, 0 }, { "name", T_STRING, 0 },
 	{ "priority", T_INT, 0 }, { "max_attempts", T_COUNT, 0 },
-	{ "timeout", T_LIMIT, 0 }, POLICY_FIELDS, { NULL, 0, 0 }
+	{ "timeout", T_LIMIT, 0 }, { "context", T_OBJECT, 0 }, POLICY_FIELDS,
+	{ NULL, 0, 0 }
 };
 static const struct field map_fields[] = {
 	COMMON_FIELDS, { "task", T_STRING, 1 }, { "items", T_ARRAY, 1 },
 	{ "kwargs", T_OBJECT, 0 }, { "chunksize", T_COUNT, 0 },
 	{ "name", T_STRING, 0 }, { "priority", T_INT, 0 },
 	{ "max_attempts", T_COUNT, 0 }, { "timeout", T_LIMIT, 0 },
-	POLICY_FIELDS, { NULL, 0, 0 }
+	{ "context", T_OBJECT, 0 }, POLICY_FIELDS, { NULL, 0, 0 }
 };
 static const struct field get_fields[] = {
 	COMMON_FIELDS, { "job", T_ID, 1 }, { "timeout", T_SECONDS, 0 },
@@ -93,6 +94,10 @@ static const struct field pool_size_fields[] = {
 	COMMON_FIELDS, { "pool", T_STRING, 1 }, { "size", T_COUNT, 1 },
 	{ NULL, 0, 0 }
 };
+static const struct field pool_add_fields[] = {
+	COMMON_FIELDS, { "pool", T_STRING, 1 }, { "size", T_COUNT, 1 },
+	{ "runtime", T_STRING, 0 }, { NULL, 0, 0 }
+};
 static const struct field shutdown_fields[] = {
 	COMMON_FIELDS, { "mode", T_MODE, 0 }, { NULL, 0, 0 }
 };
@@ -112,7 +117,7 @@ static const struct op_spec ops[] = {
 	{ OP_POOL_RESIZE, pool_size_fields },
 	{ OP_POOL_PAUSE, pool_fields },
 	{ OP_POOL_RESUME, pool_fields },
-	{ OP_POOL_ADD, pool_size_fields },
+	{ OP_POOL_ADD, pool_add_fields },
 	{ OP_POOL_REMOVE, pool_fields },
 };
 

@@ -8,7 +8,7 @@
 
 char *
 wframe_job(int64_t id, const char *task, int chunk, const char *args,
-    const char *kwargs, int64_t uid, int64_t gid)
+    const char *kwargs, int64_t uid, int64_t gid, const char *context)
 {
 	json_t	*name = json_string(task);
 	char	*quoted, *line;
@@ -20,9 +20,10 @@ wframe_job(int64_t id, const char *task, int chunk, const char *args,
 	if (quoted == NULL)
 		return NULL;
 	line = xasprintf("{\"job\":%lld,\"task\":%s,\"%s\":%s,\"kwargs\":%s,"
-	    "\"uid\":%lld,\"gid\":%lld}", (long long)id, quoted,
+	    "\"uid\":%lld,\"gid\":%lld%s%s}", (long long)id, quoted,
 	    chunk ? "items" : "args", args, kwargs, (long long)uid,
-	    (long long)gid);
+	    (long long)gid, context != NULL ? ",\"context\":" : "",
+	    context != NULL ? context : "");
 	free(quoted);
 	return line;
 }
@@ -41,13 +42,25 @@ int
 wframe_head_parse(const char *line, size_t len, struct wframe_head *h,
     const char **why)
 {
-	json_t	*id, *n, *started, *progress;
+	json_t	*id, *n, *started, *progress, *hello;
 
 	memset(h, 0, sizeof *h);
 	if ((h->obj = json_loadb(line, len, 0, NULL)) == NULL ||
 	    !json_is_object(h->obj)) {
 		*why = "sent a malformed frame";
 		goto bad;
+	}
+	if ((hello = json_object_get(h->obj, "hello")) != NULL) {
+		if (!json_is_object(hello) || !json_is_integer(
+		    json_object_get(hello, "protocol")) ||
+		    json_object_get(h->obj, "job") != NULL) {
+			*why = "sent a malformed hello";
+			goto bad;
+		}
+		h->has_hello = 1;
+		h->protocol = json_integer_value(json_object_get(hello,
+		    "protocol"));
+		return 0;
 	}
 	id = json_object_get(h->obj, "job");
 	n = json_object_get(h->obj, "result");
@@ -63,6 +76,11 @@ wframe_head_parse(const char *line, size_t len, struct wframe_head *h,
 		goto bad;
 	}
 	h->job = json_integer_value(id);
+	if ((h->output = json_object_get(h->obj, "output")) != NULL &&
+	    (!json_is_object(h->output) || (n == NULL && h->error == NULL))) {
+		*why = "sent a malformed output";
+		goto bad;
+	}
 	if (n != NULL) {
 		h->has_result = 1;
 		h->result_len = (size_t)json_integer_value(n);

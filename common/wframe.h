@@ -5,7 +5,9 @@
  *   parent -> worker   {"job":ID,"task":T,"args":A,"kwargs":K,"uid":U,"gid":G}
  *                      (a map chunk has "items" instead of "args")
  *                      {"job":ID,"signal":SIG}  to the job's command's group
- *   worker -> parent   {"job":ID,"started":PID}  its command runs as PID
+ *   worker -> parent   {"hello":{"protocol":1,...}}  an external runtime's
+ *                      first frame
+ *                      {"job":ID,"started":PID}  its command runs as PID
  *                      {"job":ID,"progress":[DONE,TOTAL]}  how far it is
  *                      {"job":ID,"result":N[,"error":E]} then N bytes of
  *                      result JSON and a newline; or {"job":ID,"error":E}
@@ -22,16 +24,19 @@
  * may quote a request's argument): the cap is --max-line and this.
  */
 #define WFRAME_HEAD_ROOM	((size_t)16 << 20)
+/* The version of the worker protocol (proto/WORKER.md) a hello names. */
+#define WFRAME_PROTOCOL		1
 /* The largest total a progress frame may give (exact as a double). */
 #define WFRAME_PROGRESS_MAX	((int64_t)1 << 53)
 
 /*
  * A job for a worker (id, task name, whether it is a map chunk, its args
- * or items and kwargs as JSON text, owner uid and gid), as a line without
- * its newline (newly allocated); NULL when the name is not UTF-8.
+ * or items and kwargs as JSON text, owner uid and gid, and its context's
+ * JSON text or NULL), as a line without its newline (newly allocated);
+ * NULL when the name is not UTF-8.
  */
 char	*wframe_job(int64_t, const char *, int, const char *, const char *,
-	    int64_t, int64_t);
+	    int64_t, int64_t, const char *);
 /* A signal for a job's command: the line's length in buf, or -1. */
 int	 wframe_signal(char *, size_t, int64_t, int);
 
@@ -42,10 +47,13 @@ struct wframe_head {
 	int64_t		 started;	/* the command's pid; 0 none, -1 bad */
 	int		 has_result;	/* result bytes follow */
 	int		 has_progress;	/* a progress frame: done of total */
+	int		 has_hello;	/* a runtime's hello */
+	int64_t		 protocol;	/* the hello's protocol version */
 	int64_t		 done;
 	int64_t		 total;
 	size_t		 result_len;
 	json_t		*error;		/* borrowed from obj, or NULL */
+	json_t		*output;	/* a runtime's captured output, or NULL */
 };
 
 /*

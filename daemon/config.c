@@ -43,6 +43,7 @@ enum kind {
 	SET_RLIMIT,	/* struct rlimit: SOFT[:HARD] */
 	SET_POOL,	/* a pool: NAME=SIZE[:RUNTIME]; repeatable */
 	SET_PLUGIN,	/* a task plugin's path; repeatable */
+	SET_PYPOOL,	/* int: auto -1, no 0, else a size */
 };
 
 #define ZERO_OK	0x1	/* "0" is allowed, and means none */
@@ -67,6 +68,7 @@ static const struct setting settings[] = {
 	{ "workers", 'w', SET_INT, AT(workers), 1024, 0 },
 	{ "pool", 'W', SET_POOL, AT(pools), 1024, 0 },
 	{ "plugin", 'x', SET_PLUGIN, AT(plugins), 0, 0 },
+	{ "python-pool", 'y', SET_PYPOOL, AT(python_pool), 1024, 0 },
 	{ "grace", 'g', SET_SECONDS, AT(grace), 0, 0 },
 	{ "max-line", 'L', SET_SIZE, AT(max_line), 1LL << 30, 0 },
 	{ "max-items", 'I', SET_COUNT, AT(max_items), 1LL << 40, 0 },
@@ -128,9 +130,16 @@ usage(FILE *f)
 "  -w, --workers N       the default pool's workers (default: online CPUs)\n"
 "      --plugin PATH     load the task plugin PATH (<mpd/task.h>) before the\n"
 "                        workers start; repeatable\n"
-"      --pool NAME=SIZE  one more pool of SIZE workers, which jobs name in\n"
+"      --pool NAME=SIZE[:RUNTIME]\n"
+"                        one more pool of SIZE workers, which jobs name in\n"
 "                        \"pool\" (mpctl -P); repeatable. default=SIZE sets\n"
-"                        the default pool's size\n"
+"                        the default pool's size. RUNTIME is builtin (mpd's\n"
+"                        tasks and plugins), python (python3 -m mpd.worker,\n"
+"                        for functions) or a program's absolute path\n"
+"      --python-pool N|auto|no\n"
+"                        the pool \"py\" of N python workers, started on\n"
+"                        demand (default: auto, as many as --workers when\n"
+"                        python3 is on PATH and no pool is named py)\n"
 "  -g, --grace SEC       on SIGTERM, how long running jobs may finish before\n"
 "                        they are stopped and requeued (default: 10)\n"
 "      --max-line BYTES  longest request line accepted (default: %d)\n"
@@ -320,7 +329,7 @@ config_pool(const char *where, const char *name, const char *arg, long long max)
 {
 	struct pool_conf	*p;
 	const char		*eq, *colon;
-	char			*size;
+	char			*size, runtime[RUNTIME_MAX], *why;
 	size_t			 n;
 	int			 i, size_n;
 
@@ -330,16 +339,18 @@ config_pool(const char *where, const char *name, const char *arg, long long max)
 		config_bad(where, "%s takes NAME=SIZE, a name of 1 to %d "
 		    "letters, digits, '-' and '_', not \"%s\"", name,
 		    POOL_NAME_MAX - 1, arg);
+	runtime[0] = '\0';
 	if ((colon = strchr(eq + 1, ':')) != NULL &&
-	    strcmp(colon + 1, "builtin") != 0)
-		config_bad(where, "%s %.*s: the runtime \"%s\" is not available "
-		    "in this mpd; only builtin is", name, (int)n, arg,
-		    colon + 1);
+	    runtime_parse(colon + 1, runtime, sizeof runtime, &why) == -1)
+		config_bad(where, "%s %.*s: %s", name, (int)n, arg, why);
 	size = colon != NULL ? xstrndup(eq + 1, (size_t)(colon - eq - 1)) :
 	    xstrdup(eq + 1);
 	size_n = (int)config_count(where, name, size, max);
 	free(size);
 	if (n == strlen(POOL_DEFAULT) && strncmp(arg, POOL_DEFAULT, n) == 0) {
+		if (runtime[0] != '\0')
+			config_bad(where, "%s: the default pool's runtime is "
+			    "builtin", name);
 		conf->workers = size_n;
 		return;
 	}
@@ -355,6 +366,7 @@ config_pool(const char *where, const char *name, const char *arg, long long max)
 	memcpy(p->name, arg, n);
 	p->name[n] = '\0';
 	p->size = size_n;
+	snprintf(p->runtime, sizeof p->runtime, "%s", runtime);
 	if (i == conf->npools)
 		conf->npools++;
 }
@@ -366,6 +378,25 @@ config_pools(void)
 	long	total = 0;
 	int	i;
 
+	/*
+	 * Functions have a pool where they can: "py", unless the settings
+	 * name one of their own or say no.
+	 */
+	for (i = 0; i < conf->npools && strcmp(conf->pools[i].name,
+	    PYTHON_POOL) != 0; i++)
+		;
+	if (i == conf->npools && conf->python_pool != 0 &&
+	    conf->npools < POOLS_MAX - 1 && (conf->python_pool > 0 ||
+	    runtime_python_found())) {
+		memset(&conf->pools[i], 0, sizeof conf->pools[i]);
+		snprintf(conf->pools[i].name, sizeof conf->pools[i].name, "%s",
+		    PYTHON_POOL);
+		snprintf(conf->pools[i].runtime, sizeof conf->pools[i].runtime,
+		    "python");
+		conf->pools[i].size = conf->python_pool > 0 ?
+		    conf->python_pool : conf->workers;
+		conf->npools++;
+	}
 	memmove(&conf->pools[1], &conf->pools[0], (size_t)conf->npools *
 	    sizeof conf->pools[0]);
 	conf->npools++;
@@ -457,6 +488,15 @@ config_apply(const struct setting *set, const char *arg, const char *where)
 		break;
 	case SET_POOL:
 		config_pool(where, set->name, arg, set->max);
+		break;
+	case SET_PYPOOL:
+		if (strcmp(arg, "auto") == 0)
+			*(int *)field = -1;
+		else if (strcmp(arg, "no") == 0)
+			*(int *)field = 0;
+		else
+			*(int *)field = (int)config_count(where, set->name, arg,
+			    set->max);
 		break;
 	case SET_PLUGIN:
 		if (conf->nplugins == PLUGINS_MAX)
@@ -622,6 +662,7 @@ config_parse(struct config *c, int argc, char **argv)
 	conf = c;
 	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	conf->workers = ncpu > 0 ? (int)ncpu : 1;
+	conf->python_pool = -1;
 	conf->grace = 10;
 	conf->socket_mode = 0600;
 	conf->max_line = PROTO_MAX_LINE;

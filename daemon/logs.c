@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "frame.h"
 #include "log.h"
 #include "mpd.h"
 #include "proto.h"
@@ -20,6 +21,9 @@
 #include "xmalloc.h"
 
 static const char	*exts[2] = { "out", "err" };
+static const char	*streams_of[2] = { "stdout", "stderr" };
+/* Bytes of each stream a runtime's output may leave in its job's logs. */
+#define LOGS_SAVE_MAX	((size_t)1 << 20)
 
 /* The log directory, held open: every file in it is opened through it. */
 static int		 logs_dirfd = -1;
@@ -103,6 +107,43 @@ logs_remove(int64_t job)
 		logs_name(job, exts[i], name, sizeof name);
 		if (unlinkat(logs_dirfd, name, 0) == -1 && errno != ENOENT)
 			log_warn("removing %s/%s", logs_dir, name);
+	}
+}
+
+int
+logs_exist(int64_t job)
+{
+	char	name[48];
+	int	i;
+
+	for (i = 0; i < 2; i++) {
+		logs_name(job, exts[i], name, sizeof name);
+		if (faccessat(logs_dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+void
+logs_save(int64_t job, json_t *output)
+{
+	const char	*data;
+	size_t		 len;
+	int		 i, fd;
+
+	for (i = 0; i < 2; i++) {
+		data = json_string_value(json_object_get(output, streams_of[i]));
+		if (data == NULL || (len = json_string_length(json_object_get(
+		    output, streams_of[i]))) == 0)
+			continue;
+		if (len > LOGS_SAVE_MAX)
+			len = LOGS_SAVE_MAX;
+		if ((fd = logs_create(job, exts[i])) == -1)
+			continue;
+		if (write_all(fd, data, len) == -1)
+			log_warn("job %lld: writing its %s", (long long)job,
+			    streams_of[i]);
+		close(fd);
 	}
 }
 

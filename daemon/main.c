@@ -119,7 +119,8 @@ open_dirs(void)
  * removed (size 0; never the default pool).
  */
 static void
-pool_recorded(const char *name, int size, int paused, int added, void *arg)
+pool_recorded(const char *name, int size, int paused, int added,
+    const char *runtime, void *arg)
 {
 	struct config	*c = arg;
 	int		 i;
@@ -158,6 +159,10 @@ pool_recorded(const char *name, int size, int paused, int added, void *arg)
 		    "(the settings say %d)", name, size, c->pools[i].size);
 	c->pools[i].size = size;
 	c->pools[i].paused = paused;
+	/* A pool added live keeps the runtime it was added with. */
+	if (added)
+		snprintf(c->pools[i].runtime, sizeof c->pools[i].runtime, "%s",
+		    runtime);
 	c->pools[i].added = added;
 	if (paused)
 		log_info("pool %s: paused, as mpctl pool pause left it", name);

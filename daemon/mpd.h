@@ -40,14 +40,17 @@ void	config_parse(struct config *, int, char **);
 #define POOL_WORKERS_MAX 4096	/* workers in all pools together */
 #define POOL_NAME_CHARS	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" \
 			"0123456789-_"
+#define RUNTIME_MAX	256	/* bytes of a runtime's text, NUL included */
 struct pool_conf {
 	char		 name[POOL_NAME_MAX];
+	char		 runtime[RUNTIME_MAX]; /* "" builtin (runtime.c) */
 	int		 size;
 	int		 paused;	/* as recorded by mpctl pool pause */
 	int		 added;		/* recorded as added by mpctl pool add */
 };
 
 #define PLUGINS_MAX	32
+#define PYTHON_POOL	"py"	/* the Python pool mpd offers by itself */
 
 struct config {
 	char		*socket_path;
@@ -57,6 +60,7 @@ struct config {
 	int		 workers;	/* the default pool's size */
 	struct pool_conf pools[POOLS_MAX]; /* "default" first */
 	int		 npools;
+	int		 python_pool;	/* -1 auto, 0 none, else py's size */
 	int		 test_tasks;
 	size_t		 max_line;
 	int64_t		 max_items;
@@ -103,6 +107,24 @@ struct task_ctx *worker_running(void);
 void	plugins_load(char *const *, int);
 /* Unloads them at exit, after the task registry is cleared. */
 void	plugins_close(void);
+
+/* runtime.c */
+/*
+ * Reads a runtime's text ("builtin", "python", or a program's absolute
+ * path) into out as a pool keeps it ("" for builtin); 0, or -1 with *why
+ * set (newly allocated).
+ */
+int	runtime_parse(const char *, char *, size_t, char **);
+/* A kept runtime as people read it: "builtin" for "". */
+const char *runtime_label(const char *);
+/* Whether python3 is on mpd's PATH (for the default Python pool). */
+int	runtime_python_found(void);
+/*
+ * In a forked slot, with the worker socket on fd 3: becomes the owner
+ * (uid, gid) when mpd is root and the owner is not, and execs the runtime.
+ */
+void	runtime_exec(const char *, const char *, uid_t, gid_t,
+	    const struct task_settings *) __attribute__((noreturn));
 
 /* stopping.c */
 /* How far a stop has gone: STOP_NONE while mpd runs. */
@@ -312,6 +334,9 @@ struct worker {
 	double			 started;
 	struct event		*respawn;
 	int			 broken;	/* broke the protocol: unread */
+	uid_t			 owner;		/* an external runtime's user */
+	gid_t			 owner_gid;
+	int			 hello;		/* its runtime said hello */
 	struct wframe_head	 head;		/* read; its result is not */
 	int			 have_head;
 	int			 skip;		/* its result is past the cap */
@@ -347,10 +372,19 @@ struct pool_hooks {
 /* Forks the pool, which reports through hooks; returns 0 or -1. */
 int	pool_start(struct event_base *, const struct config *,
 	    const struct pool_hooks *);
-/* Returns an idle worker of a pool (by index) or NULL. */
-struct worker *pool_idle(int);
-/* Number of idle workers in a pool. */
+/*
+ * Returns an idle worker of a pool (by index) for a job of this owner, or
+ * NULL. A builtin pool's worker serves every owner. An external runtime's
+ * serves the user it was started as: a slot with no process is started for
+ * the owner, and when there is none, an idle worker of another user is
+ * ended so that its slot may be (NULL then; the job waits).
+ */
+struct worker *pool_idle(int, uid_t, gid_t);
+/* Number of workers a pool could give jobs now (idle, or startable). */
 int	pool_nidle(int);
+/* Whether a pool's runtime is an external program, and its text. */
+int	pool_external(int);
+const char *pool_runtime(int);
 /*
  * Number of pools; their indexes run from 0, the default pool's. A removed
  * pool keeps its index but is not listed (pool_listed) nor found.
@@ -365,8 +399,9 @@ void	pool_pause(int, int);
 /* Sets a pool's size: grows at once; shrinking retires idle workers first
  * and busy ones after their job. */
 void	pool_resize(int, int);
-/* Adds a pool (or brings back a removed one); its index, or -1 when full. */
-int	pool_add(const char *, int);
+/* Adds a pool (name, size, runtime as kept), or brings back a removed
+ * one; its index, or -1 when full. */
+int	pool_add(const char *, int, const char *);
 /* Removes a pool: its workers retire. */
 void	pool_remove(int);
 /* Workers the listed pools should have in all. */
@@ -533,6 +568,13 @@ void	 logs_close(void);
 int	 logs_create(int64_t, const char *);
 /* Removes a job's log files. */
 void	 logs_remove(int64_t);
+/*
+ * Writes what a runtime's function printed ({"stdout":S,"stderr":S}) to
+ * its job's log files, each at most a MiB; errors are logged.
+ */
+void	 logs_save(int64_t, json_t *);
+/* Whether a job has a log file. */
+int	 logs_exist(int64_t);
 /*
  * Reads up to PROTO_LOGS_CHUNK bytes of a job's stream (0 stdout, 1
  * stderr) from an offset into *data (newly allocated, or NULL); returns

@@ -79,6 +79,56 @@ ops_task(struct client *c, json_t *tag, const char *name)
 	return NULL;
 }
 
+static int	ops_pool(struct client *, json_t *, json_t *);
+
+/* What a runtime's function is to the checks of submit and map: no check. */
+static const struct task function_task = { .name = "function" };
+
+/*
+ * The task and pool of a submit or map. A task of mpd's own (built in, or
+ * a plugin's) runs in a builtin pool: the one named, else the default. A
+ * runtime's function ("module:qualname") runs in an external runtime's
+ * pool: the one named, else the first there is. Returns the pool's index
+ * with *t set (function_task for a function), or -1 after replying.
+ */
+static int
+ops_route(struct client *c, json_t *tag, json_t *req, const struct task **t)
+{
+	const char	*name = json_string_value(json_object_get(req, "task"));
+	int		 k, named = json_object_get(req, "pool") != NULL;
+
+	if ((*t = task_find(name)) == NULL && !function_name_ok(name)) {
+		ops_task(c, tag, name);
+		return -1;
+	}
+	if ((k = ops_pool(c, tag, req)) == -1)
+		return -1;
+	if (*t != NULL) {
+		if (!pool_external(k))
+			return k;
+		reply_error(c, tag, ERR_UNKNOWN_TASK, "pool %s runs functions "
+		    "of the runtime %s, not mpd's task \"%s\"", pool_name(k),
+		    pool_runtime(k), name);
+		return -1;
+	}
+	*t = &function_task;
+	for (; !named && k < pool_count(); k++) {
+		if (pool_listed(k) && pool_external(k))
+			break;
+	}
+	if (k < pool_count() && pool_external(k))
+		return k;
+	if (named)
+		reply_error(c, tag, ERR_UNKNOWN_TASK, "pool %s runs mpd's own "
+		    "tasks; the function \"%.64s\" needs a pool with a runtime, "
+		    "such as one of mpd --pool py=4:python", pool_name(k), name);
+	else
+		reply_error(c, tag, ERR_UNKNOWN_TASK, "no task named \"%.64s\", "
+		    "and no pool runs functions: start mpd with a runtime's "
+		    "pool, such as --pool py=4:python", name);
+	return -1;
+}
+
 /*
  * The pool a submit or map names (its index), else the default pool's;
  * -1 after replying that there is no such pool.
@@ -188,6 +238,9 @@ ops_job_init(struct client *c, json_t *req, int pool, struct job *j)
 	j->task = xstrdup(json_string_value(json_object_get(req, "task")));
 	j->pool = xstrdup(pool_name(pool));
 	j->kwargs = ops_text(req, "kwargs", "{}");
+	/* For a runtime's function: what its runtime is to know besides. */
+	if (task_find(j->task) == NULL && json_object_get(req, "context"))
+		j->context = ops_text(req, "context", "{}");
 	if ((v = json_object_get(req, "name")) != NULL)
 		j->name = xstrdup(json_string_value(v));
 	j->owner = c->uid;
@@ -219,7 +272,8 @@ ops_job_init(struct client *c, json_t *req, int pool, struct job *j)
 	if ((v = json_object_get(req, "timeout")) != NULL)
 		j->timeout = json_number_value(v);
 	else if ((v = json_object_get(kw, "timeout")) != NULL &&
-	    json_is_number(v) && task_find(j->task)->command)
+	    json_is_number(v) && task_find(j->task) != NULL &&
+	    task_find(j->task)->command)
 		j->timeout = json_number_value(v);
 	else
 		j->timeout = conf->job_timeout;
@@ -259,9 +313,8 @@ op_submit(struct client *c, json_t *req, json_t *tag)
 	json_t			*args;
 	int			 ok, pool;
 
-	if (ops_refuse_stopping(c, tag) || (t = ops_task(c, tag,
-	    json_string_value(json_object_get(req, "task")))) == NULL ||
-	    (pool = ops_pool(c, tag, req)) == -1)
+	if (ops_refuse_stopping(c, tag) || (pool = ops_route(c, tag, req,
+	    &t)) == -1)
 		return;
 	if ((args = json_object_get(req, "args")) == NULL)
 		args = json_array();
@@ -360,9 +413,8 @@ op_map(struct client *c, json_t *req, json_t *tag)
 	int64_t			 n, size, i, id;
 	int			 ok, pool;
 
-	if (ops_refuse_stopping(c, tag) || (t = ops_task(c, tag,
-	    json_string_value(json_object_get(req, "task")))) == NULL ||
-	    (pool = ops_pool(c, tag, req)) == -1)
+	if (ops_refuse_stopping(c, tag) || (pool = ops_route(c, tag, req,
+	    &t)) == -1)
 		return;
 	memset(&mi, 0, sizeof mi);
 	if (rl->items != NULL && t->check == NULL) {
@@ -577,6 +629,11 @@ op_status(struct client *c, json_t *req, json_t *tag)
 		}
 		json_object_set_new(o, "kwargs", json_loads(j.kwargs,
 		    JSON_DECODE_ANY, NULL));
+		json_object_set_new(o, "pool", json_string(j.pool != NULL ?
+		    j.pool : POOL_DEFAULT));
+		if (j.context != NULL)
+			json_object_set_new(o, "context", json_loads(j.context,
+			    0, NULL));
 		if (j.error != NULL)
 			json_object_set_new(o, "error", json_loads(j.error,
 			    JSON_DECODE_ANY, NULL));
@@ -733,7 +790,8 @@ ops_pool_json(int k, uid_t owner)
 	if ((queued = store_pool_queued(store, pool_name(k), owner)) == -1)
 		return NULL;
 	return json_pack("{s:s, s:s, s:i, s:i, s:i, s:I, s:b}", "name",
-	    pool_name(k), "runtime", "builtin", "size", pool_size(k), "busy",
+	    pool_name(k), "runtime", runtime_label(pool_runtime(k)), "size",
+	    pool_size(k), "busy",
 	    sched_nbusy(k), "idle", pool_nidle(k), "queued", (json_int_t)queued,
 	    "paused", pool_paused(k));
 }
@@ -797,7 +855,7 @@ ops_pool_changed(struct client *c, json_t *tag, int k, int size)
 	json_t	*p;
 
 	if (store_pool_record(store, pool_name(k), size, pool_paused(k),
-	    pool_added(k)) == -1 || (p = ops_pool_json(k, (uid_t)-1)) ==
+	    pool_added(k), pool_runtime(k)) == -1 || (p = ops_pool_json(k, (uid_t)-1)) ==
 	    NULL) {
 		reply_error(c, tag, ERR_INTERNAL, "the store failed: %s",
 		    store_errmsg(store));
@@ -877,11 +935,19 @@ static void
 op_pool_add(struct client *c, json_t *req, json_t *tag)
 {
 	const char	*name = json_string_value(json_object_get(req, "pool"));
+	json_t		*v = json_object_get(req, "runtime");
+	char		 runtime[RUNTIME_MAX], *why;
 	size_t		 n = strlen(name);
 	int		 k, size;
 
 	if (!ops_pool_may_change(c, tag))
 		return;
+	if (runtime_parse(v != NULL ? json_string_value(v) : "", runtime,
+	    sizeof runtime, &why) == -1) {
+		reply_error(c, tag, ERR_BAD_REQUEST, "%s", why);
+		free(why);
+		return;
+	}
 	if (!pool_name_ok(name, n)) {
 		reply_error(c, tag, ERR_BAD_REQUEST, "a pool's name has 1 to %d "
 		    "letters, digits, '-' and '_'", POOL_NAME_MAX - 1);
@@ -895,13 +961,13 @@ op_pool_add(struct client *c, json_t *req, json_t *tag)
 	if ((size = ops_pool_size(c, tag, req)) == 0 ||
 	    !ops_pool_room(c, tag, size))
 		return;
-	if ((k = pool_add(name, size)) == -1) {
+	if ((k = pool_add(name, size, runtime)) == -1) {
 		reply_error(c, tag, ERR_BAD_STATE, "there are %d pools "
 		    "already, the most there may be", POOLS_MAX);
 		return;
 	}
-	log_info("pool %s: added, %d worker(s) (uid %ld)", name, size,
-	    (long)c->uid);
+	log_info("pool %s: added, %d worker(s) of runtime %s (uid %ld)", name,
+	    size, runtime_label(runtime), (long)c->uid);
 	ops_pool_changed(c, tag, k, size);
 }
 
@@ -930,8 +996,8 @@ op_pool_remove(struct client *c, json_t *req, json_t *tag)
 		    (long long)queued, sched_nbusy(k) + sched_nhanded(k));
 		return;
 	}
-	if (store_pool_record(store, pool_name(k), 0, 0, pool_added(k)) ==
-	    -1) {
+	if (store_pool_record(store, pool_name(k), 0, 0, pool_added(k),
+	    pool_runtime(k)) == -1) {
 		reply_error(c, tag, ERR_INTERNAL, "the store failed: %s",
 		    store_errmsg(store));
 		return;

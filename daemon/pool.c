@@ -27,6 +27,7 @@
 #define RESPAWN_FIRST	0.1	/* seconds before the first delayed respawn */
 #define RESPAWN_MAX	10.0
 #define RESPAWN_GIVE_UP	12	/* deaths in a row before a job: fatal */
+#define HELLO_WAIT	30.0	/* seconds a runtime has to say hello */
 
 struct worker	**workers;	/* by slot number; pools interleave */
 int		 nworkers;
@@ -38,6 +39,7 @@ static struct task_settings	 task_settings;
 /* The pools, "default" first; a removed one keeps its index, unlisted. */
 static struct pool {
 	char		 name[POOL_NAME_MAX];
+	char		 runtime[RUNTIME_MAX];	/* "" builtin */
 	int		 size;		/* slots it should have */
 	int		 paused;
 	int		 added;		/* by pool_add, not the settings */
@@ -45,6 +47,7 @@ static struct pool {
 } pools[POOLS_MAX];
 static int			 npools;
 static int			 last_slot;	/* numbers "worker-N" */
+static int			 as_root;	/* runtimes run as their owner */
 
 static void	pool_spawn(struct worker *);
 
@@ -162,6 +165,22 @@ pool_slot_dead(struct worker *w)
 	}
 	if (stopping() > STOP_DRAIN)
 		return;
+	/*
+	 * An external runtime's slot is started on demand, for a job's
+	 * owner; after deaths in a row it waits the growing delay first. A
+	 * runtime that keeps failing costs its jobs, never the daemon.
+	 */
+	if (pool_external(w->pool)) {
+		evtimer_del(w->respawn);	/* its wait for hello */
+		if (w->fails > 0) {
+			delay = RESPAWN_FIRST;
+			for (int i = 1; i < w->fails && delay < RESPAWN_MAX; i++)
+				delay *= 2;
+			tv = tv_from(delay < RESPAWN_MAX ? delay : RESPAWN_MAX);
+			evtimer_add(w->respawn, &tv);
+		}
+		return;
+	}
 	if (w->fails >= RESPAWN_GIVE_UP)
 		fatalx("%s died %d times in a row before running any job; "
 		    "giving up", w->name, w->fails);
@@ -186,8 +205,53 @@ pool_respawn_cb(evutil_socket_t fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
+	if (pool_external(w->pool)) {
+		/* A runtime that has not said hello in time; or a slot that
+		 * may be started again. */
+		if (w->state != W_DOWN && !w->hello)
+			pool_broken(w, "did not say hello in time");
+		tick_kick();
+		return;
+	}
 	if (w->state == W_DOWN && stopping() <= STOP_DRAIN)
 		pool_spawn(w);
+}
+
+/*
+ * An external runtime's first frame is its hello, and only the first is:
+ * returns 1 when the frame was the hello (taken), 0 for any other frame
+ * after it, -1 after marking the worker broken.
+ */
+static int
+pool_hello(struct worker *w, const struct wframe_head *h)
+{
+	if (!pool_external(w->pool)) {
+		if (!h->has_hello)
+			return 0;
+		pool_broken(w, "sent a hello, which a builtin worker does not");
+		return -1;
+	}
+	if (w->hello) {
+		if (!h->has_hello)
+			return 0;
+		pool_broken(w, "said hello twice");
+		return -1;
+	}
+	if (!h->has_hello) {
+		pool_broken(w, "did not begin with its hello");
+		return -1;
+	}
+	if (h->protocol != WFRAME_PROTOCOL) {
+		log_warnx("%s speaks worker protocol %lld; this mpd speaks %d",
+		    w->name, (long long)h->protocol, WFRAME_PROTOCOL);
+		pool_broken(w, "speaks another worker protocol");
+		return -1;
+	}
+	w->hello = 1;
+	evtimer_del(w->respawn);
+	log_debug("%s (pid %ld): hello from runtime %s", w->name,
+	    (long)w->pid, pools[w->pool].runtime);
+	return 1;
 }
 
 /*
@@ -291,7 +355,16 @@ pool_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		if (pool_read_result(w, in, &text) != 1)
 			return;
-		hooks->frame(w, &w->head, text);
+		switch (pool_hello(w, &w->head)) {
+		case 0:
+			hooks->frame(w, &w->head, text);
+			break;
+		case -1:
+			wframe_head_clear(&w->head);
+			w->have_head = 0;
+			free(text);
+			return;
+		}
 		wframe_head_clear(&w->head);
 		w->have_head = 0;
 		free(text);
@@ -364,6 +437,9 @@ pool_child(struct worker *w, int fd, pid_t parent)
 		if (null != STDIN_FILENO)
 			close(null);
 	}
+	if (pool_external(w->pool))
+		runtime_exec(pools[w->pool].runtime, w->name, w->owner,
+		    w->owner_gid, &task_settings);
 	worker_main(3, &task_settings);
 }
 
@@ -371,6 +447,7 @@ pool_child(struct worker *w, int fd, pid_t parent)
 static void
 pool_spawn(struct worker *w)
 {
+	struct timeval	 tv;
 	sigset_t	 all, old;
 	pid_t		 pid, parent = getpid();
 	int		 sv[2];
@@ -407,6 +484,11 @@ pool_spawn(struct worker *w)
 	w->state = W_IDLE;
 	w->ran = 0;
 	w->broken = 0;
+	w->hello = 0;
+	if (pool_external(w->pool)) {
+		tv = tv_from(HELLO_WAIT);
+		evtimer_add(w->respawn, &tv);
+	}
 	w->eof = 0;
 	w->reaped = 0;
 	w->status = 0;
@@ -435,7 +517,9 @@ pool_slot_new(int pool)
 	workers = xreallocarray(workers, (size_t)nworkers + 1,
 	    sizeof *workers);
 	workers[nworkers++] = w;
-	pool_spawn(w);
+	/* An external runtime's slot is started for a job's owner. */
+	if (!pool_external(pool))
+		pool_spawn(w);
 	return 0;
 }
 
@@ -522,6 +606,7 @@ pool_start(struct event_base *b, const struct config *c,
 	base = b;
 	conf = c;
 	hooks = h;
+	as_root = geteuid() == 0;
 	/* What the workers' tasks heed of the settings. */
 	task_settings.output_cap = c->output_cap;
 	task_settings.limit[0] = c->limit_as;
@@ -541,21 +626,60 @@ pool_start(struct event_base *b, const struct config *c,
 		pools[k].size = c->pools[k].size;
 		pools[k].paused = c->pools[k].paused;
 		pools[k].added = c->pools[k].added;
+		snprintf(pools[k].runtime, sizeof pools[k].runtime, "%s",
+		    c->pools[k].runtime);
 	}
 	for (k = 0; k < npools; k++)
 		pool_fit(k);
 	return 0;
 }
 
-struct worker *
-pool_idle(int pool)
+/* Whether an external runtime's empty slot may be started now. */
+static int
+pool_startable(struct worker *w)
 {
-	int	i;
+	return w->state == W_DOWN && w->pid == 0 && !w->retire &&
+	    !evtimer_pending(w->respawn, NULL) && stopping() <= STOP_DRAIN;
+}
 
+struct worker *
+pool_idle(int pool, uid_t owner, gid_t group)
+{
+	struct worker	*w, *other = NULL;
+	int		 i, external = pool_external(pool);
+
+	/* Not root: every runtime runs as mpd's own user, for everyone. */
+	if (external && !as_root) {
+		owner = geteuid();
+		group = getegid();
+	}
 	for (i = 0; i < nworkers; i++) {
-		if (workers[i]->pool == pool && workers[i]->state == W_IDLE &&
-		    !workers[i]->reaped)
-			return workers[i];
+		w = workers[i];
+		if (w->pool != pool || w->state != W_IDLE || w->reaped)
+			continue;
+		if (!external || w->owner == owner)
+			return w;
+		other = w;
+	}
+	if (!external)
+		return NULL;
+	for (i = 0; i < nworkers; i++) {
+		w = workers[i];
+		if (w->pool == pool && pool_startable(w)) {
+			w->owner = owner;
+			w->owner_gid = group;
+			pool_spawn(w);
+			return w->state == W_IDLE ? w : NULL;
+		}
+	}
+	/* Every slot is taken: one of another user's idle workers goes. */
+	if (other != NULL) {
+		log_debug("%s (pid %ld) of uid %ld ends, for a job of uid %ld",
+		    other->name, (long)other->pid, (long)other->owner,
+		    (long)owner);
+		other->state = W_EXITING;
+		other->stopping = 1;
+		shutdown(bufferevent_getfd(other->bev), SHUT_WR);
 	}
 	return NULL;
 }
@@ -563,13 +687,26 @@ pool_idle(int pool)
 int
 pool_nidle(int pool)
 {
-	int	i, n = 0;
+	int	i, n = 0, external = pool_external(pool);
 
 	for (i = 0; i < nworkers; i++) {
-		if (workers[i]->pool == pool && workers[i]->state == W_IDLE)
+		if (workers[i]->pool == pool && (workers[i]->state == W_IDLE ||
+		    (external && pool_startable(workers[i]))))
 			n++;
 	}
 	return n;
+}
+
+int
+pool_external(int pool)
+{
+	return pools[pool].runtime[0] != '\0';
+}
+
+const char *
+pool_runtime(int pool)
+{
+	return pools[pool].runtime;
 }
 
 int
@@ -612,7 +749,7 @@ pool_resize(int pool, int size)
 }
 
 int
-pool_add(const char *name, int size)
+pool_add(const char *name, int size, const char *runtime)
 {
 	int	k;
 
@@ -630,6 +767,7 @@ pool_add(const char *name, int size)
 	snprintf(pools[k].name, sizeof pools[k].name, "%s", name);
 	pools[k].size = size;
 	pools[k].added = 1;
+	snprintf(pools[k].runtime, sizeof pools[k].runtime, "%s", runtime);
 	pool_fit(k);
 	tick_kick();
 	return k;
@@ -938,6 +1076,9 @@ pool_status(void (*describe)(const struct worker *, json_t *))
 			    "pool", pools[k].name, "pid", w->pid != 0 ?
 			    json_integer(w->pid) : json_null(), "state",
 			    names[w->state]);
+			if (pool_external(k) && w->pid != 0)
+				json_object_set_new(o, "uid",
+				    json_integer(w->owner));
 			if (describe != NULL)
 				describe(w, o);
 			json_array_append_new(a, o);

@@ -120,6 +120,10 @@ reply_loaded(struct client *c, json_t *tag, struct job *j)
 	json_object_set_new(r, "job", json_integer(j->id));
 	json_object_set_new(r, "state", json_string(job_state_name(
 	    j->state)));
+	/* A function printed: its output is in the job's logs. */
+	if (j->kind == KIND_JOB && job_state_final(j->state) &&
+	    task_find(j->task) == NULL && logs_exist(j->id))
+		json_object_set_new(r, "output", json_true());
 	reply_splice(c, r, j->result, j->error);
 	json_decref(r);
 }
@@ -147,8 +151,8 @@ logs_of_command(const struct job *j)
 {
 	const struct task	*t = task_find(j->task);
 
-	return j->kind == KIND_JOB && t != NULL && t->command &&
-	    j->started > 0;
+	return j->kind == KIND_JOB && ((t != NULL && t->command) ||
+	    (t == NULL && function_name_ok(j->task))) && j->started > 0;
 }
 
 int

@@ -60,7 +60,8 @@ sched_hand(struct worker *w, struct job *j, int behind)
 		    store_errmsg(store));
 	t = task_find(j->task);
 	if ((frame = wframe_job(j->id, j->task, j->kind == KIND_CHUNK, j->args,
-	    j->kwargs, (int64_t)j->owner, (int64_t)j->group)) == NULL)
+	    j->kwargs, (int64_t)j->owner, (int64_t)j->group, j->context)) ==
+	    NULL)
 		fatalx("job %lld: its task name is not UTF-8", (long long)j->id);
 	limit = j->timeout * (j->kind == KIND_CHUNK ? (double)j->nitems : 1);
 	if (behind) {
@@ -149,7 +150,7 @@ sched_take_idle(struct job *j, void *arg)
 	int		*pool = arg;
 
 	/* One counted idle may have been reaped, its socket not yet shut. */
-	if ((w = pool_idle(*pool)) == NULL)
+	if ((w = pool_idle(*pool, j->owner, j->group)) == NULL)
 		return 0;
 	sched_hand(w, j, 0);
 	return 1;
@@ -594,6 +595,9 @@ sched_result(struct worker *w, const struct wframe_head *h,
 		w->run.group = (pid_t)h->started;
 		return;
 	}
+	/* What a runtime's function printed: its plain job's logs. */
+	if (h->output != NULL && w->run.map == 0)
+		logs_save(h->job, h->output);
 	state = error != NULL ? JOB_FAILED : JOB_DONE;
 	cause = error != NULL ? RETRY_ERROR : 0;
 	if (w->run.ending != 0) {

@@ -137,9 +137,9 @@ store_pool_queued(struct store *s, const char *pool, uid_t owner)
 
 int
 store_pool_record(struct store *s, const char *name, int size, int paused,
-    int added)
+    int added, const char *runtime)
 {
-	return s->ops->pool_record(s, name, size, paused, added);
+	return s->ops->pool_record(s, name, size, paused, added, runtime);
 }
 
 int

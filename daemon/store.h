@@ -43,6 +43,7 @@ struct job {
 	double	 finished;
 	pid_t	 pid;		/* worker while running, else 0 */
 	char	*pool;		/* the pool that runs it; NULL: "default" */
+	char	*context;	/* JSON object for a runtime, or NULL */
 	char	*result;	/* JSON text or NULL */
 	char	*error;		/* JSON object text or NULL */
 };
@@ -64,7 +65,8 @@ typedef void	(*store_attempt_fn)(int, double, double, pid_t, int,
 typedef void	(*store_job_fn)(const struct job *, void *);
 typedef void	(*store_done_fn)(int, void *);
 typedef void	(*store_lost_fn)(const char *, void *);
-typedef void	(*store_pool_fn)(const char *, int, int, int, void *);
+typedef void	(*store_pool_fn)(const char *, int, int, int, const char *,
+		    void *);
 
 /* The backends a --db target can name (store_target). */
 enum store_kind {
@@ -134,8 +136,12 @@ int64_t		 store_pool_queued(struct store *, const char *, uid_t);
  * Records a pool's size, pause and whether it was added, as changed while
  * mpd ran; size 0 records that it was removed. Returns 0 or -1.
  */
-int		 store_pool_record(struct store *, const char *, int, int, int);
-/* Calls fn(name, size, paused, added) for each recorded pool; 0 or -1. */
+int		 store_pool_record(struct store *, const char *, int, int, int,
+		    const char *);
+/*
+ * Calls fn(name, size, paused, added, runtime) for each recorded pool; 0 or
+ * -1. The runtime is "" for builtin.
+ */
 int		 store_pool_records(struct store *, store_pool_fn, void *);
 /*
  * Marks a job running on a worker and counts the attempt. A start time of

@@ -23,7 +23,7 @@ struct store_ops {
 			     int);
 	int64_t		 (*pool_queued)(struct store *, const char *, uid_t);
 	int		 (*pool_record)(struct store *, const char *, int, int,
-			     int);
+			     int, const char *);
 	int		 (*pool_records)(struct store *, store_pool_fn, void *);
 	int		 (*set_running)(struct store *, int64_t, pid_t, double);
 	int		 (*map_started)(struct store *, int64_t, double);

@@ -18,6 +18,7 @@ job_clear(struct job *j)
 	free(j->result);
 	free(j->error);
 	free(j->pool);
+	free(j->context);
 	memset(j, 0, sizeof *j);
 }
 

@@ -249,10 +249,11 @@ fault_pool_queued(struct store *s, const char *pool, uid_t owner)
 
 static int
 fault_pool_record(struct store *s, const char *name, int size, int paused,
-    int added)
+    int added, const char *runtime)
 {
 	fault_write(FAULT(s));
-	return IN(s)->ops->pool_record(IN(s), name, size, paused, added);
+	return IN(s)->ops->pool_record(IN(s), name, size, paused, added,
+	    runtime);
 }
 
 static int

@@ -22,7 +22,7 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define SCHEMA_VERSION	6
+#define SCHEMA_VERSION	7
 
 enum {
 	S_INSERT,
@@ -56,14 +56,15 @@ enum {
 	"id, kind, parent, seq, task, args, kwargs, name, owner, priority, " \
 	"state, attempts, max_attempts, nitems, ndone, chunksize, created, " \
 	"started, finished, worker_pid, result, error, timeout, owner_gid, " \
-	"retry_on, retry_delay, retry_factor, retry_max, not_before, pool"
+	"retry_on, retry_delay, retry_factor, retry_max, not_before, pool, " \
+	"context"
 
 static const char *stmt_sql[S_NSTMTS] = {
 	[S_INSERT] = "INSERT INTO jobs (kind, parent, seq, task, args, kwargs, "
 	    "name, owner, priority, state, max_attempts, nitems, chunksize, "
 	    "created, timeout, owner_gid, retry_on, retry_delay, retry_factor, "
-	    "retry_max, pool) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
-	    "?)",
+	    "retry_max, pool, context) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,"
+	    "?,?,?,?,?,?)",
 	[S_GET] = "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?",
 	[S_NEXT] = "SELECT id FROM jobs INDEXED BY jobs_queue "
 	    "WHERE state = 0 AND kind != 1 AND not_before <= ? "
@@ -75,8 +76,8 @@ static const char *stmt_sql[S_NSTMTS] = {
 	    "jobs_pool_queue WHERE pool = ?1 AND state = 0 AND kind != 1 "
 	    "AND (?2 < 0 OR owner = ?2)",
 	[S_POOL_RECORD] = "INSERT OR REPLACE INTO pools (name, size, paused, "
-	    "added) VALUES (?, ?, ?, ?)",
-	[S_POOL_RECORDS] = "SELECT name, size, paused, added FROM pools "
+	    "added, runtime) VALUES (?, ?, ?, ?, ?)",
+	[S_POOL_RECORDS] = "SELECT name, size, paused, added, runtime FROM pools "
 	    "ORDER BY rowid",
 	[S_RUNNING] = "UPDATE jobs SET state = 1, attempts = attempts + 1, "
 	    "started = ?, worker_pid = ? WHERE id = ?",
@@ -205,9 +206,19 @@ static const char schema_v6[] =
 	" paused INTEGER NOT NULL DEFAULT 0,"
 	" added INTEGER NOT NULL DEFAULT 0);";
 
+/*
+ * Version 7: worker runtimes. A job of an external runtime's pool keeps
+ * the context its client gave (working directory, import path: the
+ * runtime's to read), and a pool added live keeps its runtime.
+ */
+static const char schema_v7[] =
+	"ALTER TABLE jobs ADD COLUMN context TEXT;"
+	"ALTER TABLE pools ADD COLUMN runtime TEXT NOT NULL DEFAULT '';";
+
 /* migrations[v] brings a database at version v to v + 1. */
 static const char *const migrations[SCHEMA_VERSION] = {
 	schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6,
+	schema_v7,
 };
 
 struct sq {
@@ -623,6 +634,7 @@ sq_insert(struct store *base, const struct job *j)
 	sqlite3_bind_double(st, 20, j->retry_max);
 	sqlite3_bind_text(st, 21, j->pool != NULL ? j->pool : POOL_DEFAULT, -1,
 	    SQLITE_STATIC);
+	bind_text(st, 22, j->context);
 	if (sq_write(s, st, "insert") == -1)
 		return -1;
 	return sqlite3_last_insert_rowid(s->db);
@@ -672,6 +684,7 @@ job_from_row(sqlite3_stmt *st, struct job *j)
 	j->retry_max = sqlite3_column_double(st, 27);
 	j->not_before = sqlite3_column_double(st, 28);
 	j->pool = column_text(st, 29);
+	j->context = column_text(st, 30);
 }
 
 static int
@@ -751,7 +764,7 @@ sq_pool_queued(struct store *base, const char *pool, uid_t owner)
 
 static int
 sq_pool_record(struct store *base, const char *name, int size, int paused,
-    int added)
+    int added, const char *runtime)
 {
 	struct sq	*s = SQ(base);
 	sqlite3_stmt	*st;
@@ -763,6 +776,7 @@ sq_pool_record(struct store *base, const char *name, int size, int paused,
 	sqlite3_bind_int(st, 2, size);
 	sqlite3_bind_int(st, 3, paused);
 	sqlite3_bind_int(st, 4, added);
+	sqlite3_bind_text(st, 5, runtime, -1, SQLITE_STATIC);
 	return sq_write(s, st, "record a pool");
 }
 
@@ -776,7 +790,8 @@ sq_pool_records(struct store *base, store_pool_fn fn, void *arg)
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		fn((const char *)sqlite3_column_text(st, 0),
 		    sqlite3_column_int(st, 1), sqlite3_column_int(st, 2),
-		    sqlite3_column_int(st, 3), arg);
+		    sqlite3_column_int(st, 3), (const char *)
+		    sqlite3_column_text(st, 4), arg);
 	return sq_read_done(s, st, rc, "pools");
 }
 

@@ -105,7 +105,7 @@ fuzz_job(const char *data, size_t size)
 	memcpy(name, data, size);
 	name[size] = '\0';
 	if ((line = wframe_job(7, name, size % 2, "[1,2]", "{}", 1000,
-	    1000)) != NULL) {
+	    1000, size % 3 == 0 ? "{\"cwd\":\"/\"}" : NULL)) != NULL) {
 		frame = json_loads(line, 0, NULL);
 		if (frame == NULL || !json_is_object(frame) ||
 		    !json_is_string(json_object_get(frame, "task")) ||

@@ -18,6 +18,9 @@ BUILD = os.environ.get("MPD_BUILD_DIR") or os.path.join(
     os.path.dirname(__file__), "..", "..", "build")
 MPD = os.path.join(BUILD, "mpd")
 MPCTL = os.path.join(BUILD, "mpctl")
+# The Python package (mpd.Pool, the runtime python3 -m mpd.worker).
+PYDIR = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..",
+                                     "clients", "python"))
 # Sanitizer builds run slower; deadlines scale with this.
 SLOW = float(os.environ.get("MPD_TEST_SLOW", "1"))
 
@@ -153,9 +156,14 @@ class Daemon:
                "--db", self.db,
                "--workers", str(self.workers), "--test-tasks",
                "--log-level", "debug", "--grace", "1"] + self.args
+        # The Python pool only where a test asks for one.
+        if "--python-pool" not in self.args:
+            cmd += ["--python-pool", "no"]
+        env = dict(os.environ, **self.env)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (PYDIR, env.get("PYTHONPATH")) if p)
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=log,
-                                     stdin=subprocess.DEVNULL,
-                                     env=dict(os.environ, **self.env))
+                                     stdin=subprocess.DEVNULL, env=env)
         log.close()
         if wait:
             self.wait_ready()
@@ -178,14 +186,16 @@ class Daemon:
                  "all workers to start")
 
     def all_workers(self):
-        """Workers in all pools: --workers, and each --pool NAME=SIZE."""
+        """Workers in all pools: --workers, and each --pool NAME=SIZE of
+        the builtin runtime (a runtime's slots start on demand)."""
         if self.expect is not None:
             return self.expect
         n, pools = self.workers, {}
         for flag, value in zip(self.args, self.args[1:]):
             if flag == "--pool":
                 name, _, size = value.partition("=")
-                pools[name] = int(size.partition(":")[0])
+                size, _, runtime = size.partition(":")
+                pools[name] = int(size) if runtime in ("", "builtin") else 0
         if "default" in pools:
             n = pools.pop("default")
         return n + sum(pools.values())

@@ -326,7 +326,8 @@ class PoolSettings(MpdTestCase):
                 ("x" * 32 + "=1", "takes NAME=SIZE"),
                 ("batch=0", "whole number from 1 to 1024"),
                 ("batch=many", "whole number from 1 to 1024"),
-                ("py=2:python", 'runtime "python" is not available')):
+                ("py=2:ruby", "neither builtin, python, nor the absolute "
+                 "path of a program")):
             r = subprocess.run([MPD, "--config", os.devnull, "--pool", spec,
                                 "--socket", self.d.socket + ".x",
                                 "--db", self.d.db + ".x"],

@@ -55,6 +55,7 @@ LAYERS = [
                "store_fault.c", "checkpoint.c"}),
     ("core", {"sched.c", "limit.c", "pool.c", "worker.c", "tick.c",
               "stopping.c", "logs.c", "paths.c", "peer.c", "config.c", "plugins.c",
+              "runtime.c",
               "notify.c", "proctitle.c"}),
     # The Unix socket's side: its clients, their requests and replies,
     # their waits for jobs and output, their submits waiting for room.

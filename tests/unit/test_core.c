@@ -388,7 +388,7 @@ core_replaced(struct core *c, pid_t old)
 	struct worker	*w;
 
 	evtimer_add(c->deadline, &tv);
-	while ((w = pool_idle(0)) == NULL || w->pid == old)
+	while ((w = pool_idle(0, 0, 0)) == NULL || w->pid == old)
 		assert_int_not_equal(event_base_loop(c->base, EVLOOP_ONCE), -1);
 	evtimer_del(c->deadline);
 }
@@ -406,7 +406,7 @@ test_death_while_idle(void **state)
 	int		 attempts;
 	pid_t		 old;
 
-	assert_non_null(w = pool_idle(0));
+	assert_non_null(w = pool_idle(0, 0, 0));
 	old = w->pid;
 	assert_int_equal(kill(old, SIGKILL), 0);
 	core_replaced(c, old);

@@ -214,13 +214,13 @@ query_int(const char *path, const char *sql)
 	return v;
 }
 
-/* Opening creates the schema at version 6, in WAL mode; reopening works. */
+/* Opening creates the schema at version 7, in WAL mode; reopening works. */
 static void
 test_open_schema(void **state)
 {
 	struct fixture	*fx = *state;
 
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 6);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 7);
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE type = 'table' AND name = 'jobs'"), 1);
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM "
@@ -232,7 +232,7 @@ test_open_schema(void **state)
 	assert_int_equal(query_int(fx->path, "SELECT journal_mode = 'wal' "
 	    "FROM pragma_journal_mode"), 1);
 	reopen(fx);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 6);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 7);
 	assert_false(store_dirty(fx->s));
 }
 
@@ -253,6 +253,7 @@ test_migrate_v1(void **state)
 	    "DROP INDEX jobs_queued_chunks; DROP INDEX jobs_pool_queue;"
 	    "DROP TABLE pools;"
 	    "ALTER TABLE jobs DROP COLUMN pool;"
+	    "ALTER TABLE jobs DROP COLUMN context;"
 	    "ALTER TABLE jobs DROP COLUMN retry_on;"
 	    "ALTER TABLE jobs DROP COLUMN retry_delay;"
 	    "ALTER TABLE jobs DROP COLUMN retry_factor;"
@@ -265,7 +266,7 @@ test_migrate_v1(void **state)
 	    "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	fx->s = open_store(fx);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 6);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 7);
 	assert_int_equal(store_get(fx->s, 1, &j), 1);
 	assert_string_equal(j.task, "square");
 	assert_int_equal(j.owner, 1000);
@@ -273,8 +274,9 @@ test_migrate_v1(void **state)
 	assert_int_equal(j.group, 0);
 	/* Old jobs keep the old policy: retried when lost or interrupted. */
 	assert_int_equal(j.retry_on, RETRY_DEFAULT);
-	/* ... and run where every job ran then. */
+	/* ... and run where every job ran then, with no runtime's context. */
 	assert_string_equal(j.pool, POOL_DEFAULT);
+	assert_null(j.context);
 	job_clear(&j);
 }
 
@@ -288,14 +290,14 @@ test_open_newer_schema(void **state)
 
 	store_close(fx->s);
 	fx->s = NULL;
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 7"), -1);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 7);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 8"), -1);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 8);
 	s = store_open(fx->path, 1, faults, NULL, &cause);
 	assert_null(s);
 	assert_non_null(cause);
 	assert_non_null(strstr(cause, "newer"));
 	free(cause);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 6"), -1);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 7"), -1);
 	fx->s = open_store(fx);
 }
 
@@ -1086,12 +1088,13 @@ test_pools(void **state)
 
 /* Collects recorded pools as "name:size:paused:added," text. */
 static void
-pool_seen(const char *name, int size, int paused, int added, void *arg)
+pool_seen(const char *name, int size, int paused, int added,
+    const char *runtime, void *arg)
 {
 	char	*out = arg;
 
-	snprintf(out + strlen(out), 256 - strlen(out), "%s:%d:%d:%d,", name,
-	    size, paused, added);
+	snprintf(out + strlen(out), 256 - strlen(out), "%s:%d:%d:%d:%s,", name,
+	    size, paused, added, runtime);
 }
 
 /* Pool records survive a reopen; a name recorded again is replaced. */
@@ -1103,13 +1106,14 @@ test_pool_records(void **state)
 
 	assert_int_equal(store_pool_records(fx->s, pool_seen, seen), 0);
 	assert_string_equal(seen, "");
-	assert_int_equal(store_pool_record(fx->s, "batch", 3, 0, 1), 0);
-	assert_int_equal(store_pool_record(fx->s, "default", 2, 1, 0), 0);
-	assert_int_equal(store_pool_record(fx->s, "batch", 0, 0, 1), 0);
+	assert_int_equal(store_pool_record(fx->s, "batch", 3, 0, 1, ""), 0);
+	assert_int_equal(store_pool_record(fx->s, "default", 2, 1, 0, ""), 0);
+	assert_int_equal(store_pool_record(fx->s, "batch", 0, 0, 1, "python"),
+	    0);
 	assert_int_equal(commit(fx->s), 0);
 	reopen(fx);
 	assert_int_equal(store_pool_records(fx->s, pool_seen, seen), 0);
-	assert_string_equal(seen, "default:2:1:0,batch:0:0:1,");
+	assert_string_equal(seen, "default:2:1:0:,batch:0:0:1:python,");
 }
 
 /* Opens the fixture's database with these faults (and a loop). */

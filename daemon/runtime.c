@@ -1,0 +1,191 @@
+/*
+ * External worker runtimes: a program that a pool's forked slot execs as
+ * the owner of the jobs it will run, and that speaks the worker protocol
+ * (proto/WORKER.md) on descriptor 3. A pool's runtime is kept as text: ""
+ * for builtin (mpd's own worker), "python" for python3 -m mpd.worker, or
+ * the absolute path of a program.
+ */
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mpd.h"
+#include "tasks/task.h"
+#include "xmalloc.h"
+
+/* The variables a runtime run for another user may take from mpd's. */
+static const char *const passed[] = {
+	"LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH", NULL
+};
+
+int
+runtime_parse(const char *text, char *out, size_t len, char **why)
+{
+	struct stat	st;
+
+	*why = NULL;
+	if (strcmp(text, "builtin") == 0 || *text == '\0')
+		text = "";
+	else if (strcmp(text, "python") != 0) {
+		if (*text != '/') {
+			*why = xasprintf("the runtime \"%s\" is neither builtin, "
+			    "python, nor the absolute path of a program", text);
+			return -1;
+		}
+		if (stat(text, &st) == -1 || !S_ISREG(st.st_mode) ||
+		    access(text, X_OK) == -1) {
+			*why = xasprintf("the runtime \"%s\" is not a program "
+			    "mpd can run: %s", text, errno != 0 ?
+			    strerror(errno) : "not a regular file");
+			return -1;
+		}
+	}
+	if (strlen(text) >= len) {
+		*why = xasprintf("the runtime's path is longer than %zu bytes",
+		    len - 1);
+		return -1;
+	}
+	snprintf(out, len, "%s", text);
+	return 0;
+}
+
+const char *
+runtime_label(const char *runtime)
+{
+	return *runtime == '\0' ? "builtin" : runtime;
+}
+
+int
+runtime_python_found(void)
+{
+	const char	*path = getenv("PATH");
+	char		*copy, *dir, *save = NULL, *file;
+	int		 found = 0;
+
+	if (path == NULL)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	copy = xstrdup(path);
+	for (dir = strtok_r(copy, ":", &save); dir != NULL && !found;
+	    dir = strtok_r(NULL, ":", &save)) {
+		file = xasprintf("%s/python3", dir);
+		found = access(file, X_OK) == 0;
+		free(file);
+	}
+	free(copy);
+	return found;
+}
+
+/* Another user's environment: a login's basics, and a few of mpd's. */
+static char **
+runtime_env(uid_t uid, const char *worker)
+{
+	struct passwd	*pw = getpwuid(uid);
+	char		**env;
+	const char	*v;
+	int		 i, n = 0;
+
+	env = xcalloc(16, sizeof *env);
+	env[n++] = xstrdup("PATH=/usr/local/bin:/usr/bin:/bin");
+	if (pw != NULL) {
+		env[n++] = xasprintf("HOME=%s", pw->pw_dir);
+		env[n++] = xasprintf("USER=%s", pw->pw_name);
+		env[n++] = xasprintf("LOGNAME=%s", pw->pw_name);
+	}
+	for (i = 0; passed[i] != NULL; i++) {
+		if ((v = getenv(passed[i])) != NULL)
+			env[n++] = xasprintf("%s=%s", passed[i], v);
+	}
+	env[n++] = xasprintf("MPD_WORKER=%s", worker);
+	return env;
+}
+
+/*
+ * Another user's runtime starts from a login's limits, never above the
+ * daemon's own, set before the switch as a login does.
+ */
+static void
+runtime_limits(const struct task_settings *settings)
+{
+	static const int	 res[3] = { RLIMIT_NOFILE, RLIMIT_NPROC,
+				    RLIMIT_CORE };
+	const struct rlimit	*want;
+	struct rlimit		 rl;
+	int			 i;
+
+	for (i = 0; i < 3; i++) {
+		want = &settings->user_limit[i];
+		if (getrlimit(res[i], &rl) == -1)
+			fatal("getrlimit");
+		if (want->rlim_max < rl.rlim_max)
+			rl.rlim_max = want->rlim_max;
+		rl.rlim_cur = want->rlim_cur < rl.rlim_max ? want->rlim_cur :
+		    rl.rlim_max;
+		if (setrlimit(res[i], &rl) == -1)
+			fatal("setrlimit");
+	}
+}
+
+void
+runtime_exec(const char *runtime, const char *worker, uid_t uid, gid_t gid,
+    const struct task_settings *settings)
+{
+	static char	*python[] = { "python3", "-m", "mpd.worker", NULL };
+	struct task_ctx	 ctx;
+	char		*argv[2], **env = NULL;
+	gid_t		*groups;
+	int		 n;
+
+	memset(&ctx, 0, sizeof ctx);
+	ctx.uid = uid;
+	ctx.gid = gid;
+	/* A root mpd runs each user's runtime as that user, root's as root. */
+	ctx.setuser = geteuid() == 0 && uid != 0;
+	if (ctx.setuser) {
+		runtime_limits(settings);
+		groups = task_owner_groups(&ctx, &n);
+		if (setgroups((size_t)n, groups) == -1 || setgid(gid) == -1 ||
+		    setuid(uid) == -1)
+			fatal("cannot become uid %ld for runtime %s", (long)uid,
+			    runtime);
+		free(groups);
+		if (setuid(0) != -1)
+			fatalx("could become root again after switching to uid "
+			    "%ld", (long)uid);
+		/* The switch cleared it: the runtime dies with mpd. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() == 1)
+			_exit(1);
+		env = runtime_env(uid, worker);
+		if (chdir("/") == -1)
+			fatal("chdir /");
+	} else if (setenv("MPD_WORKER", worker, 1) == -1)
+		fatal("setenv");
+	umask(settings->umask);
+	/* The worker socket is the one descriptor the runtime inherits. */
+	if (fcntl(3, F_SETFD, 0) == -1)
+		fatal("fcntl");
+	if (strcmp(runtime, "python") == 0) {
+		if (env != NULL)
+			execvpe(python[0], python, env);
+		else
+			execvp(python[0], python);
+		fatal("cannot run python3 -m mpd.worker");
+	}
+	argv[0] = (char *)runtime;
+	argv[1] = NULL;
+	if (env != NULL)
+		execve(runtime, argv, env);
+	else
+		execv(runtime, argv);
+	fatal("cannot run the runtime %s", runtime);
+}
