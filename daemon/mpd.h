@@ -382,6 +382,9 @@ int	pool_start(struct event_base *, const struct config *,
 struct worker *pool_idle(int, uid_t, gid_t);
 /* Number of workers a pool could give jobs now (idle, or startable). */
 int	pool_nidle(int);
+/* Whether a worker may run a job of this owner (an external runtime's
+ * runs its own user's only). */
+int	pool_serves(const struct worker *, uid_t);
 /* Whether a pool's runtime is an external program, and its text. */
 int	pool_external(int);
 const char *pool_runtime(int);

@@ -698,6 +698,14 @@ pool_nidle(int pool)
 }
 
 int
+pool_serves(const struct worker *w, uid_t owner)
+{
+	if (!pool_external(w->pool))
+		return 1;
+	return w->owner == (as_root ? owner : geteuid());
+}
+
+int
 pool_external(int pool)
 {
 	return pools[pool].runtime[0] != '\0';

@@ -20,11 +20,22 @@
 #include "xmalloc.h"
 
 #define DISPATCH_BATCH	64
+/*
+ * A runtime's functions are handed to a busy worker behind its job, at
+ * most AHEAD_FUNCTIONS of them, while the pool's recent functions ended
+ * within FAST_FUNCTION seconds on average: a pool of short calls then goes
+ * from one to the next without a commit and a round trip each. Until a
+ * pool has shown that, and once its calls grow longer, none wait.
+ */
+#define AHEAD_FUNCTIONS	8
+#define FAST_FUNCTION	0.002
 
 static struct event	*delay_ev;	/* the next retried job is due */
 static void		(*ended)(int64_t); /* a job reached a final state */
 static struct store	*store;
 static const struct config *conf;
+/* Each pool's recent function durations, seconds (a moving average). */
+static double		 function_time[POOLS_MAX];
 
 static char	*dump(json_t *);
 static void	 sched_arm_delay(void);
@@ -39,6 +50,17 @@ sched_load(int64_t id, struct job *j)
 	if (store_get(store, id, j) != 1)
 		fatalx("queued job %lld vanished from the store",
 		    (long long)id);
+}
+
+/* Whether job j may wait behind another's in a worker of pool k. */
+static int
+sched_may_wait(const struct job *j, const struct task *t, int k)
+{
+	if (j->kind != KIND_JOB)
+		return 0;
+	if (t != NULL)
+		return t->quick;
+	return pool_external(k) && function_time[k] < FAST_FUNCTION;
 }
 
 /*
@@ -74,7 +96,7 @@ sched_hand(struct worker *w, struct job *j, int behind)
 		w->run.job = j->id;
 		w->run.job_start = now;
 		w->run.command = t != NULL && t->command;
-		w->run.quick = t != NULL && t->quick && j->kind == KIND_JOB;
+		w->run.quick = sched_may_wait(j, t, w->pool);
 		w->run.map = j->kind == KIND_CHUNK ? j->parent : 0;
 		w->run.limit = limit;
 		limit_start(w);
@@ -107,7 +129,8 @@ sched_room(struct worker *w)
 	if (w->state != W_BUSY || w->reaped || w->retire || !w->run.quick ||
 	    w->run.ending != 0)
 		return 0;
-	room = HANDED_MAX - w->run.nhanded;
+	room = (pool_external(w->pool) ? AHEAD_FUNCTIONS : HANDED_MAX) -
+	    w->run.nhanded;
 	/* Its last job before it is replaced is its last. */
 	if (conf->max_tasks > 0 && room > conf->max_tasks - w->ran - 1 -
 	    w->run.nhanded)
@@ -160,34 +183,45 @@ sched_take_idle(struct job *j, void *arg)
  * Hands a quick task's job behind the busy worker with the fewest handed
  * (room: what each may still take); any other job stops the batch.
  */
+/* What sched_take_ahead may hand: room left in each worker, of a pool. */
+struct ahead {
+	int	*room;
+	int	 pool;
+};
+
 static int
 sched_take_ahead(struct job *j, void *arg)
 {
-	const struct task	*t = task_find(j->task);
-	int			*room = arg, k, best = -1;
+	struct ahead	*a = arg;
+	int		 k, best = -1;
 
-	if (j->kind != KIND_JOB || t == NULL || !t->quick)
+	if (!sched_may_wait(j, task_find(j->task), a->pool))
 		return 0;
 	for (k = 0; k < nworkers; k++) {
-		if (room[k] > 0 && (best == -1 || workers[k]->run.nhanded <
-		    workers[best]->run.nhanded))
+		if (a->room[k] > 0 && (best == -1 ||
+		    workers[k]->run.nhanded < workers[best]->run.nhanded) &&
+		    pool_serves(workers[k], j->owner))
 			best = k;
 	}
+	if (best == -1)
+		return 0;
 	sched_hand(workers[best], j, 1);
-	room[best]--;
+	a->room[best]--;
 	return 1;
 }
 
 /*
  * While more jobs are queued in a pool than its idle workers take, hands
- * jobs of quick tasks to its workers busy with one, in queue order; stops
+ * jobs of quick tasks (or short functions) to its workers busy with one,
+ * in queue order; stops
  * at the first job that may not be handed ahead (any other waits for an
  * idle worker, and nothing passes it).
  */
 static void
 sched_hand_ahead(int pool)
 {
-	int	*room, total = 0, k;
+	struct ahead	 a;
+	int		 total = 0, k;
 
 	/* Its size is read from its process between jobs: one at a time. */
 	if (conf->max_worker_rss > 0)
@@ -199,13 +233,14 @@ sched_hand_ahead(int pool)
 	/* Most ticks: no worker of the pool may take one; nothing to do. */
 	if (total == 0)
 		return;
-	room = xcalloc((size_t)nworkers, sizeof *room);
+	a.pool = pool;
+	a.room = xcalloc((size_t)nworkers, sizeof *a.room);
 	for (k = 0; k < nworkers; k++) {
 		if (workers[k]->pool == pool)
-			room[k] = sched_room(workers[k]);
+			a.room[k] = sched_room(workers[k]);
 	}
-	sched_batch(pool, total, sched_take_ahead, room);
-	free(room);
+	sched_batch(pool, total, sched_take_ahead, &a);
+	free(a.room);
 }
 
 /* Each pool is filled from its own queue: none holds up another. */
@@ -231,6 +266,8 @@ sched_init(struct event_base *base, struct store *s, const struct config *c,
 	store = s;
 	conf = c;
 	ended = on_end;
+	for (int k = 0; k < POOLS_MAX; k++)
+		function_time[k] = 1.0;	/* not known to be short */
 	if ((delay_ev = evtimer_new(base, sched_delay_cb, NULL)) == NULL)
 		fatalx("evtimer_new");
 	sched_arm_delay();
@@ -509,7 +546,8 @@ sched_next_handed(struct worker *w)
 	w->run.job = h.id;
 	w->run.job_start = time_now();
 	w->run.command = 0;
-	w->run.quick = 1;
+	w->run.quick = !pool_external(w->pool) ||
+	    function_time[w->pool] < FAST_FUNCTION;
 	w->run.map = 0;
 	w->run.limit = h.limit;
 	limit_start(w);
@@ -595,6 +633,10 @@ sched_result(struct worker *w, const struct wframe_head *h,
 		w->run.group = (pid_t)h->started;
 		return;
 	}
+	/* How long a runtime's plain calls take: may they wait in line? */
+	if (pool_external(w->pool) && w->run.map == 0)
+		function_time[w->pool] = 0.75 * function_time[w->pool] +
+		    0.25 * (time_now() - w->run.job_start);
 	/* What a runtime's function printed: its plain job's logs. */
 	if (h->output != NULL && w->run.map == 0)
 		logs_save(h->job, h->output);

@@ -32,6 +32,8 @@ BEHAVIOURS = {
 send({"hello": {"protocol": 1, "runtime": "echo"}})
 for line in sock:
     f = json.loads(line)
+    if f.get("args") == ["die"]:
+        os._exit(5)
     if f.get("task") == "echo:uid":
         r = json.dumps([os.getuid(), os.getcwd()]).encode()
     else:
@@ -121,6 +123,29 @@ class Runtimes(MpdTestCase):
         self.assertEqual(pools["echo"]["runtime"],
                          os.path.join(self.d.tmp, "runtime-echo"))
         self.assertEqual(pools["default"]["runtime"], "builtin")
+
+    def test_short_calls_wait_in_line_and_survive_a_death(self):
+        # Short calls are handed to the busy worker behind its job; when
+        # the worker dies, those behind the dying job go back to the queue
+        # and run, and only the job that killed it fails.
+        c = self.d.client()
+        self.addCleanup(c.close)
+        args = list(range(40)) + ["die"] + list(range(40, 80))
+        for i, a in enumerate(args):
+            c.send({"op": "submit", "req": i, "task": "echo:any",
+                    "args": [a], "pool": "echo"})
+        jobs = [c.recv()["job"] for _ in args]
+        for a, job in zip(args, jobs):
+            g = self.d.call({"op": "get", "job": job, "timeout": 60})
+            if a == "die":
+                self.assertEqual(g["error"]["code"], "worker_died", g)
+            else:
+                self.assertEqual((g["state"], g["result"]), ("done", a), g)
+        handed = [line for line in self.d.log().splitlines()
+                  if "to worker-" in line and "behind its job" in line]
+        self.assertTrue(handed, "no call was handed behind another")
+        print("%d calls handed behind another; %d given back at the death"
+              % (len(handed), self.d.log().count("goes back to the queue")))
 
     def test_a_crash_fails_the_job_and_not_the_daemon(self):
         # More deaths in a row than a builtin pool would bear (12).

@@ -230,32 +230,55 @@ class Pool:
         self._unfinished = set()
         self._state = "run"
         self._broken = None
+        # The caller's import path, but for its interpreter's own
+        # directories (the runtime has its own, perhaps of another version).
+        base = tuple(os.path.join(os.path.realpath(p), "")
+                     for p in {sys.base_prefix, sys.base_exec_prefix})
         self._path = [p for p in sys.path if p and os.path.isabs(p)
-                      and os.path.isdir(p)]
+                      and os.path.isdir(p) and not os.path.join(
+                          os.path.realpath(p), "").startswith(base)]
+        self._contexts = {}
+        self._names = {}
+        self._outq = []             # the reader thread's requests
+        # Each call runs where the Pool was made, as multiprocessing's
+        # workers, forked then, do.
+        self._cwd = os.getcwd()
+        self._reader_id = None
         self._reader = threading.Thread(target=self._read, daemon=True,
                                         name="mpd.Pool results")
         self._reader.start()
 
     # Sending.
     def _send(self, request, kind, result, extra=None):
-        """Sends a request; its reply goes to _reply. Holds the lock."""
+        """Sends a request (a dict, or the text of a JSON object); its
+        reply goes to _reply. Holds the lock."""
         self._tag += 1
-        request["req"] = self._tag
         self._pending[self._tag] = (kind, result, extra)
-        data = (json.dumps(request, separators=(",", ":"))
-                + "\n").encode()
+        if isinstance(request, dict):
+            request = json.dumps(request, separators=(",", ":"))
+        data = ('{"req":%d,%s\n' % (self._tag, request[1:])).encode()
+        # The reader thread sends what its replies call for in one write.
+        if threading.get_ident() == self._reader_id:
+            self._outq.append(data)
+            return
         try:
             self._conn.sendall(data)
         except OSError as e:
             self._fail_all(MpdError("the connection to mpd broke: %s" % e))
 
     def _context(self, main, star=False):
-        ctx = {"cwd": os.getcwd(), "path": self._path}
-        if main is not None:
-            ctx["main"] = main
-        if star:
-            ctx["star"] = True
-        return ctx
+        """The context's JSON text (kept while the directory stays)."""
+        key = (self._cwd, main, star)
+        text = self._contexts.get(key)
+        if text is None:
+            ctx = {"cwd": key[0], "path": self._path}
+            if main is not None:
+                ctx["main"] = main
+            if star:
+                ctx["star"] = True
+            text = json.dumps(ctx, separators=(",", ":"))
+            self._contexts[key] = text
+        return text
 
     def _submit(self, request, result):
         with self._lock:
@@ -273,14 +296,31 @@ class Pool:
         return result
 
     def _request(self, op, func, fields, star=False):
-        name, main = function_name(func)
-        request = {"op": op, "task": name,
-                   "context": self._context(main, star)}
+        """The request's JSON text. Arguments are checked as they are
+        encoded: what JSON cannot carry as it is is a TypeError."""
+        try:
+            name, main = self._names[func]
+        except (KeyError, TypeError):
+            name, main = function_name(func)
+            try:
+                self._names[func] = (name, main)
+            except TypeError:
+                pass
+        try:
+            text = json.dumps(fields, separators=(",", ":"),
+                              allow_nan=False)
+        except ValueError as e:
+            raise TypeError("the arguments of %s: %s" % (name, e)) from None
+        except TypeError:
+            _check_json(fields, "the arguments of %s" % name)
+            raise
+        if text.count("{") > 2:     # keys JSON would turn into strings
+            _check_json(fields, "the arguments of %s" % name)
+        head = '{"op":"%s","task":%s,"context":%s' % (
+            op, json.dumps(name), self._context(main, star))
         if self._pool is not None:
-            request["pool"] = self._pool
-        request.update(fields)
-        _check_json(fields, "the arguments of %s" % name)
-        return request
+            head += ',"pool":%s' % json.dumps(self._pool)
+        return head + "," + text[1:]
 
     # Multiprocessing's interface.
     def apply_async(self, func, args=(), kwds={}, callback=None,
@@ -426,6 +466,7 @@ class Pool:
                              daemon=True).start()
 
     def _read(self):
+        self._reader_id = threading.get_ident()
         buf = b""
         sock = self._conn
         while True:
@@ -451,6 +492,14 @@ class Pool:
                                                             (None,) * 3)
                 if kind is not None:
                     self._reply(kind, result, extra, reply)
+            with self._lock:
+                if self._outq:
+                    data, self._outq = b"".join(self._outq), []
+                    try:
+                        sock.sendall(data)
+                    except OSError as e:
+                        self._fail_all(MpdError("the connection to mpd "
+                                                "broke: %s" % e))
 
     def _reply(self, kind, result, extra, reply):
         if kind == "submit":
