@@ -11,7 +11,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mpdtest import MPD, Daemon, main, wait_for  # noqa: E402
+from mpdtest import MPD, PYDIR, Daemon, main, wait_for  # noqa: E402
 
 VALGRIND = shutil.which("valgrind")
 
@@ -29,10 +29,12 @@ class Valgrind(unittest.TestCase):
                "--child-silent-after-fork=yes", "--log-file=" + vlog,
                MPD, "--socket", d.socket, "--db", d.db, "--workers", "2",
                "--test-tasks", "--grace", "1", "--kill-grace", "1",
-               "--max-queue", "1000", "--config", os.devnull]
+               "--max-queue", "1000", "--config", os.devnull,
+               "--pool", "py=1:python"]
         log = open(os.path.join(d.tmp, "mpd.log"), "ab")
         d.proc = subprocess.Popen(cmd, stdout=log, stderr=log,
-                                  stdin=subprocess.DEVNULL)
+                                  stdin=subprocess.DEVNULL,
+                                  env=dict(os.environ, PYTHONPATH=PYDIR))
         log.close()
         # Under valgrind the workers are children of the valgrind process.
         def ready():
@@ -77,6 +79,22 @@ class Valgrind(unittest.TestCase):
         c.send_raw(b"{broken\n[1]\n")
         c.recv()
         c.recv()
+        # A runtime's functions: a result with output, an exception, a
+        # map, and a pool added live.
+        j = c.call({"op": "submit", "task": "builtins:print",
+                    "args": ["hi"], "context": {"cwd": "/"}})["job"]
+        self.assertTrue(c.call({"op": "get", "job": j})["output"])
+        self.assertEqual(c.call({"op": "logs", "job": j})["stdout"]["data"],
+                         "aGkK")
+        j = c.call({"op": "submit", "task": "json:loads",
+                    "args": ["{"]})["job"]
+        self.assertEqual(c.call({"op": "get", "job": j})["error"]["type"],
+                         "JSONDecodeError")
+        m = c.call({"op": "map", "task": "math:sqrt", "items": [1, 4]})
+        self.assertEqual(c.call({"op": "get", "job": m["job"]})["result"],
+                         [1.0, 2.0])
+        self.assertTrue(c.call({"op": "pool_add", "pool": "py2", "size": 1,
+                                "runtime": "python"})["ok"])
         q = c.call({"op": "submit", "task": "square", "args": [1]})["job"]
         c.call({"op": "cancel", "job": q})
         c.call({"op": "forget", "job": q})
