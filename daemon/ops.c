@@ -74,7 +74,8 @@ ops_task(struct client *c, json_t *tag, const char *name)
 	list = json_dumps(names, JSON_COMPACT);
 	json_decref(names);
 	reply_error(c, tag, ERR_UNKNOWN_TASK, "no task named \"%.64s\"; the "
-	    "tasks are %s", name, list != NULL ? list : "?");
+	    "tasks are %s, and functions of a runtime's pool, named "
+	    "module:qualname", name, list != NULL ? list : "?");
 	free(list);
 	return NULL;
 }

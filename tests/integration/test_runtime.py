@@ -34,7 +34,9 @@ for line in sock:
     f = json.loads(line)
     if f.get("args") == ["die"]:
         os._exit(5)
-    if f.get("task") == "echo:uid":
+    if f.get("task") == "echo:pid":
+        r = json.dumps(os.getpid()).encode()
+    elif f.get("task") == "echo:uid":
         r = json.dumps([os.getuid(), os.getcwd()]).encode()
     else:
         r = json.dumps(f["args"][0] if "args" in f else f["items"]).encode()
@@ -249,6 +251,21 @@ class Settings(MpdTestCase):
         self.assertIn("neither builtin, python, nor the absolute path", err)
         err = self.start_fails("--pool", "default=1:python")
         self.assertIn("the default pool's runtime is builtin", err)
+
+    def test_runtimes_are_recycled_like_builtin_workers(self):
+        self.d.stop()
+        self.d.args = ["--max-tasks-per-worker", "2", "--pool", "echo=1:" +
+                       write_runtime(self.d.tmp, "echo")]
+        self.d.start()
+        pids = []
+        for _ in range(5):
+            r = self.d.call({"op": "submit", "task": "echo:pid",
+                             "pool": "echo"})
+            pids.append(self.d.call({"op": "get", "job": r["job"],
+                                     "timeout": 30})["result"])
+        self.assertEqual(pids[0], pids[1])
+        self.assertEqual(pids[2], pids[3])
+        self.assertEqual(len({pids[0], pids[2], pids[4]}), 3, pids)
 
     def test_pool_add_with_a_runtime_lasts(self):
         path = write_runtime(self.d.tmp, "echo")
