@@ -87,6 +87,8 @@
  * this many bytes, with a colon, no white space and no control character.
  */
 #define PROTO_FUNCTION_MAX	512
+/* Bytes of JSON a function's context may have (each map chunk keeps it). */
+#define PROTO_CONTEXT_MAX	65536
 
 /* Job states, stored as these integers. */
 enum job_state {

@@ -123,8 +123,16 @@ pool_recorded(const char *name, int size, int paused, int added,
     const char *runtime, void *arg)
 {
 	struct config	*c = arg;
+	char		 kept[RUNTIME_MAX], *why;
 	int		 i;
 
+	/* A runtime recorded before is checked again, as at first. */
+	if (added && size > 0 && runtime_parse(runtime, kept, sizeof kept,
+	    &why) == -1) {
+		log_warnx("pool %s: not started: %s", name, why);
+		free(why);
+		return;
+	}
 	for (i = 0; i < c->npools && strcmp(c->pools[i].name, name) != 0;
 	    i++)
 		;

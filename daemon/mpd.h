@@ -120,10 +120,11 @@ const char *runtime_label(const char *);
 /* Whether python3 is on mpd's PATH (for the default Python pool). */
 int	runtime_python_found(void);
 /*
- * In a forked slot, with the worker socket on fd 3: becomes the owner
- * (uid, gid) when mpd is root and the owner is not, and execs the runtime.
+ * In a forked slot of mpd (parent), with the worker socket on fd 3 and
+ * its output on 1 and 2: becomes the owner (uid, gid) when mpd is root and
+ * the owner is not, and execs the runtime.
  */
-void	runtime_exec(const char *, const char *, uid_t, gid_t,
+void	runtime_exec(const char *, const char *, pid_t, uid_t, gid_t,
 	    const struct task_settings *) __attribute__((noreturn));
 
 /* stopping.c */
@@ -336,6 +337,8 @@ struct worker {
 	int			 broken;	/* broke the protocol: unread */
 	uid_t			 owner;		/* an external runtime's user */
 	gid_t			 owner_gid;
+	struct bufferevent	*out;		/* its stdout and stderr */
+	int			 outlines;	/* of them logged */
 	int			 hello;		/* its runtime said hello */
 	struct wframe_head	 head;		/* read; its result is not */
 	int			 have_head;
@@ -382,9 +385,9 @@ int	pool_start(struct event_base *, const struct config *,
 struct worker *pool_idle(int, uid_t, gid_t);
 /* Number of workers a pool could give jobs now (idle, or startable). */
 int	pool_nidle(int);
-/* Whether a worker may run a job of this owner (an external runtime's
- * runs its own user's only). */
-int	pool_serves(const struct worker *, uid_t);
+/* Whether a worker may run a job of this owner and group (an external
+ * runtime's runs those it was started as only). */
+int	pool_serves(const struct worker *, uid_t, gid_t);
 /* Whether a pool's runtime is an external program, and its text. */
 int	pool_external(int);
 const char *pool_runtime(int);

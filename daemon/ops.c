@@ -96,6 +96,7 @@ static int
 ops_route(struct client *c, json_t *tag, json_t *req, const struct task **t)
 {
 	const char	*name = json_string_value(json_object_get(req, "task"));
+	json_t		*v;
 	int		 k, named = json_object_get(req, "pool") != NULL;
 
 	if ((*t = task_find(name)) == NULL && !function_name_ok(name)) {
@@ -113,6 +114,12 @@ ops_route(struct client *c, json_t *tag, json_t *req, const struct task **t)
 		return -1;
 	}
 	*t = &function_task;
+	if ((v = json_object_get(req, "context")) != NULL &&
+	    json_dumpb(v, NULL, 0, JSON_COMPACT) > PROTO_CONTEXT_MAX) {
+		reply_error(c, tag, ERR_BAD_REQUEST, "a context is at most %d "
+		    "bytes of JSON", PROTO_CONTEXT_MAX);
+		return -1;
+	}
 	for (; !named && k < pool_count(); k++) {
 		if (pool_listed(k) && pool_external(k))
 			break;

@@ -28,6 +28,8 @@
 #define RESPAWN_MAX	10.0
 #define RESPAWN_GIVE_UP	12	/* deaths in a row before a job: fatal */
 #define HELLO_WAIT	30.0	/* seconds a runtime has to say hello */
+#define EXIT_WAIT	5.0	/* and to exit at end of file */
+#define OUTPUT_LINES	20	/* lines of a runtime's own output logged */
 
 struct worker	**workers;	/* by slot number; pools interleave */
 int		 nworkers;
@@ -150,10 +152,16 @@ pool_slot_dead(struct worker *w)
 	/* Frames not sent yet: their jobs were settled above. */
 	evbuffer_drain(w->jobs, evbuffer_get_length(w->jobs));
 	w->sealed = 0;
-	if (!had_job && w->ran == 0 && !w->stopping)
+	/* A runtime that never said hello failed, job or not. */
+	if ((!had_job && w->ran == 0 && !w->stopping) ||
+	    (pool_external(w->pool) && !w->hello && !w->stopping))
 		w->fails++;
 	else
 		w->fails = 0;
+	if (w->out != NULL) {
+		bufferevent_free(w->out);
+		w->out = NULL;
+	}
 	w->state = W_DOWN;
 	w->pid = 0;
 	w->requeue = 0;
@@ -206,10 +214,12 @@ pool_respawn_cb(evutil_socket_t fd, short events, void *arg)
 	(void)fd;
 	(void)events;
 	if (pool_external(w->pool)) {
-		/* A runtime that has not said hello in time; or a slot that
-		 * may be started again. */
+		/* A runtime that has not said hello, or exited, in time; or
+		 * a slot that may be started again. */
 		if (w->state != W_DOWN && !w->hello)
 			pool_broken(w, "did not say hello in time");
+		else if (w->state == W_EXITING)
+			pool_kill(w, "did not exit at end of file in time");
 		tick_kick();
 		return;
 	}
@@ -394,9 +404,53 @@ pool_event_cb(struct bufferevent *bev, short events, void *arg)
 		pool_slot_dead(w);
 }
 
+/*
+ * What a runtime writes on its stdout and stderr (not its jobs': those are
+ * captured by the runtime): its first lines go to mpd's log, printable
+ * characters only and marked as the worker's, then nothing more.
+ */
+static void
+pool_out_cb(struct bufferevent *bev, void *arg)
+{
+	struct worker	*w = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	char		*line;
+	size_t		 len, i;
+
+	while (w->outlines <= OUTPUT_LINES && (line = evbuffer_readln(in, &len,
+	    EVBUFFER_EOL_LF)) != NULL) {
+		for (i = 0; i < len; i++) {
+			if ((unsigned char)line[i] < ' ' || line[i] == 0x7f)
+				line[i] = '?';
+		}
+		if (w->outlines++ < OUTPUT_LINES)
+			log_warnx("%s (pid %ld) wrote: %.*s", w->name,
+			    (long)w->pid, len > 512 ? 512 : (int)len, line);
+		else
+			log_warnx("%s (pid %ld) wrote more; not logged", w->name,
+			    (long)w->pid);
+		free(line);
+	}
+	/* A line past the cap, or past what is worth keeping: dropped. */
+	if (w->outlines > OUTPUT_LINES || evbuffer_get_length(in) > 4096)
+		evbuffer_drain(in, evbuffer_get_length(in));
+}
+
+static void
+pool_out_event_cb(struct bufferevent *bev, short events, void *arg)
+{
+	struct worker	*w = arg;
+
+	(void)bev;
+	if (events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
+		bufferevent_free(w->out);
+		w->out = NULL;
+	}
+}
+
 /* In the child: reset what the parent set up, then become a worker. */
 static void
-pool_child(struct worker *w, int fd, pid_t parent)
+pool_child(struct worker *w, int fd, int out, pid_t parent)
 {
 	int			 null, logs;
 	char			 tag[32];
@@ -427,8 +481,13 @@ pool_child(struct worker *w, int fd, pid_t parent)
 	 */
 	if ((fd = fcntl(fd, F_DUPFD_CLOEXEC, 5)) == -1 ||
 	    (logs = fcntl(logs_fd(), F_DUPFD_CLOEXEC, 5)) == -1 ||
+	    (out != -1 && (out = fcntl(out, F_DUPFD_CLOEXEC, 5)) == -1) ||
 	    dup3(fd, 3, O_CLOEXEC) == -1 || dup3(logs, 4, O_CLOEXEC) == -1)
 		fatal("dup3");
+	/* A runtime writes its own output to mpd's pipe, never mpd's log. */
+	if (out != -1 && (dup2(out, STDOUT_FILENO) == -1 ||
+	    dup2(out, STDERR_FILENO) == -1))
+		fatal("dup2");
 	if (close_range(5, ~0U, 0) == -1)
 		fatal("close_range");
 	logs_set_fd(4);
@@ -438,8 +497,8 @@ pool_child(struct worker *w, int fd, pid_t parent)
 			close(null);
 	}
 	if (pool_external(w->pool))
-		runtime_exec(pools[w->pool].runtime, w->name, w->owner,
-		    w->owner_gid, &task_settings);
+		runtime_exec(pools[w->pool].runtime, w->name, parent,
+		    w->owner, w->owner_gid, &task_settings);
 	worker_main(3, &task_settings);
 }
 
@@ -450,10 +509,15 @@ pool_spawn(struct worker *w)
 	struct timeval	 tv;
 	sigset_t	 all, old;
 	pid_t		 pid, parent = getpid();
-	int		 sv[2];
+	int		 sv[2] = { -1, -1 }, out[2] = { -1, -1 };
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
-		log_warn("socketpair for %s", w->name);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1 ||
+	    (pool_external(w->pool) && pipe2(out, O_CLOEXEC) == -1)) {
+		log_warn("socketpair or pipe for %s", w->name);
+		if (sv[0] != -1) {
+			close(sv[0]);
+			close(sv[1]);
+		}
 		w->status = 0;
 		pool_slot_dead(w);
 		return;
@@ -463,12 +527,18 @@ pool_spawn(struct worker *w)
 	pid = fork();
 	if (pid == 0) {
 		close(sv[0]);
-		pool_child(w, sv[1], parent);
+		if (out[0] != -1)
+			close(out[0]);
+		pool_child(w, sv[1], out[1], parent);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(sv[1]);
+	if (out[1] != -1)
+		close(out[1]);
 	if (pid == -1) {
 		log_warn("fork for %s", w->name);
+		if (out[0] != -1)
+			close(out[0]);
 		close(sv[0]);
 		w->status = 0;
 		pool_slot_dead(w);
@@ -481,6 +551,16 @@ pool_spawn(struct worker *w)
 		fatalx("bufferevent for %s", w->name);
 	bufferevent_setcb(w->bev, pool_read_cb, NULL, pool_event_cb, w);
 	bufferevent_enable(w->bev, EV_READ | EV_WRITE);
+	if (out[0] != -1) {
+		evutil_make_socket_nonblocking(out[0]);
+		if ((w->out = bufferevent_socket_new(base, out[0],
+		    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+			fatalx("bufferevent for %s's output", w->name);
+		bufferevent_setcb(w->out, pool_out_cb, NULL, pool_out_event_cb,
+		    w);
+		bufferevent_enable(w->out, EV_READ);
+		w->outlines = 0;
+	}
 	w->state = W_IDLE;
 	w->ran = 0;
 	w->broken = 0;
@@ -634,6 +714,38 @@ pool_start(struct event_base *b, const struct config *c,
 	return 0;
 }
 
+/*
+ * Ends a worker: end of file on its socket makes it exit, and its slot is
+ * then respawned, or freed when retired. A runtime that has not exited
+ * EXIT_WAIT seconds later is killed.
+ */
+static void
+pool_end(struct worker *w)
+{
+	struct timeval	tv;
+
+	w->state = W_EXITING;
+	w->stopping = 1;
+	shutdown(bufferevent_getfd(w->bev), SHUT_WR);
+	if (pool_external(w->pool)) {
+		tv = tv_from(EXIT_WAIT);
+		evtimer_add(w->respawn, &tv);
+	}
+}
+
+/* Whether any worker of a pool is on its way out. */
+static int
+pool_exiting(int pool)
+{
+	int	i;
+
+	for (i = 0; i < nworkers; i++) {
+		if (workers[i]->pool == pool && workers[i]->state == W_EXITING)
+			return 1;
+	}
+	return 0;
+}
+
 /* Whether an external runtime's empty slot may be started now. */
 static int
 pool_startable(struct worker *w)
@@ -657,7 +769,7 @@ pool_idle(int pool, uid_t owner, gid_t group)
 		w = workers[i];
 		if (w->pool != pool || w->state != W_IDLE || w->reaped)
 			continue;
-		if (!external || w->owner == owner)
+		if (!external || (w->owner == owner && w->owner_gid == group))
 			return w;
 		other = w;
 	}
@@ -672,14 +784,15 @@ pool_idle(int pool, uid_t owner, gid_t group)
 			return w->state == W_IDLE ? w : NULL;
 		}
 	}
-	/* Every slot is taken: one of another user's idle workers goes. */
-	if (other != NULL) {
+	/*
+	 * Every slot is taken: one of another user's idle workers goes, one
+	 * at a time, so that a waiting job ends one worker, not all.
+	 */
+	if (other != NULL && !pool_exiting(pool)) {
 		log_debug("%s (pid %ld) of uid %ld ends, for a job of uid %ld",
 		    other->name, (long)other->pid, (long)other->owner,
 		    (long)owner);
-		other->state = W_EXITING;
-		other->stopping = 1;
-		shutdown(bufferevent_getfd(other->bev), SHUT_WR);
+		pool_end(other);
 	}
 	return NULL;
 }
@@ -698,11 +811,13 @@ pool_nidle(int pool)
 }
 
 int
-pool_serves(const struct worker *w, uid_t owner)
+pool_serves(const struct worker *w, uid_t owner, gid_t group)
 {
 	if (!pool_external(w->pool))
 		return 1;
-	return w->owner == (as_root ? owner : geteuid());
+	if (!as_root)
+		return 1;	/* every runtime runs as mpd's own user */
+	return w->owner == owner && w->owner_gid == group;
 }
 
 int
@@ -957,6 +1072,13 @@ pool_reap(void)
 		w->status = status;
 		if (w->state == W_IDLE)
 			w->state = W_EXITING;
+		/*
+		 * A runtime's code may have left processes that hold its
+		 * socket: they came to mpd with its death, and go, so that
+		 * its end of file comes.
+		 */
+		if (!w->eof && pool_external(w->pool))
+			pool_sweep();
 		if (w->eof)
 			pool_slot_dead(w);
 	}
@@ -1000,11 +1122,7 @@ pool_check(struct worker *w)
 		    w->name, (long)w->pid, (long long)(rss / 1024));
 	else
 		return;
-	/* End of file on its socket makes it exit; the slot respawns, or
-	 * goes when retired. */
-	w->state = W_EXITING;
-	w->stopping = 1;
-	shutdown(bufferevent_getfd(w->bev), SHUT_WR);
+	pool_end(w);
 }
 
 void
@@ -1052,17 +1170,15 @@ pool_stop(int now)
 		evtimer_del(w->respawn);
 		if (w->pid == 0 || w->reaped)
 			continue;
-		if (w->state == W_IDLE) {
-			/* End of file on its socket makes it exit. */
-			w->state = W_EXITING;
-			w->stopping = 1;
-			shutdown(bufferevent_getfd(w->bev), SHUT_WR);
-		} else if (w->state == W_BUSY && !w->eof && !w->stopping &&
+		if (w->state == W_IDLE)
+			pool_end(w);
+		else if (w->state == W_BUSY && !w->eof && !w->stopping &&
 		    now) {
 			w->requeue = 1;
 			w->stopping = 1;
 			kill(w->pid, SIGKILL);
-		}
+		} else if (w->state == W_EXITING && now)
+			kill(w->pid, SIGKILL);	/* not gone at end of file */
 	}
 }
 
@@ -1108,6 +1224,8 @@ pool_free(void)
 			evbuffer_free(workers[i]->jobs);
 		if (workers[i]->respawn != NULL)
 			event_free(workers[i]->respawn);
+		if (workers[i]->out != NULL)
+			bufferevent_free(workers[i]->out);
 		free(workers[i]);
 	}
 	free(workers);

@@ -24,17 +24,20 @@
 #include "tasks/task.h"
 #include "xmalloc.h"
 
-/* The variables a runtime run for another user may take from mpd's. */
+/* The variables a runtime may take from mpd's environment on a root mpd. */
 static const char *const passed[] = {
-	"LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH", NULL
+	"LANG", "LC_ALL", "LC_CTYPE", "TZ", NULL
 };
 
 int
 runtime_parse(const char *text, char *out, size_t len, char **why)
 {
-	struct stat	st;
+	struct stat	 st;
+	char		*cause;
+	int		 fd;
 
 	*why = NULL;
+	errno = 0;
 	if (strcmp(text, "builtin") == 0 || *text == '\0')
 		text = "";
 	else if (strcmp(text, "python") != 0) {
@@ -43,11 +46,22 @@ runtime_parse(const char *text, char *out, size_t len, char **why)
 			    "python, nor the absolute path of a program", text);
 			return -1;
 		}
-		if (stat(text, &st) == -1 || !S_ISREG(st.st_mode) ||
-		    access(text, X_OK) == -1) {
+		if (stat(text, &st) == -1 || !S_ISREG(st.st_mode)) {
 			*why = xasprintf("the runtime \"%s\" is not a program "
 			    "mpd can run: %s", text, errno != 0 ?
 			    strerror(errno) : "not a regular file");
+			return -1;
+		}
+		/* It runs as every user: only root or mpd may change it. */
+		if ((fd = paths_trusted_file(text, &cause)) == -1) {
+			*why = xasprintf("the runtime %s", cause);
+			free(cause);
+			return -1;
+		}
+		close(fd);
+		if (access(text, X_OK) == -1) {
+			*why = xasprintf("the runtime \"%s\" is not a program "
+			    "mpd can run: %s", text, strerror(errno));
 			return -1;
 		}
 	}
@@ -86,12 +100,45 @@ runtime_python_found(void)
 	return found;
 }
 
-/* Another user's environment: a login's basics, and a few of mpd's. */
+/*
+ * mpd's PYTHONPATH, but for entries someone other than root or mpd could
+ * change (a module planted there would run as every user): newly
+ * allocated, or NULL when nothing is left.
+ */
+static char *
+runtime_pythonpath(void)
+{
+	const char	*v = getenv("PYTHONPATH");
+	char		*copy, *dir, *save = NULL, *out = NULL, *joined;
+	struct stat	 st;
+
+	if (v == NULL)
+		return NULL;
+	copy = xstrdup(v);
+	for (dir = strtok_r(copy, ":", &save); dir != NULL;
+	    dir = strtok_r(NULL, ":", &save)) {
+		if (*dir != '/' || stat(dir, &st) == -1 ||
+		    !S_ISDIR(st.st_mode) || (st.st_uid != 0 &&
+		    st.st_uid != geteuid()) || (st.st_mode & 022) != 0)
+			continue;
+		joined = out == NULL ? xstrdup(dir) : xasprintf("%s:%s", out,
+		    dir);
+		free(out);
+		out = joined;
+	}
+	free(copy);
+	return out;
+}
+
+/*
+ * Another user's runtime's environment on a root mpd: a login's basics, a
+ * few of mpd's, and the part of its PYTHONPATH only root or mpd may change.
+ */
 static char **
 runtime_env(uid_t uid, const char *worker)
 {
 	struct passwd	*pw = getpwuid(uid);
-	char		**env;
+	char		**env, *path;
 	const char	*v;
 	int		 i, n = 0;
 
@@ -106,6 +153,12 @@ runtime_env(uid_t uid, const char *worker)
 		if ((v = getenv(passed[i])) != NULL)
 			env[n++] = xasprintf("%s=%s", passed[i], v);
 	}
+	if ((path = runtime_pythonpath()) != NULL) {
+		env[n++] = xasprintf("PYTHONPATH=%s", path);
+		free(path);
+	}
+	/* Python: never the working directory first on the import path. */
+	env[n++] = xstrdup("PYTHONSAFEPATH=1");
 	env[n++] = xasprintf("MPD_WORKER=%s", worker);
 	return env;
 }
@@ -137,8 +190,8 @@ runtime_limits(const struct task_settings *settings)
 }
 
 void
-runtime_exec(const char *runtime, const char *worker, uid_t uid, gid_t gid,
-    const struct task_settings *settings)
+runtime_exec(const char *runtime, const char *worker, pid_t parent,
+    uid_t uid, gid_t gid, const struct task_settings *settings)
 {
 	static char	*python[] = { "python3", "-m", "mpd.worker", NULL };
 	struct task_ctx	 ctx;
@@ -163,13 +216,26 @@ runtime_exec(const char *runtime, const char *worker, uid_t uid, gid_t gid,
 			fatalx("could become root again after switching to uid "
 			    "%ld", (long)uid);
 		/* The switch cleared it: the runtime dies with mpd. */
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() == 1)
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+		    getppid() != parent)
 			_exit(1);
+	}
+	/*
+	 * Another user's runtime gets a clean environment; root's, and that
+	 * of a daemon that is not root, mpd's own. Either way it starts in
+	 * "/", never in a directory someone could plant modules in, and
+	 * Python puts no directory of its own choosing first on its path.
+	 */
+	if (ctx.setuser)
 		env = runtime_env(uid, worker);
-		if (chdir("/") == -1)
-			fatal("chdir /");
-	} else if (setenv("MPD_WORKER", worker, 1) == -1)
+	else if (setenv("MPD_WORKER", worker, 1) == -1 ||
+	    setenv("PYTHONSAFEPATH", "1", 1) == -1)
 		fatal("setenv");
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	/* Orphans of its code go to mpd, which reaps them. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 0) == -1)
+		fatal("PR_SET_CHILD_SUBREAPER");
 	umask(settings->umask);
 	/* The worker socket is the one descriptor the runtime inherits. */
 	if (fcntl(3, F_SETFD, 0) == -1)

@@ -200,7 +200,7 @@ sched_take_ahead(struct job *j, void *arg)
 	for (k = 0; k < nworkers; k++) {
 		if (a->room[k] > 0 && (best == -1 ||
 		    workers[k]->run.nhanded < workers[best]->run.nhanded) &&
-		    pool_serves(workers[k], j->owner))
+		    pool_serves(workers[k], j->owner, j->group))
 			best = k;
 	}
 	if (best == -1)
@@ -467,6 +467,9 @@ sched_retry(struct job *j, int cause)
 		delay = j->retry_max;
 	log_info("job %lld: attempt %d of %d failed; retrying in %.3g s",
 	    (long long)j->id, j->attempts, j->max_attempts, delay);
+	/* A function's logs are its last attempt's, as a command's are. */
+	if (j->kind == KIND_JOB && task_find(j->task) == NULL)
+		logs_remove(j->id);
 	if (store_requeue(store, j->id, 0, delay > 0 ? time_now() + delay :
 	    0) == -1)
 		fatalx("cannot requeue job %lld: %s", (long long)j->id,

@@ -311,6 +311,75 @@ class PyPool(MpdTestCase):
         v = self.d.call({"op": "status", "job": int(r.stdout)})["job"]
         self.assertEqual(v["progress"], {"done": 5, "total": 5})
 
+    def test_big_results_with_slow_callbacks_do_not_deadlock(self):
+        # More unread replies than the daemon queues for a client (4 MiB)
+        # while callbacks hold the reader: the Pool must keep reading.
+        r = self.run_ok('''
+            import time
+            from mpd import Pool
+            def big(i):
+                return "x" * 100000
+            seen = []
+            def slow(value):
+                time.sleep(0.002)
+                seen.append(len(value))
+            p = Pool()
+            rs = [p.apply_async(big, (i,), callback=slow) for i in range(200)]
+            p.close()
+            p.join()
+            print(len(seen), sum(seen))
+        ''', timeout=120)
+        self.assertEqual(r.stdout.split(), ["200", "20000000"])
+
+    def test_a_failing_callback_does_not_stop_the_pool(self):
+        r = self.run_ok('''
+            from mpd import Pool
+            def bad(value):
+                raise RuntimeError("callback bug")
+            p = Pool()
+            p.apply_async(abs, (-1,), callback=bad).wait(60)
+            print(p.apply(abs, (-2,)))
+        ''')
+        self.assertEqual(r.stdout.strip(), "2")
+        self.assertIn("callback bug", r.stderr)
+
+    def test_terminate_cancels_jobs_not_yet_acknowledged(self):
+        r = self.run_ok('''
+            import time
+            from mpd import Pool
+            p = Pool()
+            rs = [p.apply_async("time:sleep", (5,)) for _ in range(8)]
+            t0 = time.monotonic()
+            p.terminate()
+            print("%.1f" % (time.monotonic() - t0),
+                  sorted({r.successful() for r in rs}))
+        ''')
+        took, rest = r.stdout.split(" ", 1)
+        self.assertLess(float(took), 4.5)
+        self.assertEqual(rest.strip(), "[False]")
+
+    def test_output_is_relayed_whole_and_capped(self):
+        r = self.run_ok('''
+            import os, sys
+            from mpd import Pool
+            def much():
+                sys.stdout.write("y" * 600001)
+            def emoji():
+                print("\\U0001F600" * 1000000)
+                return 1
+            def odd_name():
+                print(os.fsdecode(b"caf\\xe9.txt"))
+                return 2
+            p = Pool(relay=True)
+            p.apply(much)
+            sys.stdout.write("\\n")
+            q = Pool(relay=False)
+            print(q.apply(emoji), q.apply(odd_name))
+        ''')
+        lines = r.stdout.split("\n")
+        self.assertEqual(lines[0], "y" * 600001)
+        self.assertEqual(lines[1], "1 2")
+
     def test_a_daemon_error_raises_with_its_code(self):
         r = self.run_ok('''
             from mpd import Pool, JobError

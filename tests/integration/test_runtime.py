@@ -8,10 +8,11 @@ import stat
 import subprocess
 import sys
 import textwrap
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mpdtest import (Daemon, MPD, MpdTestCase, children_of, main,  # noqa
-                     wait_for)
+from mpdtest import (Daemon, MPD, SLOW, MpdTestCase, children_of,  # noqa
+                     main, wait_for)
 
 # The frame loop every runtime below shares; BEHAVIOUR decides the rest.
 RUNTIME = '''#!%s
@@ -41,6 +42,23 @@ for line in sock:
     else:
         r = json.dumps(f["args"][0] if "args" in f else f["items"]).encode()
     send({"job": f["job"], "result": len(r)}, r)
+''',
+    # Serves jobs, but does not exit at end of file.
+    "noexit": '''
+send({"hello": {"protocol": 1}})
+for line in sock:
+    f = json.loads(line)
+    send({"job": f["job"], "result": 1}, b"1")
+time.sleep(3600)
+''',
+    # Leaves a child holding the worker socket, and dies.
+    "forker": '''
+send({"hello": {"protocol": 1}})
+for line in sock:
+    if os.fork() == 0:
+        time.sleep(3600)
+        os._exit(0)
+    os._exit(3)
 ''',
     "crash": '''
 send({"hello": {"protocol": 1}})
@@ -266,6 +284,45 @@ class Settings(MpdTestCase):
         self.assertEqual(pids[0], pids[1])
         self.assertEqual(pids[2], pids[3])
         self.assertEqual(len({pids[0], pids[2], pids[4]}), 3, pids)
+
+    def test_a_runtime_that_does_not_exit_is_killed(self):
+        # Recycled after each job, it ignores end of file: killed after
+        # a few seconds, so the next job runs, and a stop does not hang.
+        self.d.stop()
+        self.d.args = ["--max-tasks-per-worker", "1", "--pool",
+                       "noexit=1:" + write_runtime(self.d.tmp, "noexit")]
+        self.d.start()
+        t0 = time.monotonic()
+        for _ in range(2):
+            r = self.d.call({"op": "submit", "task": "x:y",
+                             "pool": "noexit"})
+            g = self.d.call({"op": "get", "job": r["job"], "timeout": 30})
+            self.assertEqual(g["state"], "done", g)
+        self.assertLess(time.monotonic() - t0, 20 * SLOW)
+        wait_for(lambda: "did not exit at end of file in time; killing it"
+                 in self.d.log(), 10, "the reason in the log")
+        r = self.d.call({"op": "submit", "task": "x:y", "pool": "noexit"})
+        self.d.call({"op": "get", "job": r["job"], "timeout": 30})
+        t0 = time.monotonic()
+        self.assertEqual(self.d.stop(), 0)
+        self.assertLess(time.monotonic() - t0, 20 * SLOW)
+
+    def test_a_child_holding_the_socket_does_not_hold_the_slot(self):
+        self.d.stop()
+        self.d.args = ["--pool", "forker=1:" + write_runtime(self.d.tmp,
+                                                              "forker")]
+        self.d.start()
+        for _ in range(3):
+            r = self.d.call({"op": "submit", "task": "x:y",
+                             "pool": "forker"})
+            g = self.d.call({"op": "get", "job": r["job"], "timeout": 30})
+            self.assertEqual(g["error"]["code"], "worker_died", g)
+        # The children went with their runtimes: no stray, no zombie.
+        wait_for(lambda: not [p for p, state, _ in children_of(self.d.pid)
+                              if state != "Z" and p not in {
+                                  w["pid"] for w in self.d.call(
+                                      {"op": "status"})["workers"]}]
+                 and not self.d.zombies(), 10, "no process left")
 
     def test_pool_add_with_a_runtime_lasts(self):
         path = write_runtime(self.d.tmp, "echo")

@@ -18,8 +18,11 @@ import json, os, sys
 sys.path.insert(0, %(pypath)r)
 from mpd import Pool
 def who(n):
+    fds = sorted((fd, os.readlink("/proc/self/fd/" + str(fd)))
+                 for fd in map(int, os.listdir("/proc/self/fd"))
+                 if fd in (1, 2))
     return [os.getuid(), os.getgid(), os.getpid(), os.getcwd(),
-            os.environ.get("HOME"), "LD_PRELOAD" in os.environ]
+            os.environ.get("HOME"), "LD_PRELOAD" in os.environ, fds]
 def peek(path):
     try:
         with open(path) as f:
@@ -84,10 +87,13 @@ class TwoUsers(unittest.TestCase):
         for user in (self.a, self.b, self.a, self.b):
             out = self.run_as(user, 4)
             calls, secret = out[:-1], out[-1]
-            for uid, gid, pid, cwd, home, preload in calls:
+            for uid, gid, pid, cwd, home, preload, fds in calls:
                 self.assertEqual((uid, gid), (user.uid, user.gid))
                 self.assertEqual(cwd, self.homes[user.name])
                 self.assertFalse(preload)
+                # Its stdout and stderr are mpd's pipe, not mpd's log.
+                for fd, target in fds:
+                    self.assertTrue(target.startswith("pipe:"), fds)
                 seen.setdefault(pid, set()).add(user.uid)
             if user is self.b:
                 self.assertEqual(secret, "PermissionError")
@@ -105,6 +111,13 @@ class TwoUsers(unittest.TestCase):
                     uids = [line.split()[1:] for line in f
                             if line.startswith("Uid:")][0]
                 self.assertNotIn("0", uids, w)
+
+    def test_one_waiting_job_ends_one_idle_worker_of_another_user(self):
+        self.run_as(self.a, 4)      # a leaves 2 idle workers
+        before = self.d.log().count("ends, for a job of uid")
+        self.run_as(self.b, 1)
+        self.assertEqual(self.d.log().count("ends, for a job of uid") -
+                         before, 1, self.d.log()[-3000:])
 
     def test_a_user_cannot_name_a_script_of_root(self):
         # A job whose context names root's file runs as the user: the
@@ -125,6 +138,37 @@ class TwoUsers(unittest.TestCase):
         g = json.loads(r.stdout)
         self.assertEqual(g["state"], "failed", g)
         self.assertEqual(g["error"]["type"], "PermissionError", g)
+
+
+class PlantedModules(unittest.TestCase):
+    """A root mpd started in a directory a user can write to: the modules
+    the user plants there never run in anyone's runtime, root's first."""
+
+    def test_the_working_directory_is_not_on_the_path(self):
+        tools = Tools()
+        self.addCleanup(tools.cleanup)
+        user = User("rp")
+        here = public_dir(0o1777)
+        self.addCleanup(shutil.rmtree, here, True)
+        marker = os.path.join(here, "pwned")
+        os.makedirs(os.path.join(here, "mpd"))
+        with open(os.path.join(here, "mpd", "__init__.py"), "w") as f:
+            f.write("open(%r, 'w').write(str(__import__('os').getuid()))\n"
+                    % marker)
+        shutil.chown(os.path.join(here, "mpd"), user.uid, user.gid)
+        d = Daemon(1, ["--pool", "py=1:python"],
+                   env={"PYTHONPATH": tools.pypath, "PATH": "/usr/bin:/bin"})
+        old = os.getcwd()
+        os.chdir(here)
+        try:
+            d.start()
+        finally:
+            os.chdir(old)
+        self.addCleanup(d.stop)
+        r = d.call({"op": "submit", "task": "os:getuid"})
+        g = d.call({"op": "get", "job": r["job"], "timeout": 60})
+        self.assertEqual((g["state"], g.get("result")), ("done", 0), g)
+        self.assertFalse(os.path.exists(marker))
 
 
 if __name__ == "__main__":

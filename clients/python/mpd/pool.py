@@ -186,6 +186,11 @@ class AsyncResult:
                 self._callback(value)
             elif not ok and self._error_callback is not None:
                 self._error_callback(value)
+        except Exception:
+            # A callback's exception is the caller's bug: reported, and
+            # the Pool goes on (its reader thread must not end).
+            threading.excepthook(threading.ExceptHookArgs(
+                (*sys.exc_info(), threading.current_thread())))
         finally:
             self._event.set()
             if self._on_end is not None:
@@ -239,32 +244,48 @@ class Pool:
                           os.path.realpath(p), "").startswith(base)]
         self._contexts = {}
         self._names = {}
-        self._outq = []             # the reader thread's requests
+        self._outq = []             # requests for the writer thread
+        self._wake = threading.Condition(self._lock)
+        self._closing = False
         # Each call runs where the Pool was made, as multiprocessing's
         # workers, forked then, do.
         self._cwd = os.getcwd()
-        self._reader_id = None
         self._reader = threading.Thread(target=self._read, daemon=True,
                                         name="mpd.Pool results")
+        self._writer = threading.Thread(target=self._write, daemon=True,
+                                        name="mpd.Pool requests")
         self._reader.start()
+        self._writer.start()
 
-    # Sending.
+    # Sending: requests are queued, and one writer thread sends them, so
+    # that no thread holding the lock, nor the reader, ever waits on the
+    # socket (the daemon stops reading a client that does not read).
     def _send(self, request, kind, result, extra=None):
-        """Sends a request (a dict, or the text of a JSON object); its
+        """Queues a request (a dict, or the text of a JSON object); its
         reply goes to _reply. Holds the lock."""
         self._tag += 1
         self._pending[self._tag] = (kind, result, extra)
         if isinstance(request, dict):
             request = json.dumps(request, separators=(",", ":"))
-        data = ('{"req":%d,%s\n' % (self._tag, request[1:])).encode()
-        # The reader thread sends what its replies call for in one write.
-        if threading.get_ident() == self._reader_id:
-            self._outq.append(data)
-            return
-        try:
-            self._conn.sendall(data)
-        except OSError as e:
-            self._fail_all(MpdError("the connection to mpd broke: %s" % e))
+        self._outq.append('{"req":%d,%s\n' % (self._tag, request[1:]))
+        if len(self._outq) == 1:
+            self._wake.notify()
+
+    def _write(self):
+        while True:
+            with self._lock:
+                while not self._outq and not self._closing:
+                    self._wake.wait()
+                if not self._outq:
+                    return
+                data, self._outq = "".join(self._outq).encode(), []
+            try:
+                self._conn.sendall(data)
+            except OSError as e:
+                with self._lock:
+                    self._fail_all(MpdError("the connection to mpd broke: "
+                                            "%s" % e))
+                return
 
     def _context(self, main, star=False):
         """The context's JSON text (kept while the directory stays)."""
@@ -428,6 +449,10 @@ class Pool:
         self.terminate()
 
     def _close_connection(self):
+        with self._lock:
+            self._closing = True
+            self._wake.notify()
+        self._writer.join()
         try:
             self._conn.shutdown(2)
         except OSError:
@@ -466,40 +491,26 @@ class Pool:
                              daemon=True).start()
 
     def _read(self):
-        self._reader_id = threading.get_ident()
-        buf = b""
-        sock = self._conn
+        f = self._conn.makefile("rb")
         while True:
             try:
-                data = sock.recv(262144)
-            except OSError:
-                data = b""
-            if not data:
+                line = f.readline()
+            except (OSError, ValueError):
+                line = b""
+            if not line.endswith(b"\n"):
                 with self._lock:
                     if self._pending:
                         self._fail_all(MpdError("mpd closed the "
                                                 "connection"))
                 return
-            buf += data
-            lines = buf.split(b"\n")
-            buf = lines.pop()
-            for line in lines:
-                reply = json.loads(line)
-                if "req" not in reply:
-                    continue        # an event
-                with self._lock:
-                    kind, result, extra = self._pending.pop(reply["req"],
-                                                            (None,) * 3)
-                if kind is not None:
-                    self._reply(kind, result, extra, reply)
+            reply = json.loads(line)
+            if "req" not in reply:
+                continue        # an event
             with self._lock:
-                if self._outq:
-                    data, self._outq = b"".join(self._outq), []
-                    try:
-                        sock.sendall(data)
-                    except OSError as e:
-                        self._fail_all(MpdError("the connection to mpd "
-                                                "broke: %s" % e))
+                kind, result, extra = self._pending.pop(reply["req"],
+                                                        (None,) * 3)
+            if kind is not None:
+                self._reply(kind, result, extra, reply)
 
     def _reply(self, kind, result, extra, reply):
         if kind == "submit":
@@ -508,6 +519,9 @@ class Pool:
                 return
             result.job = reply["job"]
             with self._lock:
+                if self._state == "terminate":
+                    self._send({"op": "cancel", "job": result.job},
+                               "cancel", None)
                 self._send({"op": "get", "job": result.job}, "get", result)
         elif kind == "get":
             if not reply.get("ok"):
@@ -520,15 +534,25 @@ class Pool:
             if self._relay and reply.get("output"):
                 with self._lock:
                     self._send({"op": "logs", "job": result.job}, "logs",
-                               result, outcome)
+                               result, (outcome, [0, 0]))
             else:
                 result._set(*outcome)
         elif kind == "logs":
+            outcome, offsets = extra
+            more = False
             if reply.get("ok"):
-                for name, stream in (("stdout", sys.stdout),
-                                     ("stderr", sys.stderr)):
+                for k, (name, stream) in enumerate((
+                        ("stdout", sys.stdout), ("stderr", sys.stderr))):
                     data = base64.b64decode(reply[name]["data"])
                     if data:
                         stream.write(data.decode("utf-8", "replace"))
                         stream.flush()
-            result._set(*extra)
+                        offsets[k] += len(data)
+                more = not reply.get("end", True)
+            if more:
+                with self._lock:
+                    self._send({"op": "logs", "job": result.job,
+                                "stdout": offsets[0], "stderr": offsets[1]},
+                               "logs", result, (outcome, offsets))
+            else:
+                result._set(*outcome)

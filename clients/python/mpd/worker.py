@@ -8,11 +8,14 @@ first, then for each job frame it imports the function the task names
 outcome; at end of file it exits.
 
 A function of the submitting script's ``__main__`` is loaded without
-running the script: only its imports, definitions (def, class) and
-assignments of literal constants are executed, in a module named
-``__mp_main__``. Everything else at the top level (calls, loops, an ``if
-__name__ == "__main__":`` block) is skipped. So a script written for
-multiprocessing's fork start method, with no main guard, works unchanged.
+running the script: only its imports, definitions (def, class),
+assignments to names of constants (literals, names and operators: no
+call, attribute or subscript) and try blocks made of these (an optional
+import) are executed, in a module named ``__mp_main__``. Everything else at
+the top level (calls, loops, an ``if __name__ == "__main__":`` block) is
+skipped. So a script written for multiprocessing's fork start method, with
+no main guard, works unchanged; a function that needs a global computed
+by a call must compute it itself.
 """
 import ast
 import builtins
@@ -27,8 +30,10 @@ import types
 
 PROTOCOL = 1
 FD = 3
-# Bytes of each stream a call's printed output may keep (the rest is cut).
+# Bytes of each stream a call's printed output may keep (the rest is cut),
+# and of an error's message and traceback.
 OUTPUT_CAP = 1 << 20
+TEXT_CAP = 64 << 10
 
 _out = None             # the socket to mpd, as a binary file
 _job = None             # the job running now, for progress()
@@ -60,25 +65,46 @@ def progress(done, total):
     _send({"job": _job, "progress": [done, total]})
 
 
-def _literal(node):
-    try:
-        ast.literal_eval(node)
+# What a constant's value may be made of: literals, names already bound,
+# and operators; no call, attribute or subscript, so nothing runs.
+_CONSTANT_NODES = (ast.Constant, ast.Name, ast.Load, ast.Tuple, ast.List,
+                   ast.Set, ast.Dict, ast.BinOp, ast.UnaryOp, ast.BoolOp,
+                   ast.Compare, ast.operator, ast.unaryop, ast.boolop,
+                   ast.cmpop, ast.IfExp)
+
+
+def _constant(node):
+    return all(isinstance(n, _CONSTANT_NODES) for n in ast.walk(node))
+
+
+def _names(target):
+    """Whether an assignment's target only binds names (no subscript or
+    attribute, whose evaluation could run code)."""
+    if isinstance(target, ast.Name):
         return True
-    except (ValueError, TypeError, SyntaxError, MemoryError,
-            RecursionError):
-        return False
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return all(_names(t) for t in target.elts)
+    return False
 
 
 def _kept(node):
     """Whether a top-level statement of a __main__ script is run when its
-    functions are loaded: imports, definitions, literal assignments."""
+    functions are loaded: imports, definitions (def, class), assignments
+    of constants to names, and try blocks made of those (an optional
+    import). Everything else is skipped."""
     if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef,
                          ast.AsyncFunctionDef, ast.ClassDef)):
         return True
     if isinstance(node, ast.Assign):
-        return _literal(node.value)
+        return all(_names(t) for t in node.targets) and \
+            _constant(node.value)
     if isinstance(node, ast.AnnAssign):
-        return node.value is None or _literal(node.value)
+        return _names(node.target) and (node.value is None or
+                                        _constant(node.value))
+    if isinstance(node, ast.Try):
+        return all(_kept(n) or isinstance(n, ast.Pass) for block in (
+            node.body, node.orelse, node.finalbody, *(
+                h.body for h in node.handlers)) for n in block)
     # A docstring.
     return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
 
@@ -129,6 +155,15 @@ def _enter(context):
             sys.path.insert(0, entry)
 
 
+def _text(text, cap):
+    """Text as valid UTF-8 of at most cap bytes (a lone surrogate, as a
+    file name may hold, is written as an escape)."""
+    data = text.encode("utf-8", "backslashreplace")
+    if len(data) > cap:
+        data = data[:cap]
+    return data.decode("utf-8", "ignore")
+
+
 def _error(exc, index=None, ours=False):
     # The call's own frames, not the runtime's that made the call.
     frames = exc.__traceback__
@@ -136,11 +171,12 @@ def _error(exc, index=None, ours=False):
         frames = frames.tb_next
     tb = "".join(traceback.format_exception(type(exc), exc, frames))
     error = {"code": "task_error",
-             "message": "%s: %s" % (type(exc).__name__, exc),
-             "type": type(exc).__name__,
-             "module": type(exc).__module__,
+             "message": _text("%s: %s" % (type(exc).__name__, exc),
+                              TEXT_CAP),
+             "type": _text(type(exc).__name__, TEXT_CAP),
+             "module": _text(str(type(exc).__module__), TEXT_CAP),
              "args": _json_args(exc.args),
-             "traceback": tb}
+             "traceback": _text(tb, TEXT_CAP)}
     if index is not None:
         error["index"] = index
     return error
@@ -148,10 +184,12 @@ def _error(exc, index=None, ours=False):
 
 def _json_args(args):
     try:
-        json.dumps(args)
-        return list(args)
-    except (TypeError, ValueError):
-        return [str(a) for a in args]
+        if len(json.dumps(args)) <= TEXT_CAP:
+            json.dumps(args).encode("utf-8")    # no lone surrogate
+            return list(args)
+    except (TypeError, ValueError, UnicodeError):
+        pass
+    return [_text(str(a), TEXT_CAP // max(1, len(args))) for a in args]
 
 
 def _encode(value):
@@ -214,7 +252,7 @@ def run(frame):
     for name, buf in (("stdout", stdout), ("stderr", stderr)):
         text = buf.getvalue()
         if text:
-            output[name] = text[:OUTPUT_CAP]
+            output[name] = _text(text, OUTPUT_CAP)
     if output:
         head["output"] = output
     return head, payload
@@ -232,7 +270,7 @@ def main():
     _send({"hello": {"protocol": PROTOCOL, "runtime": "python",
                      "version": sys.version.split()[0],
                      "pid": os.getpid()}})
-    start = os.getcwd()
+    start = "/"
     for line in sock_in:
         frame = json.loads(line)
         if "signal" in frame:
@@ -243,7 +281,9 @@ def main():
             os.chdir(start)
         except OSError:
             pass
-    return 0
+    # End of file: gone, whatever threads the calls left running.
+    _out.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
