@@ -19,6 +19,10 @@
 #define PROTO_MAX_CLIENTS	1024
 /* Default seconds a client may stall in the middle of a line. */
 #define PROTO_CLIENT_TIMEOUT	60
+/* Bytes of pending work a client may have before mpd stops reading it. */
+#define PROTO_CLIENT_BUDGET	((size_t)16 << 20)
+/* Seconds a client past its budget may leave its replies unread. */
+#define PROTO_DRAIN_TIMEOUT	60.0
 
 /* The ops, as requests name them: request.c checks them, ops.c runs them. */
 #define OP_HELLO	"hello"

@@ -24,6 +24,7 @@ struct blocked {
 	json_t			*req;
 	const char		*op;
 	int64_t			 items;
+	size_t			 bytes;		/* what it costs its client */
 	struct reqline		 line;
 	char			*text;		/* its items' copy, or NULL */
 	struct event		*timer;
@@ -57,6 +58,9 @@ blocked_free(struct blocked *b)
 		event_free(b->timer);
 	json_decref(b->req);
 	free(b->text);
+	b->client->nblocked--;
+	b->client->blocked -= b->bytes;
+	client_room(b->client);
 	free(b);
 }
 
@@ -136,6 +140,10 @@ admit(struct client *c, json_t *req, const char *op,
 		tv = tv_from(wait);
 		evtimer_add(b->timer, &tv);
 	}
+	/* Counted against the client's budget: past it, mpd stops reading. */
+	b->bytes = line->len + sizeof *b;
+	c->nblocked++;
+	c->blocked += b->bytes;
 	TAILQ_INSERT_TAIL(&blocked, b, entry);
 	log_debug("client %llu: %s of %lld item(s) waits for queue space",
 	    (unsigned long long)c->id, op, (long long)items);

@@ -4,7 +4,9 @@
  * client is never freed inside its own callback: client_kill marks it
  * dead, and clients_flush frees it. Reading and the listener are
  * server.c's; what a client's death means to waiters and waiting submits
- * is told through the hook its owner registers.
+ * is told through the hook its owner registers. What a client has pending
+ * counts against its budget: past it, it is not read; a client that never
+ * reads its replies is dropped.
  */
 #include <sys/socket.h>
 
@@ -16,6 +18,7 @@
 #include "log.h"
 #include "mpd.h"
 #include "proto.h"
+#include "util.h"
 #include "xmalloc.h"
 
 TAILQ_HEAD(client_list, client);
@@ -26,13 +29,116 @@ static uint64_t			 next_client_id = 1;
 static int			 nclients;
 static void			(*gone_hook)(struct client *);
 static struct event_base	*base;
+static const struct config	*conf;
+
+/*
+ * What a client's pending work costs against its budget (--client-budget):
+ * its replies held and queued, its waiting gets and follows (each about
+ * this much), its submits waiting for room. Past the budget mpd does not
+ * read it; it reads again once the cost is down to half. A client with a
+ * full budget may not wait for room more than this many times.
+ */
+#define WAITER_COST	256
+#define BLOCKED_MAX	16
 
 void
-clients_init(struct event_base *b, void (*gone)(struct client *))
+clients_init(struct event_base *b, const struct config *c,
+    void (*gone)(struct client *))
 {
 	base = b;
+	conf = c;
 	gone_hook = gone;
 }
+
+static size_t
+client_cost(struct client *c)
+{
+	return evbuffer_get_length(c->held) + evbuffer_get_length(
+	    bufferevent_get_output(c->bev)) + c->nwaiting * WAITER_COST +
+	    c->blocked;
+}
+
+/* Whether a client's pending work is past its budget. */
+int
+client_over(struct client *c)
+{
+	return client_cost(c) > conf->client_budget ||
+	    c->nblocked >= BLOCKED_MAX;
+}
+
+/*
+ * A client past its budget for --client-drain-timeout seconds without its
+ * output going down is one that does not read: it is dropped, as a full
+ * socket would make any peer give up.
+ */
+static void
+client_drain_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct client	*c = arg;
+	struct timeval	 tv;
+	size_t		 out = evbuffer_get_length(bufferevent_get_output(c->bev));
+
+	(void)fd;
+	(void)events;
+	if (!(c->flags & CLIENT_FULL))
+		return;
+	if (out > 0 && out >= c->draining) {
+		log_warnx("client %llu (uid %ld): dropped: %zu bytes of replies "
+		    "unread for %.0f s past its budget", (unsigned long long)
+		    c->id, (long)c->uid, out, conf->client_drain_timeout);
+		client_kill(c);
+		return;
+	}
+	c->draining = out;
+	tv = tv_from(conf->client_drain_timeout);
+	evtimer_add(c->drain, &tv);
+}
+
+/* Stops reading a client past its budget. */
+void
+client_full(struct client *c)
+{
+	struct timeval	tv;
+
+	c->flags |= CLIENT_FULL;
+	bufferevent_disable(c->bev, EV_READ);
+	if (conf->client_drain_timeout <= 0)
+		return;
+	if (c->drain == NULL && (c->drain = evtimer_new(base, client_drain_cb,
+	    c)) == NULL)
+		fatalx("evtimer_new");
+	c->draining = evbuffer_get_length(bufferevent_get_output(c->bev));
+	tv = tv_from(conf->client_drain_timeout);
+	evtimer_add(c->drain, &tv);
+}
+
+void
+client_budget_check(struct client *c)
+{
+	if (client_over(c))
+		client_full(c);
+}
+
+void
+client_room(struct client *c)
+{
+	if (!(c->flags & CLIENT_FULL) || (c->flags & (CLIENT_DEAD |
+	    CLIENT_HELD)) || client_cost(c) > conf->client_budget / 2 ||
+	    c->nblocked >= BLOCKED_MAX)
+		return;
+	c->flags &= ~CLIENT_FULL;
+	if (c->drain != NULL)
+		evtimer_del(c->drain);
+	if (!(c->flags & (CLIENT_EOF | CLIENT_CLOSING))) {
+		bufferevent_enable(c->bev, EV_READ);
+		/* Lines already buffered would otherwise wait for more input;
+		 * read them from the loop, not from the caller's midst. */
+		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_DEFER_CALLBACKS |
+		    BEV_TRIG_IGNORE_WATERMARKS);
+	}
+}
+
+
 
 struct client *
 client_new(evutil_socket_t fd, uid_t uid, gid_t gid, pid_t pid)
@@ -97,6 +203,8 @@ client_free(struct client *c)
 		gone_hook(c);
 	bufferevent_free(c->bev);
 	evbuffer_free(c->held);
+	if (c->drain != NULL)
+		event_free(c->drain);
 	log_debug("client %llu freed", (unsigned long long)c->id);
 	free(c);
 }
@@ -131,6 +239,59 @@ client_reply_parts(struct client *c, const char **parts, const size_t *lens,
 	tick_kick();
 }
 
+struct shared *
+shared_new(const char **parts, const size_t *lens, int n)
+{
+	struct shared	*sh;
+	size_t		 len = 0, off = 0;
+	int		 i;
+
+	for (i = 0; i < n; i++)
+		len += lens[i];
+	sh = xmalloc(sizeof *sh + len);
+	sh->refs = 1;
+	sh->len = len;
+	for (i = 0; i < n; i++) {
+		memcpy(sh->data + off, parts[i], lens[i]);
+		off += lens[i];
+	}
+	return sh;
+}
+
+void
+shared_unref(struct shared *sh)
+{
+	if (sh != NULL && --sh->refs == 0)
+		free(sh);
+}
+
+/* libevent is done with a client's reference to a shared text. */
+static void
+shared_done(const void *data, size_t len, void *arg)
+{
+	(void)data;
+	(void)len;
+	shared_unref(arg);
+}
+
+void
+client_reply_shared(struct client *c, const char *head, size_t len,
+    struct shared *sh)
+{
+	if (c->flags & CLIENT_DEAD)
+		return;
+	sh->refs++;
+	if (evbuffer_add(c->held, head, len) == -1 ||
+	    evbuffer_add_reference(c->held, sh->data, sh->len, shared_done,
+	    sh) == -1)
+		fatalx("evbuffer_add");
+	if (!(c->flags & CLIENT_HELD)) {
+		c->flags |= CLIENT_HELD;
+		TAILQ_INSERT_TAIL(&held, c, held_entry);
+	}
+	tick_kick();
+}
+
 void
 client_reply(struct client *c, json_t *reply)
 {
@@ -149,6 +310,7 @@ client_waiters_done(struct client *c)
 {
 	if ((c->flags & CLIENT_EOF) && LIST_EMPTY(&c->waiters))
 		c->flags |= CLIENT_CLOSING;
+	client_room(c);
 }
 
 void
@@ -201,6 +363,9 @@ clients_flush(void)
 			continue;
 		if (!(c->flags & CLIENT_DEAD) && client_flush(c) == -1)
 			client_kill(c);
+		/* Replies it leaves unread count against its budget too. */
+		if (!(c->flags & (CLIENT_DEAD | CLIENT_FULL)))
+			client_budget_check(c);
 		if ((c->flags & CLIENT_DEAD) ||
 		    evbuffer_get_length(c->held) == 0) {
 			TAILQ_REMOVE(&held, c, held_entry);

@@ -91,6 +91,9 @@ static const struct setting settings[] = {
 	{ "max-result", 'Z', SET_BYTES_SIZE, AT(max_result), 0, 0 },
 	{ "max-clients", 'Q', SET_INT, AT(max_clients), 1000000, 0 },
 	{ "client-timeout", 'R', SET_SECONDS, AT(client_timeout), 0, 0 },
+	{ "client-budget", 'B', SET_BYTES_SIZE, AT(client_budget), 0, 0 },
+	{ "client-drain-timeout", 'G', SET_SECONDS, AT(client_drain_timeout),
+	    0, 0 },
 	{ "max-tasks-per-worker", 'U', SET_COUNT, AT(max_tasks), 1LL << 40,
 	    ZERO_OK },
 	{ "max-worker-rss", 'X', SET_COUNT, AT(max_worker_rss), 1LL << 30,
@@ -160,6 +163,12 @@ usage(FILE *f)
 "                        closed (default: %d)\n"
 "      --client-timeout SEC  how long a client may stall in the middle of a\n"
 "                        line before it is closed (default: %d; 0: for ever)\n"
+"      --client-budget BYTES  a client's pending work (replies, waits,\n"
+"                        submits waiting for room) past which mpd stops\n"
+"                        reading it (default: 16M)\n"
+"      --client-drain-timeout SEC  a client past its budget whose replies\n"
+"                        stay unread this long is dropped (default: 60;\n"
+"                        0: never)\n"
 "      --max-tasks-per-worker N  replace a worker after N jobs, as Pool's\n"
 "                        maxtasksperchild (default: 0, never)\n"
 "      --max-worker-rss MB  replace a worker whose resident memory is over\n"
@@ -674,6 +683,8 @@ config_parse(struct config *c, int argc, char **argv)
 	conf->max_depth = PROTO_MAX_DEPTH;
 	conf->max_clients = PROTO_MAX_CLIENTS;
 	conf->client_timeout = PROTO_CLIENT_TIMEOUT;
+	conf->client_budget = PROTO_CLIENT_BUDGET;
+	conf->client_drain_timeout = PROTO_DRAIN_TIMEOUT;
 	conf->output_cap = PROTO_OUTPUT_CAP;
 	config_login_limits();
 	config_longopts();

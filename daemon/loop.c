@@ -91,7 +91,7 @@ loop_init(struct event_base *b, struct store *s, const struct config *c)
 	store = s;
 	store_on_lost(s, loop_lost, NULL);
 	tick_init(b, loop_tick);
-	clients_init(b, loop_client_gone);
+	clients_init(b, c, loop_client_gone);
 	reply_init(s);
 	waiter_init(b, s);
 	admit_init(b, s, c, ops_dispatch);

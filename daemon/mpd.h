@@ -18,6 +18,7 @@
 
 #include "wframe.h"
 
+struct client;
 struct config;
 struct store;
 struct job;
@@ -78,6 +79,8 @@ struct config {
 	int		 max_depth;	/* nesting of a request */
 	int		 max_clients;
 	double		 client_timeout; /* to finish a started line */
+	size_t		 client_budget;	/* bytes of a client's pending work */
+	double		 client_drain_timeout; /* past it, unread: dropped */
 	int64_t		 max_tasks;	/* jobs per worker process, 0 no cap */
 	int64_t		 max_worker_rss; /* bytes, 0 for no cap */
 	int64_t		 max_queue;	/* queued items, 0 for no cap */
@@ -149,6 +152,7 @@ int	server_listen(struct event_base *, const struct config *, int,
 /* Stops accepting and removes the socket file. */
 void	server_close_listener(void);
 
+
 /* client.c */
 #define CLIENT_DEAD	0x1	/* to be freed at the end of the tick */
 #define CLIENT_CLOSING	0x2	/* no more input; close once output drains */
@@ -169,6 +173,11 @@ struct client {
 	size_t			 sealed; /* bytes of it the commit covers */
 	size_t			 scanned; /* input known to hold no newline */
 	LIST_HEAD(, waiter)	 waiters;
+	size_t			 nwaiting; /* of them (waiter.c's) */
+	size_t			 nblocked; /* submits waiting for room */
+	size_t			 blocked;  /* and their bytes (admit.c's) */
+	struct event		*drain;	/* stuck output: dropped at the end */
+	size_t			 draining; /* output when the timer began */
 	TAILQ_ENTRY(client)	 entry;
 	TAILQ_ENTRY(client)	 held_entry;
 };
@@ -177,8 +186,16 @@ struct client {
 struct client *client_new(evutil_socket_t, uid_t, gid_t, pid_t);
 /* Clients connected now. */
 int	clients_count(void);
-/* fn hears of each client that goes (killed or freed; maybe twice). */
-void	clients_init(struct event_base *, void (*)(struct client *));
+/*
+ * fn hears of each client that goes (killed or freed; maybe twice); the
+ * settings give each client's budget.
+ */
+void	clients_init(struct event_base *, const struct config *,
+	    void (*)(struct client *));
+/* Whether a client's pending work is past its budget. */
+int	client_over(struct client *);
+/* Stops reading a client past its budget (and starts its drain timer). */
+void	client_full(struct client *);
 /* Marks a client dead; clients_flush frees it. */
 void	client_kill(struct client *);
 /* Queues a reply line (text without newline) until the next commit. */
@@ -188,6 +205,26 @@ void	client_reply_parts(struct client *, const char **, const size_t *,
 	    int);
 /* Queues a reply object (stolen). */
 void	client_reply(struct client *, json_t *);
+/* A client's pending work went down: one not read for its budget may be
+ * read again. */
+void	client_room(struct client *);
+/* Stops reading a client whose pending work is past its budget. */
+void	client_budget_check(struct client *);
+/*
+ * A reply's tail that many clients' replies share (the result of a job
+ * many wait for): one copy, freed when the last reply using it is sent.
+ */
+struct shared {
+	size_t		 refs;
+	size_t		 len;
+	char		 data[];
+};
+/* A shared text of n pieces, with one reference (the caller's). */
+struct shared *shared_new(const char **, const size_t *, int);
+void	shared_unref(struct shared *);
+/* Queues a reply line: its own head (copied), then the shared tail. */
+void	client_reply_shared(struct client *, const char *, size_t,
+	    struct shared *);
 /* A commit begins: the replies held now are the ones it covers. */
 void	clients_seal(void);
 /* After a commit: sends the replies it covered and frees dead clients. */
@@ -220,8 +257,9 @@ void	reply_error(struct client *, json_t *, const char *, const char *, ...)
 	    __attribute__((format(printf, 4, 5)));
 /* Replies to a get with a job already loaded (whose result it may fill). */
 void	reply_loaded(struct client *, json_t *, struct job *);
-/* Replies to a get: the job's state and its result or error. */
-void	reply_job(struct client *, json_t *, int64_t);
+/* Replies to n waits for one job (clients and their tags), the job loaded
+ * once and its result shared. */
+void	reply_job_all(int64_t, struct client **, json_t **, size_t);
 /*
  * Answers a logs request from the offsets, unless wait is set and there
  * is nothing new and the job has not ended: then returns 0 (not answered).

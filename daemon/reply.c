@@ -69,23 +69,17 @@ reply_error(struct client *c, json_t *tag, const char *code, const char *fmt,
 }
 
 /*
- * Dumps an object and splices raw JSON texts in as its last members: the
- * stored result and error, which are never parsed to be sent.
+ * The tail of a reply whose head is a dumped object without its closing
+ * brace: the stored result and error spliced in as raw JSON text (never
+ * parsed to be sent), the brace and the newline. New, with one reference.
  */
-static void
-reply_splice(struct client *c, json_t *r, const char *result,
-    const char *error)
+static struct shared *
+reply_tail(const char *result, const char *error)
 {
-	const char	*parts[6];
-	size_t		 lens[6];
-	char		*head;
+	const char	*parts[5];
+	size_t		 lens[5];
 	int		 n = 0;
 
-	head = json_dumps(r, JSON_COMPACT);
-	if (head == NULL)
-		fatalx("cannot encode a reply");
-	parts[n] = head;
-	lens[n++] = strlen(head) - 1;	/* without the closing brace */
 	if (result != NULL) {
 		parts[n] = ",\"result\":";
 		lens[n++] = 10;
@@ -98,24 +92,18 @@ reply_splice(struct client *c, json_t *r, const char *result,
 		parts[n] = error;
 		lens[n++] = strlen(error);
 	}
-	parts[n] = "}";
-	lens[n++] = 1;
-	client_reply_parts(c, parts, lens, n);
-	free(head);
+	parts[n] = "}\n";
+	lens[n++] = 2;
+	return shared_new(parts, lens, n);
 }
 
-void
-reply_loaded(struct client *c, json_t *tag, struct job *j)
+/* A get's reply head for a loaded job: its text without the brace (new). */
+static char *
+reply_head(json_t *tag, const struct job *j, size_t *len)
 {
 	json_t	*r;
+	char	*head;
 
-	/* A map's results stay in its chunks, joined when asked for. */
-	if (j->kind == KIND_MAP && j->state == JOB_DONE && j->result == NULL &&
-	    (j->result = store_map_result(store, j->id)) == NULL) {
-		reply_error(c, tag, ERR_INTERNAL, "the results of map %lld "
-		    "cannot be read (see the daemon's log)", (long long)j->id);
-		return;
-	}
 	r = reply_new(tag, 1);
 	json_object_set_new(r, "job", json_integer(j->id));
 	json_object_set_new(r, "state", json_string(job_state_name(
@@ -124,21 +112,72 @@ reply_loaded(struct client *c, json_t *tag, struct job *j)
 	if (j->kind == KIND_JOB && job_state_final(j->state) &&
 	    task_find(j->task) == NULL && logs_exist(j->id))
 		json_object_set_new(r, "output", json_true());
-	reply_splice(c, r, j->result, j->error);
+	if ((head = json_dumps(r, JSON_COMPACT)) == NULL)
+		fatalx("cannot encode a reply");
 	json_decref(r);
+	*len = strlen(head) - 1;	/* without the closing brace */
+	return head;
+}
+
+/* A map's results stay in its chunks, joined when asked for: 0 or -1. */
+static int
+reply_map_result(struct job *j)
+{
+	if (j->kind == KIND_MAP && j->state == JOB_DONE && j->result == NULL &&
+	    (j->result = store_map_result(store, j->id)) == NULL)
+		return -1;
+	return 0;
 }
 
 void
-reply_job(struct client *c, json_t *tag, int64_t id)
+reply_loaded(struct client *c, json_t *tag, struct job *j)
 {
-	struct job	 j;
+	struct shared	*tail;
+	char		*head;
+	size_t		 len;
 
-	if (store_get(store, id, &j) != 1) {
-		reply_error(c, tag, ERR_NOT_FOUND, "job %lld does not exist",
-		    (long long)id);
+	if (reply_map_result(j) == -1) {
+		reply_error(c, tag, ERR_INTERNAL, "the results of map %lld "
+		    "cannot be read (see the daemon's log)", (long long)j->id);
 		return;
 	}
-	reply_loaded(c, tag, &j);
+	head = reply_head(tag, j, &len);
+	tail = reply_tail(j->result, j->error);
+	client_reply_shared(c, head, len, tail);
+	shared_unref(tail);
+	free(head);
+}
+
+void
+reply_job_all(int64_t id, struct client **cs, json_t **tags, size_t n)
+{
+	struct shared	*tail;
+	struct job	 j;
+	char		*head;
+	size_t		 i, len;
+
+	if (store_get(store, id, &j) != 1) {
+		for (i = 0; i < n; i++)
+			reply_error(cs[i], tags[i], ERR_NOT_FOUND, "job %lld "
+			    "does not exist", (long long)id);
+		return;
+	}
+	if (reply_map_result(&j) == -1) {
+		for (i = 0; i < n; i++)
+			reply_error(cs[i], tags[i], ERR_INTERNAL, "the results "
+			    "of map %lld cannot be read (see the daemon's log)",
+			    (long long)id);
+		job_clear(&j);
+		return;
+	}
+	/* However many wait, the result is one copy. */
+	tail = reply_tail(j.result, j.error);
+	for (i = 0; i < n; i++) {
+		head = reply_head(tags[i], &j, &len);
+		client_reply_shared(cs[i], head, len, tail);
+		free(head);
+	}
+	shared_unref(tail);
 	job_clear(&j);
 }
 

@@ -24,11 +24,6 @@
 #include "util.h"
 #include "xmalloc.h"
 
-/*
- * A client that sends requests faster than it reads replies is not read
- * while this much output waits for it: the kernel's buffers push back.
- */
-#define CLIENT_OUT_MAX	(4 * 1024 * 1024)
 
 static struct evconnlistener	*listener;
 static const struct config	*conf;
@@ -109,11 +104,9 @@ client_read_cb(struct bufferevent *bev, void *arg)
 	size_t		 len;
 	int		 rc;
 
-	while (!(c->flags & (CLIENT_DEAD | CLIENT_CLOSING))) {
-		if (evbuffer_get_length(c->held) + evbuffer_get_length(
-		    bufferevent_get_output(bev)) > CLIENT_OUT_MAX) {
-			c->flags |= CLIENT_FULL;
-			bufferevent_disable(bev, EV_READ);
+	while (!(c->flags & (CLIENT_DEAD | CLIENT_CLOSING | CLIENT_FULL))) {
+		if (client_over(c)) {
+			client_full(c);
 			return;
 		}
 		if ((rc = peer_line(in, &c->scanned, conf->max_line, &line,
@@ -138,17 +131,12 @@ client_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct client	*c = arg;
 
+	(void)bev;
 	if ((c->flags & CLIENT_CLOSING) && !(c->flags & CLIENT_HELD)) {
 		client_kill(c);
 		return;
 	}
-	if ((c->flags & CLIENT_FULL) && !(c->flags & CLIENT_HELD)) {
-		c->flags &= ~CLIENT_FULL;
-		if (!(c->flags & CLIENT_EOF))
-			bufferevent_enable(bev, EV_READ);
-		/* Lines already buffered would otherwise wait for more input. */
-		client_read_cb(bev, c);
-	}
+	client_room(c);
 }
 
 /*

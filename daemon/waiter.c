@@ -64,6 +64,7 @@ waiter_free(struct waiter *wt)
 	if (wt->timer != NULL)
 		event_free(wt->timer);
 	json_decref(wt->tag);
+	wt->client->nwaiting--;
 	free(wt);
 	nwaiters--;
 }
@@ -156,6 +157,7 @@ waiter_add(struct client *c, json_t *tag, int64_t job, double timeout)
 	}
 	LIST_INSERT_HEAD(waiter_bucket(job), wt, by_job);
 	LIST_INSERT_HEAD(&c->waiters, wt, by_client);
+	c->nwaiting++;
 	nwaiters++;
 }
 
@@ -164,8 +166,27 @@ waiter_wake(int64_t job)
 {
 	struct waiter_list	*b = waiter_bucket(job);
 	struct waiter		*wt, *next;
-	struct client		*c;
+	struct client		*c, **cs = NULL;
+	json_t			**tags = NULL;
+	size_t			 n = 0;
 
+	/* The gets are answered together: one copy of the result for all. */
+	LIST_FOREACH(wt, b, by_job) {
+		if (wt->job == job && !wt->follow)
+			n++;
+	}
+	if (n > 0) {
+		cs = xcalloc(n, sizeof *cs);
+		tags = xcalloc(n, sizeof *tags);
+		n = 0;
+		LIST_FOREACH(wt, b, by_job) {
+			if (wt->job == job && !wt->follow) {
+				cs[n] = wt->client;
+				tags[n++] = wt->tag;
+			}
+		}
+		reply_job_all(job, cs, tags, n);
+	}
 	for (wt = LIST_FIRST(b); wt != NULL; wt = next) {
 		next = LIST_NEXT(wt, by_job);
 		if (wt->job != job)
@@ -173,11 +194,11 @@ waiter_wake(int64_t job)
 		c = wt->client;
 		if (wt->follow)
 			logs_answer(c, wt->tag, job, wt->off, 0);
-		else
-			reply_job(c, wt->tag, job);
 		waiter_free(wt);
 		client_waiters_done(c);
 	}
+	free(cs);
+	free(tags);
 }
 
 void

@@ -185,13 +185,14 @@ setup(void **state)
 	snprintf(n->dir, sizeof n->dir, "/tmp/mpd-net-XXXXXX");
 	assert_non_null(mkdtemp(n->dir));
 	n->conf.max_queue = 2;
+	n->conf.client_budget = PROTO_CLIENT_BUDGET;
 	assert_non_null(n->base = event_base_new());
 	path = xasprintf("%s/mpd.db", n->dir);
 	if ((n->store = store_open(path, 0, NULL, n->base, &cause)) == NULL)
 		fail_msg("store_open: %s", cause);
 	free(path);
 	tick_init(n->base, net_tick);
-	clients_init(n->base, net_client_gone);
+	clients_init(n->base, &n->conf, net_client_gone);
 	reply_init(n->store);
 	waiter_init(n->base, n->store);
 	admit_init(n->base, n->store, &n->conf, net_rerun);

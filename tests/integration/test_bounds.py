@@ -1,0 +1,144 @@
+"""No client can sink the daemon: attacks by one client that never reads
+its replies, measured by the daemon's resident memory, its liveness, and
+another client's submit+get latency while the attack runs."""
+import json
+import os
+import socket
+import statistics
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from mpdtest import SLOW, MpdTestCase, main, wait_for  # noqa: E402
+
+MB = 1 << 20
+
+
+def rss(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+class Probe(threading.Thread):
+    """Another client's submit+get round trips (or, with status, a status
+    request: when the queue is full, submits wait for room by design),
+    timed while an attack runs; stop() returns the latencies in seconds."""
+
+    def __init__(self, d, status=False):
+        super().__init__(daemon=True)
+        self.c = d.client()
+        self.status = status
+        self.times = []
+        self.done = threading.Event()
+
+    def run(self):
+        while not self.done.is_set():
+            t0 = time.monotonic()
+            if self.status:
+                assert self.c.call({"op": "status"})["ok"]
+            else:
+                j = self.c.call({"op": "submit", "task": "square",
+                                 "args": [3]})["job"]
+                r = self.c.call({"op": "get", "job": j, "timeout": 30})
+                assert r["result"] == 9, r
+            self.times.append(time.monotonic() - t0)
+            time.sleep(0.005)
+
+    def stop(self):
+        self.done.set()
+        self.join(60)
+        self.c.close()
+        return self.times
+
+
+def p99(times):
+    return sorted(times)[max(0, int(len(times) * 0.99) - 1)]
+
+
+class Bounds(MpdTestCase):
+    workers = 2
+    daemon_args = ("--client-drain-timeout", "3", "--max-queue", "2",
+                   "--max-line", str(4 << 20))
+
+    def attacker(self):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(self.d.socket)
+        self.addCleanup(s.close)
+        return s
+
+    def flood(self, s, lines):
+        """Sends lines from a thread (the daemon stops reading past the
+        client's budget, so a plain send would block for ever)."""
+        def send():
+            try:
+                s.sendall(b"".join(lines))
+            except OSError:
+                pass
+        t = threading.Thread(target=send, daemon=True)
+        t.start()
+        return t
+
+    def report(self, what, before, peak, times):
+        print("%s: RSS %.1f MB before, %.1f MB at most; another client's "
+              "submit+get p99 %.2f ms over %d calls, median %.2f ms"
+              % (what, before / MB, peak / MB, p99(times) * 1e3, len(times),
+                 statistics.median(times) * 1e3))
+
+    def watch(self, until, seconds):
+        """The daemon's highest RSS until until() is true (or seconds)."""
+        peak = rss(self.d.pid)
+        deadline = time.monotonic() + seconds * SLOW
+        while not until() and time.monotonic() < deadline:
+            peak = max(peak, rss(self.d.pid))
+            time.sleep(0.05)
+        return max(peak, rss(self.d.pid))
+
+    def test_many_gets_of_a_big_result_share_it(self):
+        # One job of a 1 MB result, and a thousand gets of it never read.
+        before = rss(self.d.pid)
+        j = self.submit("sleep", 1, "A" * MB)
+        s = self.attacker()
+        lines = [b'{"op":"get","job":%d}\n' % j] * 1000
+        self.flood(s, lines)
+        probe = Probe(self.d)
+        probe.start()
+        wait_for(lambda: self.d.call({"op": "status", "job": j})["job"]
+                 ["state"] == "done", 30, "the big job to end")
+        dropped = lambda: "unread for" in self.d.log()
+        peak = self.watch(dropped, 20)
+        times = probe.stop()
+        self.report("1000 gets of a 1 MB result, unread", before, peak,
+                    times)
+        self.assertLess(peak - before, 64 * MB)
+        self.assertLess(p99(times), 0.05 * SLOW)
+        # The client that never read was dropped; the daemon serves on.
+        wait_for(dropped, 30, "the reader that never reads to be dropped")
+        self.assertEqual(self.d.call({"op": "hello"})["ok"], True)
+
+    def test_submits_waiting_for_room_are_bounded(self):
+        # A full queue (--max-queue 2), then 800 submits of 1 MB each.
+        before = rss(self.d.pid)
+        held = [self.submit("sleep", 30) for _ in range(4)]
+        s = self.attacker()
+        arg = json.dumps("B" * MB).encode()
+        lines = [b'{"op":"submit","task":"echo","args":[%s]}\n' % arg] * 800
+        t = self.flood(s, lines)
+        probe = Probe(self.d, status=True)
+        probe.start()
+        peak = self.watch(lambda: False, 3)
+        times = probe.stop()
+        self.report("800 submits of 1 MB waiting for room (status)", before,
+                    peak, times)
+        self.assertLess(peak - before, 128 * MB)
+        self.assertLess(p99(times), 0.05 * SLOW)
+        self.assertTrue(t.is_alive(), "the daemon read everything")
+        for j in held:
+            self.d.call({"op": "cancel", "job": j})
+
+
+if __name__ == "__main__":
+    main()
