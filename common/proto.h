@@ -19,6 +19,8 @@
 #define PROTO_MAX_CLIENTS	1024
 /* Default seconds a client may stall in the middle of a line. */
 #define PROTO_CLIENT_TIMEOUT	60
+/* Seconds a client with nothing pending may stay connected and silent. */
+#define PROTO_IDLE_TIMEOUT	3600.0
 /* Bytes of pending work a client may have before mpd stops reading it. */
 #define PROTO_CLIENT_BUDGET	((size_t)16 << 20)
 /* Seconds a client past its budget may leave its replies unread. */

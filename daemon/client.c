@@ -35,11 +35,13 @@ static const struct config	*conf;
  * What a client's pending work costs against its budget (--client-budget):
  * its replies held and queued, its waiting gets and follows (each about
  * this much), its submits waiting for room. Past the budget mpd does not
- * read it; it reads again once the cost is down to half. A client with a
- * full budget may not wait for room more than this many times.
+ * read it; it reads again once the cost is down to half. A client may not
+ * have more than BLOCKED_MAX submits waiting for room, nor FOLLOWS_MAX
+ * follows, whatever their cost.
  */
 #define WAITER_COST	256
 #define BLOCKED_MAX	16
+#define FOLLOWS_MAX	64	/* log follows one client may have */
 
 void
 clients_init(struct event_base *b, const struct config *c,
@@ -63,7 +65,7 @@ int
 client_over(struct client *c)
 {
 	return client_cost(c) > conf->client_budget ||
-	    c->nblocked >= BLOCKED_MAX;
+	    c->nblocked >= BLOCKED_MAX || c->nfollowing >= FOLLOWS_MAX;
 }
 
 /*
@@ -124,7 +126,7 @@ client_room(struct client *c)
 {
 	if (!(c->flags & CLIENT_FULL) || (c->flags & (CLIENT_DEAD |
 	    CLIENT_HELD)) || client_cost(c) > conf->client_budget / 2 ||
-	    c->nblocked >= BLOCKED_MAX)
+	    c->nblocked >= BLOCKED_MAX || c->nfollowing >= FOLLOWS_MAX)
 		return;
 	c->flags &= ~CLIENT_FULL;
 	if (c->drain != NULL)
@@ -311,6 +313,39 @@ client_waiters_done(struct client *c)
 	if ((c->flags & CLIENT_EOF) && LIST_EMPTY(&c->waiters))
 		c->flags |= CLIENT_CLOSING;
 	client_room(c);
+	if (LIST_EMPTY(&c->waiters) && !(c->flags & CLIENT_DEAD))
+		client_idle(c);
+}
+
+void
+client_idle(struct client *c)
+{
+	struct timeval	tv;
+	double		t = 0;
+
+	if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		t = conf->client_timeout;	/* in the middle of a line */
+	else if (LIST_EMPTY(&c->waiters) && c->nblocked == 0)
+		t = conf->idle_timeout;		/* between requests */
+	if (t <= 0) {
+		bufferevent_set_timeouts(c->bev, NULL, NULL);
+		return;
+	}
+	tv = tv_from(t);
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+}
+
+int
+clients_of(uid_t uid)
+{
+	struct client	*c;
+	int		 n = 0;
+
+	TAILQ_FOREACH(c, &clients, entry) {
+		if (c->uid == uid && !(c->flags & CLIENT_DEAD))
+			n++;
+	}
+	return n;
 }
 
 void

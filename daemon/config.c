@@ -92,6 +92,9 @@ static const struct setting settings[] = {
 	{ "max-clients", 'Q', SET_INT, AT(max_clients), 1000000, 0 },
 	{ "client-timeout", 'R', SET_SECONDS, AT(client_timeout), 0, 0 },
 	{ "client-budget", 'B', SET_BYTES_SIZE, AT(client_budget), 0, 0 },
+	{ "max-clients-per-user", 'u', SET_COUNT, AT(max_clients_user), 1000000,
+	    ZERO_OK },
+	{ "idle-timeout", 'i', SET_SECONDS, AT(idle_timeout), 0, 0 },
 	{ "client-drain-timeout", 'G', SET_SECONDS, AT(client_drain_timeout),
 	    0, 0 },
 	{ "max-tasks-per-worker", 'U', SET_COUNT, AT(max_tasks), 1LL << 40,
@@ -163,6 +166,11 @@ usage(FILE *f)
 "                        closed (default: %d)\n"
 "      --client-timeout SEC  how long a client may stall in the middle of a\n"
 "                        line before it is closed (default: %d; 0: for ever)\n"
+"      --max-clients-per-user N  connections one user other than root and\n"
+"                        mpd's own may have (default: a quarter of\n"
+"                        --max-clients; 0: no cap)\n"
+"      --idle-timeout SEC  close a client with no request and nothing\n"
+"                        pending for SEC seconds (default: 3600; 0: never)\n"
 "      --client-budget BYTES  a client's pending work (replies, waits,\n"
 "                        submits waiting for room) past which mpd stops\n"
 "                        reading it (default: 16M)\n"
@@ -684,6 +692,8 @@ config_parse(struct config *c, int argc, char **argv)
 	conf->max_clients = PROTO_MAX_CLIENTS;
 	conf->client_timeout = PROTO_CLIENT_TIMEOUT;
 	conf->client_budget = PROTO_CLIENT_BUDGET;
+	conf->max_clients_user = -1;	/* a quarter of max_clients */
+	conf->idle_timeout = PROTO_IDLE_TIMEOUT;
 	conf->client_drain_timeout = PROTO_DRAIN_TIMEOUT;
 	conf->output_cap = PROTO_OUTPUT_CAP;
 	config_login_limits();
@@ -736,6 +746,9 @@ config_parse(struct config *c, int argc, char **argv)
 	if (conf->socket_path == NULL)
 		conf->socket_path = path_default_socket();
 	config_pools();
+	if (conf->max_clients_user < 0)
+		conf->max_clients_user = conf->max_clients / 4 > 0 ?
+		    conf->max_clients / 4 : 1;
 	if (conf->db_path == NULL)
 		conf->db_path = path_default_db();
 	if (store_target(conf->db_path, &kind, &file, &cause) == -1) {

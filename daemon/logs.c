@@ -110,6 +110,20 @@ logs_remove(int64_t job)
 	}
 }
 
+void
+logs_sizes(int64_t job, int64_t *sizes)
+{
+	struct stat	st;
+	char		name[48];
+	int		i;
+
+	for (i = 0; i < 2; i++) {
+		logs_name(job, exts[i], name, sizeof name);
+		sizes[i] = fstatat(logs_dirfd, name, &st, AT_SYMLINK_NOFOLLOW) ==
+		    0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : 0;
+	}
+}
+
 int
 logs_exist(int64_t job)
 {

@@ -80,6 +80,8 @@ struct config {
 	int		 max_clients;
 	double		 client_timeout; /* to finish a started line */
 	size_t		 client_budget;	/* bytes of a client's pending work */
+	int64_t		 max_clients_user; /* connections of one user, 0 any */
+	double		 idle_timeout;	/* a client with nothing pending */
 	double		 client_drain_timeout; /* past it, unread: dropped */
 	int64_t		 max_tasks;	/* jobs per worker process, 0 no cap */
 	int64_t		 max_worker_rss; /* bytes, 0 for no cap */
@@ -174,6 +176,7 @@ struct client {
 	size_t			 scanned; /* input known to hold no newline */
 	LIST_HEAD(, waiter)	 waiters;
 	size_t			 nwaiting; /* of them (waiter.c's) */
+	size_t			 nfollowing; /* of them, log follows */
 	size_t			 nblocked; /* submits waiting for room */
 	size_t			 blocked;  /* and their bytes (admit.c's) */
 	struct event		*drain;	/* stuck output: dropped at the end */
@@ -240,6 +243,14 @@ void	clients_fail_held(const char *, int);
 void	clients_free_all(void);
 /* A client's waiter was answered: a half-closed client may now close. */
 void	client_waiters_done(struct client *);
+/*
+ * Arms a client's read timeout: a client in the middle of a line has the
+ * client timeout to finish it; one with nothing pending (no wait, no
+ * submit waiting for room), the idle timeout; one that waits, none.
+ */
+void	client_idle(struct client *);
+/* Clients of this uid connected now. */
+int	clients_of(uid_t);
 /* True for root and the daemon's own user: they see every job. */
 int	client_privileged(struct client *);
 /* True when the client may see jobs of this owner. */
@@ -619,6 +630,8 @@ void	 logs_remove(int64_t);
 void	 logs_save(int64_t, json_t *);
 /* Whether a job has a log file. */
 int	 logs_exist(int64_t);
+/* The sizes of a job's two log files (0 for one that is missing). */
+void	 logs_sizes(int64_t, int64_t *);
 /*
  * Reads up to PROTO_LOGS_CHUNK bytes of a job's stream (0 stdout, 1
  * stderr) from an offset into *data (newly allocated, or NULL); returns

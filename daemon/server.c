@@ -76,24 +76,6 @@ client_line(struct client *c, const char *line, size_t len)
 	json_decref(req);
 }
 
-/*
- * A client in the middle of a line must finish it within the client
- * timeout; one between lines may stay idle for ever (it may be waiting).
- */
-static void
-client_idle_timer(struct client *c)
-{
-	struct timeval	tv;
-
-	if (evbuffer_get_length(bufferevent_get_input(c->bev)) == 0 ||
-	    conf->client_timeout <= 0) {
-		bufferevent_set_timeouts(c->bev, NULL, NULL);
-		return;
-	}
-	tv = tv_from(conf->client_timeout);
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
-}
-
 /* Input from a client: every whole line, within the cap. */
 static void
 client_read_cb(struct bufferevent *bev, void *arg)
@@ -116,7 +98,7 @@ client_read_cb(struct bufferevent *bev, void *arg)
 			return;
 		}
 		if (rc == 0) {
-			client_idle_timer(c);
+			client_idle(c);
 			return;
 		}
 		if (len > 0)
@@ -168,10 +150,18 @@ client_event_cb(struct bufferevent *bev, short events, void *arg)
 
 	(void)bev;
 	if (events & BEV_EVENT_TIMEOUT) {
-		log_debug("client %llu stalled in the middle of a line",
-		    (unsigned long long)c->id);
-		client_refuse(c, ERR_IDLE_TIMEOUT, "no end of line within the "
-		    "client timeout; closing the connection");
+		if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+			log_debug("client %llu stalled in the middle of a line",
+			    (unsigned long long)c->id);
+			client_refuse(c, ERR_IDLE_TIMEOUT, "no end of line "
+			    "within the client timeout; closing the connection");
+		} else if (LIST_EMPTY(&c->waiters) && c->nblocked == 0) {
+			log_debug("client %llu idle for %.0f s",
+			    (unsigned long long)c->id, conf->idle_timeout);
+			client_refuse(c, ERR_IDLE_TIMEOUT, "no request within "
+			    "the idle timeout; closing the connection");
+		} else
+			client_idle(c);
 		return;
 	}
 	if (!(events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
@@ -231,6 +221,22 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 		close(fd);
 		return;
 	}
+	/* One user may not take every connection from the others. */
+	if (cred.uid != 0 && cred.uid != geteuid() &&
+	    conf->max_clients_user > 0 &&
+	    clients_of(cred.uid) >= (int)conf->max_clients_user) {
+		static const char mine[] = "{\"ok\":false,\"error\":{\"code\":"
+		    "\"" ERR_TOO_MANY_CLIENTS "\",\"message\":\"you have as "
+		    "many connections as one user may have "
+		    "(--max-clients-per-user); close one and try again\"}}\n";
+		log_warnx("refusing a client of uid %ld: it has %lld "
+		    "connections already", (long)cred.uid,
+		    (long long)conf->max_clients_user);
+		if (write(fd, mine, sizeof mine - 1) == -1)
+			log_debug("write to a refused client failed");
+		close(fd);
+		return;
+	}
 	if (clients_count() >= conf->max_clients) {
 		static const char full[] = "{\"ok\":false,\"error\":{\"code\":"
 		    "\"" ERR_TOO_MANY_CLIENTS "\",\"message\":\"the daemon "
@@ -249,6 +255,7 @@ server_accept_cb(struct evconnlistener *l, evutil_socket_t fd,
 	/* Stop reading at the cap so a newline-less flood cannot grow. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, conf->max_line + 2);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	client_idle(c);
 	log_debug("client %llu connected: uid %ld pid %ld",
 	    (unsigned long long)c->id, (long)c->uid, (long)c->pid);
 }

@@ -5,7 +5,8 @@
  *
  * Followers (a "logs" request with wait) also wait for new output, which
  * workers write straight to files: while any follower waits, one timer
- * looks at the files every FOLLOW_INTERVAL seconds.
+ * looks at the files' sizes every FOLLOW_INTERVAL seconds, once per job
+ * however many follow it, and answers only followers behind the end.
  */
 #include <stdlib.h>
 
@@ -59,8 +60,10 @@ waiter_free(struct waiter *wt)
 {
 	LIST_REMOVE(wt, by_job);
 	LIST_REMOVE(wt, by_client);
-	if (wt->follow)
+	if (wt->follow) {
 		LIST_REMOVE(wt, by_follow);
+		wt->client->nfollowing--;
+	}
 	if (wt->timer != NULL)
 		event_free(wt->timer);
 	json_decref(wt->tag);
@@ -95,6 +98,28 @@ waiter_timeout(evutil_socket_t fd, short events, void *arg)
 	client_waiters_done(c);
 }
 
+/* The sizes of jobs' log files, looked at once per round of followers. */
+#define SIZE_SLOTS	256
+static struct {
+	int64_t		 job;
+	uint64_t	 round;
+	int64_t		 sizes[2];
+} size_cache[SIZE_SLOTS];
+static uint64_t	 follow_round;
+
+static const int64_t *
+waiter_sizes(int64_t job)
+{
+	size_t	k = (uint64_t)job % SIZE_SLOTS;
+
+	if (size_cache[k].job != job || size_cache[k].round != follow_round) {
+		size_cache[k].job = job;
+		size_cache[k].round = follow_round;
+		logs_sizes(job, size_cache[k].sizes);
+	}
+	return size_cache[k].sizes;
+}
+
 /* Answers the followers that have new output. */
 static void
 waiter_follow_cb(evutil_socket_t fd, short events, void *arg)
@@ -102,13 +127,19 @@ waiter_follow_cb(evutil_socket_t fd, short events, void *arg)
 	struct waiter	*wt, *next;
 	struct client	*c;
 	struct timeval	 tv = { 0, (suseconds_t)(FOLLOW_INTERVAL * 1e6) };
+	const int64_t	*sizes;
 
 	(void)fd;
 	(void)events;
 	(void)arg;
+	follow_round++;
 	for (wt = LIST_FIRST(&followers); wt != NULL; wt = next) {
 		next = LIST_NEXT(wt, by_follow);
 		c = wt->client;
+		/* Nothing new for it: nothing to do (its job's end wakes it). */
+		sizes = waiter_sizes(wt->job);
+		if (sizes[0] <= wt->off[0] && sizes[1] <= wt->off[1])
+			continue;
 		if (logs_answer(c, wt->tag, wt->job, wt->off, 1)) {
 			waiter_free(wt);
 			client_waiters_done(c);
@@ -130,6 +161,7 @@ waiter_add_logs(struct client *c, json_t *tag, int64_t job, int64_t *off)
 	wt->follow = 1;
 	wt->off[0] = off[0];
 	wt->off[1] = off[1];
+	c->nfollowing++;
 	LIST_INSERT_HEAD(&followers, wt, by_follow);
 	if (follow_ev == NULL &&
 	    (follow_ev = evtimer_new(base, waiter_follow_cb, NULL)) == NULL)

@@ -140,5 +140,81 @@ class Bounds(MpdTestCase):
             self.d.call({"op": "cancel", "job": j})
 
 
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class Follows(MpdTestCase):
+    workers = 2
+
+    def test_many_follows_of_a_running_job_cost_nothing(self):
+        j = self.submit("shell", "echo started; sleep 6")
+        wait_for(lambda: self.d.call({"op": "status", "job": j})["job"]
+                 ["state"] == "running", 10, "the job to run")
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(self.d.socket)
+        self.addCleanup(s.close)
+        lines = [b'{"op":"logs","job":%d,"stdout":8,"wait":true}\n' % j
+                 ] * 100000
+        Bounds.flood(self, s, lines)
+        probe = Probe(self.d)
+        probe.start()
+        time.sleep(0.5)
+        cpu0, t0 = cpu_seconds(self.d.pid), time.monotonic()
+        time.sleep(2)
+        cpu = (cpu_seconds(self.d.pid) - cpu0) / (time.monotonic() - t0)
+        times = probe.stop()
+        print("100000 pipelined follows of a running job: daemon CPU %.0f%%;"
+              " another client's submit+get p99 %.2f ms over %d calls"
+              % (cpu * 100, p99(times) * 1e3, len(times)))
+        # The probe's own calls cost something; the follows must not.
+        self.assertLess(cpu, 0.5)
+        self.assertLess(p99(times), 0.05 * SLOW)
+
+
+class Idle(MpdTestCase):
+    workers = 1
+    daemon_args = ("--idle-timeout", "1", "--python-pool", "1")
+
+    def test_an_idle_connection_is_closed_a_waiting_one_is_not(self):
+        idle = self.d.client()
+        self.addCleanup(idle.close)
+        waiting = self.d.client()
+        self.addCleanup(waiting.close)
+        j = self.submit("sleep", 2.5, "late")
+        waiting.send({"op": "get", "job": j, "req": 1})
+        t0 = time.monotonic()
+        r = idle.recv()
+        self.assertEqual(r["error"]["code"], "idle_timeout", r)
+        self.assertIsNone(idle.recv())
+        self.assertLess(time.monotonic() - t0, 10 * SLOW)
+        # The one that waits for its job gets it, idle timeout or not.
+        self.assertEqual(waiting.recv()["result"], "late")
+
+    def test_a_pool_reconnects_after_its_idle_close(self):
+        path = os.path.join(self.d.tmp, "again.py")
+        with open(path, "w") as f:
+            f.write("import sys, time\n"
+                    "from mpd import Pool\n"
+                    "p = Pool()\n"
+                    "print(p.apply('operator:add', (1, 2)))\n"
+                    "sys.stdin.readline()\n"
+                    "print(p.apply('operator:add', (3, 4)))\n")
+        import subprocess
+        from mpdtest import PYDIR
+        proc = subprocess.Popen(
+            [sys.executable, path], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True,
+            env=dict(os.environ, MPD_SOCKET=self.d.socket, PYTHONPATH=PYDIR))
+        self.addCleanup(proc.kill)
+        self.assertEqual(proc.stdout.readline(), "3\n")
+        wait_for(lambda: "idle for" in self.d.log(), 10,
+                 "the Pool's connection to be closed as idle")
+        out, _ = proc.communicate("\n", timeout=60)
+        self.assertEqual(out, "7\n")
+
+
 if __name__ == "__main__":
     main()

@@ -225,7 +225,8 @@ class Pool:
         self._processes = processes
         self._pool = pool
         self._relay = relay
-        self._conn = connect(socket)
+        self._socket = socket
+        self._conn = None
         self._lock = threading.Lock()
         self._done = threading.Condition(self._lock)
         self._tag = 0
@@ -250,9 +251,18 @@ class Pool:
         # Each call runs where the Pool was made, as multiprocessing's
         # workers, forked then, do.
         self._cwd = os.getcwd()
+        self._connect()
+
+    def _connect(self):
+        """A connection, with its reader and writer threads. A connection
+        the daemon closed while nothing was pending (its idle timeout) is
+        replaced by the next request. Holds the lock, but at start."""
+        self._conn = connect(self._socket)
         self._reader = threading.Thread(target=self._read, daemon=True,
+                                        args=(self._conn,),
                                         name="mpd.Pool results")
         self._writer = threading.Thread(target=self._write, daemon=True,
+                                        args=(self._conn,),
                                         name="mpd.Pool requests")
         self._reader.start()
         self._writer.start()
@@ -263,6 +273,8 @@ class Pool:
     def _send(self, request, kind, result, extra=None):
         """Queues a request (a dict, or the text of a JSON object); its
         reply goes to _reply. Holds the lock."""
+        if self._conn is None:
+            self._connect()
         self._tag += 1
         self._pending[self._tag] = (kind, result, extra)
         if isinstance(request, dict):
@@ -271,16 +283,17 @@ class Pool:
         if len(self._outq) == 1:
             self._wake.notify()
 
-    def _write(self):
+    def _write(self, conn):
         while True:
             with self._lock:
-                while not self._outq and not self._closing:
+                while not self._outq and not self._closing and \
+                        self._conn is conn:
                     self._wake.wait()
-                if not self._outq:
+                if not self._outq or self._conn is not conn:
                     return
                 data, self._outq = "".join(self._outq).encode(), []
             try:
-                self._conn.sendall(data)
+                conn.sendall(data)
             except OSError as e:
                 with self._lock:
                     self._fail_all(MpdError("the connection to mpd broke: "
@@ -451,16 +464,19 @@ class Pool:
     def _close_connection(self):
         with self._lock:
             self._closing = True
-            self._wake.notify()
-        self._writer.join()
-        try:
-            self._conn.shutdown(2)
-        except OSError:
-            pass
+            self._wake.notify_all()
+            conn, writer = self._conn, self._writer
+        writer.join()
+        if conn is not None:
+            try:
+                conn.shutdown(2)
+            except OSError:
+                pass
 
     def __del__(self):
         try:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
         except Exception:
             pass
 
@@ -490,8 +506,8 @@ class Pool:
             threading.Thread(target=result._set, args=(False, exc),
                              daemon=True).start()
 
-    def _read(self):
-        f = self._conn.makefile("rb")
+    def _read(self, conn):
+        f = conn.makefile("rb")
         while True:
             try:
                 line = f.readline()
@@ -502,6 +518,11 @@ class Pool:
                     if self._pending:
                         self._fail_all(MpdError("mpd closed the "
                                                 "connection"))
+                    elif self._conn is conn and not self._outq:
+                        # Closed while idle: the next request reconnects.
+                        self._conn = None
+                        self._wake.notify_all()
+                conn.close()
                 return
             reply = json.loads(line)
             if "req" not in reply:
