@@ -69,6 +69,13 @@ status_pool(json_t *r)
 		printf(" %s %lld", ctl_safe(key), (long long)json_integer_value(
 		    v));
 	printf("\n");
+	/* Who uses the pools: everyone's for root, your own for you. */
+	json_array_foreach(json_object_get(r, "owners"), i, v)
+		printf("owner uid %lld: %lld queued, %lld running\n",
+		    (long long)json_integer_value(json_object_get(v, "uid")),
+		    (long long)json_integer_value(json_object_get(v, "queued")),
+		    (long long)json_integer_value(json_object_get(v,
+		    "running")));
 }
 
 /* Prints one job's view for people. */

@@ -75,6 +75,9 @@ static const struct setting settings[] = {
 	{ "sync", 'S', SET_SYNC, AT(sync_full), 0, 0 },
 	{ "socket-mode", 'M', SET_MODE, AT(socket_mode), 0, 0 },
 	{ "job-timeout", 'J', SET_SECONDS, AT(job_timeout), 0, 0 },
+	{ "user-job-timeout", 'j', SET_SECONDS, AT(user_job_timeout), 0, 0 },
+	{ "user-priority-max", 'E', SET_COUNT, AT(user_priority_max),
+	    1LL << 30, ZERO_OK },
 	{ "kill-grace", 'K', SET_SECONDS, AT(kill_grace), 0, 0 },
 	{ "output-cap", 'O', SET_BYTES_SIZE, AT(output_cap), 0, 0 },
 	{ "log-dir", 'D', SET_PATH, AT(log_dir), 0, 0 },
@@ -187,6 +190,11 @@ usage(FILE *f)
 "                        (survives power loss)\n"
 "      --job-timeout SEC default time limit of a job, counted from its\n"
 "                        start (default: 0, none); submit's timeout wins\n"
+"      --user-job-timeout SEC  the longest time limit of a job of a user\n"
+"                        other than root and mpd's own, and theirs when\n"
+"                        they give none (default: 0, none)\n"
+"      --user-priority-max N  users other than root and mpd's own give\n"
+"                        priorities from -N to N only (default: 100)\n"
 "      --kill-grace SEC  from SIGTERM to SIGKILL when a command is killed\n"
 "                        for its time limit or a cancel (default: 5)\n"
 "      --output-cap BYTES  bytes of each of a command's stdout and stderr\n"
@@ -692,6 +700,7 @@ config_parse(struct config *c, int argc, char **argv)
 	conf->max_clients = PROTO_MAX_CLIENTS;
 	conf->client_timeout = PROTO_CLIENT_TIMEOUT;
 	conf->client_budget = PROTO_CLIENT_BUDGET;
+	conf->user_priority_max = 100;
 	conf->max_clients_user = -1;	/* a quarter of max_clients */
 	conf->idle_timeout = PROTO_IDLE_TIMEOUT;
 	conf->client_drain_timeout = PROTO_DRAIN_TIMEOUT;

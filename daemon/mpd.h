@@ -70,6 +70,8 @@ struct config {
 	mode_t		 socket_mode;	/* 0600; 0660 for a system daemon */
 	int		 log_level;
 	double		 job_timeout;	/* default time limit, 0 for none */
+	double		 user_job_timeout; /* ordinary users' longest, 0 none */
+	int64_t		 user_priority_max; /* ordinary users': -N..N */
 	double		 kill_grace;	/* SIGTERM to SIGKILL, seconds */
 	size_t		 output_cap;	/* bytes of each stream in a result */
 	char		*log_dir;	/* commands' output, one file a stream */

@@ -285,6 +285,30 @@ ops_job_init(struct client *c, json_t *req, int pool, struct job *j)
 		j->timeout = json_number_value(v);
 	else
 		j->timeout = conf->job_timeout;
+	/* Ordinary users' jobs never run longer than --user-job-timeout. */
+	if (conf->user_job_timeout > 0 && !client_privileged(c) &&
+	    (j->timeout <= 0 || j->timeout > conf->user_job_timeout))
+		j->timeout = conf->user_job_timeout;
+}
+
+/*
+ * Ordinary users' priorities are within -N..N (--user-priority-max);
+ * returns 1, or 0 after replying with the limit's name.
+ */
+static int
+ops_priority_ok(struct client *c, json_t *tag, json_t *req)
+{
+	json_int_t	p = json_integer_value(json_object_get(req, "priority"));
+
+	if (client_privileged(c) || (p >= -conf->user_priority_max &&
+	    p <= conf->user_priority_max))
+		return 1;
+	reply_error(c, tag, ERR_PERMISSION, "priority %lld is outside what "
+	    "users other than root may give: -%lld to %lld "
+	    "(--user-priority-max)", (long long)p,
+	    (long long)conf->user_priority_max,
+	    (long long)conf->user_priority_max);
+	return 0;
 }
 
 static void
@@ -321,8 +345,8 @@ op_submit(struct client *c, json_t *req, json_t *tag)
 	json_t			*args;
 	int			 ok, pool;
 
-	if (ops_refuse_stopping(c, tag) || (pool = ops_route(c, tag, req,
-	    &t)) == -1)
+	if (ops_refuse_stopping(c, tag) || !ops_priority_ok(c, tag, req) ||
+	    (pool = ops_route(c, tag, req, &t)) == -1)
 		return;
 	if ((args = json_object_get(req, "args")) == NULL)
 		args = json_array();
@@ -421,8 +445,8 @@ op_map(struct client *c, json_t *req, json_t *tag)
 	int64_t			 n, size, i, id;
 	int			 ok, pool;
 
-	if (ops_refuse_stopping(c, tag) || (pool = ops_route(c, tag, req,
-	    &t)) == -1)
+	if (ops_refuse_stopping(c, tag) || !ops_priority_ok(c, tag, req) ||
+	    (pool = ops_route(c, tag, req, &t)) == -1)
 		return;
 	memset(&mi, 0, sizeof mi);
 	if (rl->items != NULL && t->check == NULL) {
@@ -600,11 +624,20 @@ status_retries(json_t *o, const struct job *j)
 	json_object_set_new(o, "history", history);
 }
 
+/* store_owners callback: one owner's usage. */
+static void
+owner_one(uid_t uid, int64_t queued, int64_t running, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:I, s:I, s:I}", "uid",
+	    (json_int_t)uid, "queued", (json_int_t)queued, "running",
+	    (json_int_t)running));
+}
+
 static void
 op_status(struct client *c, json_t *req, json_t *tag)
 {
 	struct job	 j;
-	json_t		*o, *v, *counts;
+	json_t		*o, *v, *counts, *owners;
 	int64_t		 n[JOB_NSTATES];
 	int		 i;
 
@@ -655,15 +688,24 @@ op_status(struct client *c, json_t *req, json_t *tag)
 		    store_errmsg(store));
 		return;
 	}
+	/* Each owner's use: root sees everyone's, a user their own. */
+	owners = json_array();
+	if (store_owners(store, client_privileged(c) ? (uid_t)-1 : c->uid,
+	    owner_one, owners) == -1) {
+		json_decref(owners);
+		reply_error(c, tag, ERR_INTERNAL, "the store failed: %s",
+		    store_errmsg(store));
+		return;
+	}
 	counts = json_object();
 	for (i = 0; i < JOB_NSTATES; i++)
 		json_object_set_new(counts, job_state_name(i),
 		    json_integer(n[i]));
-	reply_ok(c, tag, json_pack("{s:s, s:I, s:f, s:o, s:o, s:I, s:s}",
+	reply_ok(c, tag, json_pack("{s:s, s:I, s:f, s:o, s:o, s:o, s:I, s:s}",
 	    "version", MPD_VERSION, "pid", (json_int_t)getpid(), "uptime",
 	    time_mono() - up_since, "workers",
-	    sched_status(client_privileged(c)), "jobs", counts,
-	    "waiters", (json_int_t)waiter_count(), "state",
+	    sched_status(client_privileged(c)), "jobs", counts, "owners",
+	    owners, "waiters", (json_int_t)waiter_count(), "state",
 	    stopping() == STOP_NONE ? "running" : "stopping"));
 }
 

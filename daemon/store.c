@@ -241,6 +241,12 @@ store_forget(struct store *s, int64_t id)
 }
 
 int
+store_owners(struct store *s, uid_t owner, store_owner_fn fn, void *arg)
+{
+	return s->ops->owners(s, owner, fn, arg);
+}
+
+int
 store_counts(struct store *s, uid_t owner, int64_t *counts)
 {
 	return s->ops->counts(s, owner, counts);

@@ -65,6 +65,7 @@ typedef void	(*store_attempt_fn)(int, double, double, pid_t, int,
 typedef void	(*store_job_fn)(const struct job *, void *);
 typedef void	(*store_done_fn)(int, void *);
 typedef void	(*store_lost_fn)(const char *, void *);
+typedef void	(*store_owner_fn)(uid_t, int64_t, int64_t, void *);
 typedef void	(*store_pool_fn)(const char *, int, int, int, const char *,
 		    void *);
 
@@ -202,6 +203,11 @@ int		 store_forget(struct store *, int64_t);
  * state into counts[JOB_NSTATES].
  */
 int		 store_counts(struct store *, uid_t, int64_t *);
+/*
+ * Calls fn(uid, queued, running) for each owner (or only this one, unless
+ * (uid_t)-1) with jobs or maps queued or running; 0 or -1.
+ */
+int		 store_owners(struct store *, uid_t, store_owner_fn, void *);
 /*
  * Calls fn for the newest limit visible jobs, oldest first, of one state
  * (-1 for all) and one owner ((uid_t)-1 for all). Returns 0 or -1.

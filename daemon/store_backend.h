@@ -46,6 +46,8 @@ struct store_ops {
 			     double);
 	int		 (*forget)(struct store *, int64_t);
 	int		 (*counts)(struct store *, uid_t, int64_t *);
+	int		 (*owners)(struct store *, uid_t, store_owner_fn,
+			     void *);
 	int		 (*list)(struct store *, int, uid_t, int, store_job_fn,
 			     void *);
 	int		 (*dirty)(struct store *);

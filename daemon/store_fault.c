@@ -365,6 +365,12 @@ fault_forget(struct store *s, int64_t id)
 }
 
 static int
+fault_owners(struct store *s, uid_t owner, store_owner_fn fn, void *arg)
+{
+	return IN(s)->ops->owners(IN(s), owner, fn, arg);
+}
+
+static int
 fault_counts(struct store *s, uid_t owner, int64_t *counts)
 {
 	return IN(s)->ops->counts(IN(s), owner, counts);
@@ -411,6 +417,7 @@ static const struct store_ops fault_ops = {
 	.cancel_chunks = fault_cancel_chunks,
 	.forget = fault_forget,
 	.counts = fault_counts,
+	.owners = fault_owners,
 	.list = fault_list,
 	.dirty = fault_dirty,
 	.commit = fault_commit,

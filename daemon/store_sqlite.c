@@ -42,6 +42,7 @@ enum {
 	S_CANCEL_CHUNKS,
 	S_FORGET,
 	S_COUNTS,
+	S_OWNERS,
 	S_ATTEMPT,
 	S_ATTEMPTS,
 	S_NEXT_DELAYED,
@@ -112,6 +113,9 @@ static const char *stmt_sql[S_NSTMTS] = {
 	    "jobs_delayed WHERE state = 0 AND not_before > 0",
 	[S_COUNTS] = "SELECT state, count(*) FROM jobs WHERE kind != 2 "
 	    "AND (?1 < 0 OR owner = ?1) GROUP BY state",
+	[S_OWNERS] = "SELECT owner, sum(state = 0), sum(state = 1) FROM jobs "
+	    "WHERE kind != 2 AND state IN (0, 1) AND (?1 < 0 OR owner = ?1) "
+	    "GROUP BY owner ORDER BY owner",
 	[S_BEGIN] = "BEGIN IMMEDIATE",
 	[S_COMMIT] = "COMMIT",
 };
@@ -1087,6 +1091,20 @@ sq_counts(struct store *base, uid_t owner, int64_t *counts)
 }
 
 static int
+sq_owners(struct store *base, uid_t owner, store_owner_fn fn, void *arg)
+{
+	struct sq	*s = SQ(base);
+	sqlite3_stmt	*st = sq_stmt(s, S_OWNERS);
+	int		 rc;
+
+	sqlite3_bind_int64(st, 1, owner == (uid_t)-1 ? -1 : (int64_t)owner);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fn((uid_t)sqlite3_column_int64(st, 0), sqlite3_column_int64(st,
+		    1), sqlite3_column_int64(st, 2), arg);
+	return sq_read_done(s, st, rc, "owners");
+}
+
+static int
 sq_list(struct store *base, int state, uid_t owner, int limit,
     store_job_fn fn, void *arg)
 {
@@ -1147,6 +1165,7 @@ static const struct store_ops sq_ops = {
 	.cancel_chunks = sq_cancel_chunks,
 	.forget = sq_forget,
 	.counts = sq_counts,
+	.owners = sq_owners,
 	.list = sq_list,
 	.dirty = sq_dirty,
 	.commit = sq_commit,

@@ -15,6 +15,23 @@ class PoolMap(MpdTestCase):
         self.assertEqual(r.stdout, "[1,4,9,16,25]\n")
 
 
+class ReadmeMpctl(MpdTestCase):
+    """README's first way in, mpctl: its map line prints what README says."""
+
+    def test_the_readme_map_line(self):
+        readme = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                              "..", "..", "README.md")
+        with open(readme) as f:
+            lines = [line for line in f
+                     if line.startswith("    mpctl map square 1 2 3 4 5 ")]
+        self.assertEqual(len(lines), 1, "README lost its mpctl map line")
+        command, _, comment = lines[0].partition("#")
+        args = command.split()[1:]
+        r = self.d.mpctl(*args)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.strip(), comment.split()[0])
+
+
 class ApplyAsync(MpdTestCase):
     workers = 10
 
