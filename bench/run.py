@@ -431,6 +431,45 @@ def python_apply(build, n, add):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def under_attack(d, n, add):
+    """Another client's round trips (mpbench rtt, n of them) while one
+    client attacks and never reads: a thousand gets of a 1 MB result, then
+    a hundred thousand follows of a running command's log. The daemon's
+    budget per client and shared results are what keep the p99 down."""
+    c = Conn(d.sock)
+    j = c.ok({"op": "submit", "task": "sleep",
+              "args": [0.2, "A" * (1 << 20)]})["job"]
+    cmd = c.ok({"op": "submit", "task": "shell",
+                "args": ["echo started; sleep 600"]})["job"]
+    attacks = (
+        ("attack gets", [b'{"op":"get","job":%d}\n' % j] * 1000),
+        ("attack follows",
+         [b'{"op":"logs","job":%d,"stdout":8,"wait":true}\n' % cmd] *
+         100000),
+    )
+    for key, lines in attacks:
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(d.sock)
+        t = threading.Thread(target=lambda s=s, lines=lines: _send_quiet(
+            s, b"".join(lines)), daemon=True)
+        t.start()
+        time.sleep(0.3)
+        r = d.mpbench("rtt", n)
+        add(key + " rtt99", r["p99_us"])
+        s.shutdown(socket.SHUT_RDWR)    # wakes the sender
+        t.join(30)
+        s.close()
+    c.ok({"op": "cancel", "job": cmd})
+    c.close()
+
+
+def _send_quiet(s, data):
+    try:
+        s.sendall(data)
+    except OSError:
+        pass
+
+
 def py_client_queue(sock, n, window=WINDOW):
     """The mpd side of the beanstalkd workload: n square submits from the
     Python client (window requests in flight; 1: one at a time, as the
@@ -909,6 +948,9 @@ def main():
                 step("mpd alone: memory of a %d-item map's get"
                      % sizes["map_get"])
                 mpd_alone_map_get(d, sizes["map_get"], add)
+                step("mpd alone: round trips while a client attacks")
+                d.settle()
+                under_attack(d, sizes["rtt"], add)
             d.stop()
         finally:
             d.close()
@@ -1062,6 +1104,10 @@ def main():
             CLIENTS, n["rtt_clients"]), "rtt8 p50", 1, None),
         ("  p99 (µs)", "rtt8 p99", 1, None),
         ("  round trips per second", "rtt8 rate", 1, None),
+        ("p99 under attack (µs): 1000 unread gets of 1 MB",
+         "attack gets rtt99", 1, ("<=", 10000.0)),
+        ("  100000 pipelined follows of a running job",
+         "attack follows rtt99", 1, ("<=", 10000.0)),
     ]
     print()
     hdr2 = "%-44s %-34s %8s %s"
