@@ -93,6 +93,8 @@
  * this many bytes, with a colon, no white space and no control character.
  */
 #define PROTO_FUNCTION_MAX	512
+/* Chunks a map may have: a smaller chunksize is raised to fit. */
+#define PROTO_MAP_CHUNKS	10000
 /* Bytes of JSON a function's context may have (each map chunk keeps it). */
 #define PROTO_CONTEXT_MAX	65536
 

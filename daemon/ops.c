@@ -487,6 +487,12 @@ op_map(struct client *c, json_t *req, json_t *tag)
 	v = json_object_get(req, "chunksize");
 	size = v != NULL ? json_integer_value(v) : map_chunksize(n,
 	    pool_size(pool));
+	/*
+	 * At most PROTO_MAP_CHUNKS chunks: a map is stored in one turn of
+	 * the loop, and so many rows would hold every other client back.
+	 */
+	if (size < (n + PROTO_MAP_CHUNKS - 1) / PROTO_MAP_CHUNKS)
+		size = (n + PROTO_MAP_CHUNKS - 1) / PROTO_MAP_CHUNKS;
 
 	ops_job_init(c, req, pool, &map);
 	map.kind = KIND_MAP;

@@ -181,6 +181,45 @@ class Follows(MpdTestCase):
         self.assertLess(p99(times), 0.05 * SLOW)
 
 
+class BigMap(MpdTestCase):
+    workers = 2
+    daemon_args = ("--max-line", str(64 << 20))
+
+    def test_a_map_of_tiny_chunks_does_not_hold_the_loop(self):
+        # 300,000 items asked in chunks of 1: stored as at most 10,000
+        # chunks, while another client's hellos keep being answered.
+        a = self.d.client()
+        self.addCleanup(a.close)
+        b = self.d.client()
+        self.addCleanup(b.close)
+        worst = [0.0]
+        done = threading.Event()
+
+        def probe():
+            while not done.is_set():
+                t0 = time.monotonic()
+                assert b.call({"op": "hello"})["ok"]
+                worst[0] = max(worst[0], time.monotonic() - t0)
+                time.sleep(0.002)
+        t = threading.Thread(target=probe, daemon=True)
+        t.start()
+        time.sleep(0.1)
+        t0 = time.monotonic()
+        r = a.call({"op": "map", "task": "square",
+                    "items": list(range(300000)), "chunksize": 1})
+        took = time.monotonic() - t0
+        done.set()
+        t.join(30)
+        print("map of 300000 items, chunksize 1 asked: %d used, stored in "
+              "%.2f s; another client's slowest hello %.3f s"
+              % (r["chunksize"], took, worst[0]))
+        self.assertEqual((r["items"], r["chunksize"]), (300000, 30), r)
+        self.assertLess(worst[0], 0.5 * SLOW)
+        g = a.call({"op": "get", "job": r["job"], "timeout": 120})
+        self.assertEqual(g["result"][:3], [0, 1, 4])
+        self.assertEqual(len(g["result"]), 300000)
+
+
 class Idle(MpdTestCase):
     workers = 1
     daemon_args = ("--idle-timeout", "1", "--python-pool", "1")
