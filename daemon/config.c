@@ -76,6 +76,8 @@ static const struct setting settings[] = {
 	{ "socket-mode", 'M', SET_MODE, AT(socket_mode), 0, 0 },
 	{ "job-timeout", 'J', SET_SECONDS, AT(job_timeout), 0, 0 },
 	{ "user-job-timeout", 'j', SET_SECONDS, AT(user_job_timeout), 0, 0 },
+	{ "max-running-per-user", 'F', SET_COUNT, AT(max_running_user),
+	    1000000, ZERO_OK },
 	{ "user-priority-max", 'E', SET_COUNT, AT(user_priority_max),
 	    1LL << 30, ZERO_OK },
 	{ "kill-grace", 'K', SET_SECONDS, AT(kill_grace), 0, 0 },
@@ -193,6 +195,9 @@ usage(FILE *f)
 "      --user-job-timeout SEC  the longest time limit of a job of a user\n"
 "                        other than root and mpd's own, and theirs when\n"
 "                        they give none (default: 0, none)\n"
+"      --max-running-per-user N  jobs of one user other than root and\n"
+"                        mpd's own that run at once; others pass them by\n"
+"                        (default: 0, no cap)\n"
 "      --user-priority-max N  users other than root and mpd's own give\n"
 "                        priorities from -N to N only (default: 100)\n"
 "      --kill-grace SEC  from SIGTERM to SIGKILL when a command is killed\n"

@@ -71,6 +71,7 @@ struct config {
 	int		 log_level;
 	double		 job_timeout;	/* default time limit, 0 for none */
 	double		 user_job_timeout; /* ordinary users' longest, 0 none */
+	int64_t		 max_running_user; /* their jobs running at once */
 	int64_t		 user_priority_max; /* ordinary users': -N..N */
 	double		 kill_grace;	/* SIGTERM to SIGKILL, seconds */
 	size_t		 output_cap;	/* bytes of each stream in a result */
@@ -339,6 +340,7 @@ enum worker_state {
 /* A job handed to a worker behind the one it runs. */
 struct handed {
 	int64_t		 id;
+	uid_t		 owner;
 	double		 limit;		/* its time limit, 0 for none */
 	int		 cancel;	/* cancelled meanwhile: kill it */
 	uid_t		 cancel_by;
@@ -351,6 +353,7 @@ struct handed {
  */
 struct run {
 	int64_t			 job;		/* running job, or 0 */
+	uid_t			 owner;		/* its owner */
 	int64_t			 jobs_done;	/* by this slot, ever */
 	double			 job_start;	/* when it began its job */
 	int			 command;	/* the job runs a command */

@@ -90,10 +90,12 @@ sched_hand(struct worker *w, struct job *j, int behind)
 		h = &w->run.handed[w->run.nhanded++];
 		memset(h, 0, sizeof *h);
 		h->id = j->id;
+		h->owner = j->owner;
 		h->limit = limit;
 	} else {
 		pool_set_busy(w, 1);
 		w->run.job = j->id;
+		w->run.owner = j->owner;
 		w->run.job_start = now;
 		w->run.command = t != NULL && t->command;
 		w->run.quick = sched_may_wait(j, t, w->pool);
@@ -138,9 +140,79 @@ sched_room(struct worker *w)
 	return room > 0 ? room : 0;
 }
 
+/* Jobs of this owner running or handed to a worker now. */
+static int64_t
+sched_running_of(uid_t owner)
+{
+	int64_t	n = 0;
+	int	i, k;
+
+	for (i = 0; i < nworkers; i++) {
+		if (workers[i]->run.job != 0 && workers[i]->run.owner == owner)
+			n++;
+		for (k = 0; k < workers[i]->run.nhanded; k++) {
+			if (workers[i]->run.handed[k].owner == owner)
+				n++;
+		}
+	}
+	return n;
+}
+
+/* Whether an owner is held to --max-running-per-user, and at it. */
+static int
+sched_at_cap(uid_t owner)
+{
+	return conf->max_running_user > 0 && owner != 0 &&
+	    owner != geteuid() && sched_running_of(owner) >=
+	    conf->max_running_user;
+}
+
+/* Adds an owner at its cap to a skip list, once. */
+static void
+sched_skip_add(json_t *a, uid_t owner)
+{
+	size_t	k;
+
+	if (!sched_at_cap(owner))
+		return;
+	for (k = 0; k < json_array_size(a); k++) {
+		if (json_integer_value(json_array_get(a, k)) ==
+		    (json_int_t)owner)
+			return;
+	}
+	json_array_append_new(a, json_integer(owner));
+}
+
 /*
- * Loads up to want runnable jobs of a pool, in queue order, and gives each
- * to take, which hands it and returns 1, or returns 0 to stop at it (it
+ * The owners whose jobs dispatch passes by, at their cap of running jobs:
+ * a JSON array of uids (new), or NULL when there is none.
+ */
+static char *
+sched_skip(void)
+{
+	json_t	*a;
+	char	*text;
+	int	 i, k;
+
+	if (conf->max_running_user <= 0)
+		return NULL;
+	a = json_array();
+	for (i = 0; i < nworkers; i++) {
+		if (workers[i]->run.job == 0)
+			continue;
+		sched_skip_add(a, workers[i]->run.owner);
+		for (k = 0; k < workers[i]->run.nhanded; k++)
+			sched_skip_add(a, workers[i]->run.handed[k].owner);
+	}
+	text = json_array_size(a) > 0 ? json_dumps(a, JSON_COMPACT) : NULL;
+	json_decref(a);
+	return text;
+}
+
+/*
+ * Loads up to want runnable jobs of a pool, in queue order (passing by
+ * the jobs of owners at their cap of running jobs), and gives each to
+ * take, which hands it and returns 1, or returns 0 to stop at it (it
  * stays queued).
  */
 static void
@@ -149,20 +221,28 @@ sched_batch(int pool, int want, int (*take)(struct job *, void *),
 {
 	int64_t		 ids[DISPATCH_BATCH];
 	struct job	 j;
+	char		*skip = sched_skip();
 	int		 n, i, go = 1;
 
 	while (go && want > 0) {
-		n = store_next_in(store, pool_name(pool), ids,
+		n = store_next_in(store, pool_name(pool), skip, ids,
 		    want < DISPATCH_BATCH ? want : DISPATCH_BATCH);
 		if (n <= 0)
 			break;
 		for (i = 0; go && i < n; i++) {
 			sched_load(ids[i], &j);
-			go = take(&j, arg);
+			/* An owner that reached its cap in this batch: the next
+			 * dispatch passes its jobs by. */
+			if (sched_at_cap(j.owner)) {
+				go = 0;
+				tick_kick();
+			} else
+				go = take(&j, arg);
 			job_clear(&j);
 			want--;
 		}
 	}
+	free(skip);
 }
 
 /* Hands a job to an idle worker of the pool, while there is one. */
@@ -547,6 +627,7 @@ sched_next_handed(struct worker *w)
 	memmove(&w->run.handed[0], &w->run.handed[1], (size_t)w->run.nhanded *
 	    sizeof h);
 	w->run.job = h.id;
+	w->run.owner = h.owner;
 	w->run.job_start = time_now();
 	w->run.command = 0;
 	w->run.quick = !pool_external(w->pool) ||
@@ -842,7 +923,8 @@ sched_runnable(void)
 	for (pool = 0; pool < pool_count(); pool++) {
 		if (!pool_listed(pool) || pool_paused(pool))
 			continue;
-		if ((n = store_next_in(store, pool_name(pool), &id, 1)) != 0)
+		if ((n = store_next_in(store, pool_name(pool), NULL, &id,
+		    1)) != 0)
 			return n;	/* 1, or -1: not known to be empty */
 	}
 	return 0;

@@ -124,9 +124,10 @@ store_next(struct store *s, int64_t *ids, int max)
 }
 
 int
-store_next_in(struct store *s, const char *pool, int64_t *ids, int max)
+store_next_in(struct store *s, const char *pool, const char *skip,
+    int64_t *ids, int max)
 {
-	return s->ops->next_in(s, pool, ids, max);
+	return s->ops->next_in(s, pool, skip, ids, max);
 }
 
 int64_t

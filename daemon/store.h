@@ -126,8 +126,12 @@ int		 store_get(struct store *, int64_t, struct job *);
  * then age). Returns how many, or -1.
  */
 int		 store_next(struct store *, int64_t *, int);
-/* The same within one pool's queue. */
-int		 store_next_in(struct store *, const char *, int64_t *, int);
+/*
+ * The same within one pool's queue, passing over the jobs of the owners a
+ * JSON array of uids names (or none, for NULL).
+ */
+int		 store_next_in(struct store *, const char *, const char *,
+		    int64_t *, int);
 /*
  * Jobs and chunks queued in one pool, of one owner ((uid_t)-1 for all);
  * -1 on error.

@@ -236,9 +236,10 @@ fault_next(struct store *s, int64_t *ids, int max)
 }
 
 static int
-fault_next_in(struct store *s, const char *pool, int64_t *ids, int max)
+fault_next_in(struct store *s, const char *pool, const char *skip,
+    int64_t *ids, int max)
 {
-	return IN(s)->ops->next_in(IN(s), pool, ids, max);
+	return IN(s)->ops->next_in(IN(s), pool, skip, ids, max);
 }
 
 static int64_t

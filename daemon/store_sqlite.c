@@ -71,8 +71,9 @@ static const char *stmt_sql[S_NSTMTS] = {
 	    "WHERE state = 0 AND kind != 1 AND not_before <= ? "
 	    "ORDER BY priority DESC, id LIMIT ?",
 	[S_NEXT_IN] = "SELECT id FROM jobs INDEXED BY jobs_pool_queue "
-	    "WHERE pool = ? AND state = 0 AND kind != 1 AND not_before <= ? "
-	    "ORDER BY priority DESC, id LIMIT ?",
+	    "WHERE pool = ?1 AND state = 0 AND kind != 1 AND not_before <= ?2 "
+	    "AND (?4 IS NULL OR owner NOT IN (SELECT value FROM "
+	    "json_each(?4))) ORDER BY priority DESC, id LIMIT ?3",
 	[S_POOL_QUEUED] = "SELECT count(*) FROM jobs INDEXED BY "
 	    "jobs_pool_queue WHERE pool = ?1 AND state = 0 AND kind != 1 "
 	    "AND (?2 < 0 OR owner = ?2)",
@@ -740,7 +741,8 @@ sq_next(struct store *base, int64_t *ids, int max)
 }
 
 static int
-sq_next_in(struct store *base, const char *pool, int64_t *ids, int max)
+sq_next_in(struct store *base, const char *pool, const char *skip,
+    int64_t *ids, int max)
 {
 	struct sq	*s = SQ(base);
 	sqlite3_stmt	*st = sq_stmt(s, S_NEXT_IN);
@@ -748,6 +750,10 @@ sq_next_in(struct store *base, const char *pool, int64_t *ids, int max)
 	sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
 	sqlite3_bind_double(st, 2, time_now());
 	sqlite3_bind_int(st, 3, max);
+	if (skip != NULL)
+		sqlite3_bind_text(st, 4, skip, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 4);
 	return sq_next_rows(s, st, ids, max);
 }
 

@@ -30,11 +30,13 @@ print(json.dumps(out))
 class Base(unittest.TestCase):
     """A root mpd with both limits set, and a way to call it as a user."""
 
+    extra = ["--user-job-timeout", "1"]
+
     def setUp(self):
         self.tools = Tools()
         self.addCleanup(self.tools.cleanup)
         self.d = Daemon(2, ["--socket-mode", "0666", "--user-priority-max",
-                            "10", "--user-job-timeout", "1"])
+                            "10"] + self.extra)
         os.chmod(self.d.tmp, 0o711)
         self.d.start()
         self.addCleanup(self.d.stop)
@@ -86,6 +88,31 @@ class Usage(Base):
         self.assertEqual(owners[0]["running"], 1, owners)
         self.assertIn(u.uid, owners)
         self.d.call({"op": "cancel", "job": root_job})
+
+
+class Shares(Base):
+    """--max-running-per-user 1 on 2 workers: one user's queue never
+    takes both, and another user's job runs beside it at once."""
+    extra = ["--max-running-per-user", "1"]
+
+    def test_one_users_queue_does_not_take_every_worker(self):
+        a, b = User("sa"), User("sb")
+        mine = self.calls(a, [{"op": "submit", "task": "sleep",
+                               "args": [1], "_nowait": True}] * 3)
+        theirs = self.calls(b, [{"op": "submit", "task": "sleep",
+                                 "args": [0.2]}])
+        self.assertEqual(theirs[0]["state"], "done", theirs)
+        views = []
+        for r in mine:
+            self.d.call({"op": "get", "job": r["job"], "timeout": 60})
+            views.append(self.d.call({"op": "status", "job": r["job"]})
+                         ["job"])
+        spans = sorted((v["started"], v["finished"]) for v in views)
+        for x, y in zip(spans, spans[1:]):
+            self.assertLessEqual(x[1], y[0], spans)   # one at a time
+        b_view = self.d.call({"op": "status", "job": theirs[0]["job"]})
+        # b's job did not wait for a's first to end.
+        self.assertLess(b_view["job"]["started"], spans[0][1])
 
 
 if __name__ == "__main__":

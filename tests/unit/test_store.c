@@ -1065,12 +1065,15 @@ test_pools(void **state)
 	j.priority = 5;
 	c = store_insert(s, &j);
 	assert_true(b > 0 && c > 0);
-	assert_int_equal(store_next_in(s, "batch", ids, 8), 2);
+	assert_int_equal(store_next_in(s, "batch", NULL, ids, 8), 2);
 	assert_int_equal(ids[0], c);
 	assert_int_equal(ids[1], b);
-	assert_int_equal(store_next_in(s, POOL_DEFAULT, ids, 8), 1);
+	assert_int_equal(store_next_in(s, POOL_DEFAULT, NULL, ids, 8), 1);
 	assert_int_equal(ids[0], a);
-	assert_int_equal(store_next_in(s, "none", ids, 8), 0);
+	assert_int_equal(store_next_in(s, "none", NULL, ids, 8), 0);
+	/* Owners at their cap are passed over (these jobs are uid 0's). */
+	assert_int_equal(store_next_in(s, "batch", "[0]", ids, 8), 0);
+	assert_int_equal(store_next_in(s, "batch", "[7, 8]", ids, 8), 2);
 	assert_int_equal(store_pool_queued(s, "batch", (uid_t)-1), 2);
 	assert_int_equal(store_pool_queued(s, "batch", 0), 2);
 	assert_int_equal(store_pool_queued(s, "batch", 1000), 0);
