@@ -6,13 +6,10 @@
  * the absolute path of a program.
  */
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +20,6 @@
 #include "mpd.h"
 #include "tasks/task.h"
 #include "xmalloc.h"
-
-/* The variables a runtime may take from mpd's environment on a root mpd. */
-static const char *const passed[] = {
-	"LANG", "LC_ALL", "LC_CTYPE", "TZ", NULL
-};
 
 int
 runtime_parse(const char *text, char *out, size_t len, char **why)
@@ -131,62 +123,23 @@ runtime_pythonpath(void)
 }
 
 /*
- * Another user's runtime's environment on a root mpd: a login's basics, a
- * few of mpd's, and the part of its PYTHONPATH only root or mpd may change.
+ * Another user's runtime's environment on a root mpd: a login's, and the
+ * part of mpd's PYTHONPATH only root or mpd may change.
  */
 static char **
 runtime_env(uid_t uid, const char *worker)
 {
-	struct passwd	*pw = getpwuid(uid);
-	char		**env, *path;
-	const char	*v;
-	int		 i, n = 0;
+	char	**env, *path;
+	size_t	 n;
 
-	env = xcalloc(16, sizeof *env);
-	env[n++] = xstrdup("PATH=/usr/local/bin:/usr/bin:/bin");
-	if (pw != NULL) {
-		env[n++] = xasprintf("HOME=%s", pw->pw_dir);
-		env[n++] = xasprintf("USER=%s", pw->pw_name);
-		env[n++] = xasprintf("LOGNAME=%s", pw->pw_name);
-	}
-	for (i = 0; passed[i] != NULL; i++) {
-		if ((v = getenv(passed[i])) != NULL)
-			env[n++] = xasprintf("%s=%s", passed[i], v);
-	}
+	env = task_login_env(uid, &n);
 	if ((path = runtime_pythonpath()) != NULL) {
-		env[n++] = xasprintf("PYTHONPATH=%s", path);
+		env = task_env_set(env, &n, "PYTHONPATH", path);
 		free(path);
 	}
 	/* Python: never the working directory first on the import path. */
-	env[n++] = xstrdup("PYTHONSAFEPATH=1");
-	env[n++] = xasprintf("MPD_WORKER=%s", worker);
-	return env;
-}
-
-/*
- * Another user's runtime starts from a login's limits, never above the
- * daemon's own, set before the switch as a login does.
- */
-static void
-runtime_limits(const struct task_settings *settings)
-{
-	static const int	 res[3] = { RLIMIT_NOFILE, RLIMIT_NPROC,
-				    RLIMIT_CORE };
-	const struct rlimit	*want;
-	struct rlimit		 rl;
-	int			 i;
-
-	for (i = 0; i < 3; i++) {
-		want = &settings->user_limit[i];
-		if (getrlimit(res[i], &rl) == -1)
-			fatal("getrlimit");
-		if (want->rlim_max < rl.rlim_max)
-			rl.rlim_max = want->rlim_max;
-		rl.rlim_cur = want->rlim_cur < rl.rlim_max ? want->rlim_cur :
-		    rl.rlim_max;
-		if (setrlimit(res[i], &rl) == -1)
-			fatal("setrlimit");
-	}
+	env = task_env_set(env, &n, "PYTHONSAFEPATH", "1");
+	return task_env_set(env, &n, "MPD_WORKER", worker);
 }
 
 void
@@ -205,10 +158,9 @@ runtime_exec(const char *runtime, const char *worker, pid_t parent,
 	/* A root mpd runs each user's runtime as that user, root's as root. */
 	ctx.setuser = geteuid() == 0 && uid != 0;
 	if (ctx.setuser) {
-		runtime_limits(settings);
 		groups = task_owner_groups(&ctx, &n);
-		if (setgroups((size_t)n, groups) == -1 || setgid(gid) == -1 ||
-		    setuid(uid) == -1)
+		if (task_owner_limits(settings) == -1 ||
+		    task_owner_switch(&ctx, groups, n) == -1)
 			fatal("cannot become uid %ld for runtime %s", (long)uid,
 			    runtime);
 		free(groups);

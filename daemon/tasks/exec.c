@@ -23,7 +23,6 @@
 #include <grp.h>
 #include <limits.h>
 #include <poll.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,9 +38,6 @@
 #include "xmalloc.h"
 
 extern char	**environ;
-
-/* The PATH of another user's command when mpd runs as root. */
-#define EXEC_USER_PATH	"/usr/local/bin:/usr/bin:/bin"
 
 static const char	*limit_key[3] = { "as", "cpu", "nofile" };
 static volatile sig_atomic_t	orphaned;	/* SIGTERM: the parent died */
@@ -212,56 +208,25 @@ strv_free(char **v)
 	free(v);
 }
 
-/* Sets NAME=value in an environment array of n entries, growing it. */
-static char **
-env_set(char **envp, size_t *n, const char *name, const char *value)
-{
-	size_t	i, len = strlen(name);
-
-	for (i = 0; i < *n; i++) {
-		if (strncmp(envp[i], name, len) == 0 && envp[i][len] == '=') {
-			free(envp[i]);
-			envp[i] = xasprintf("%s=%s", name, value);
-			return envp;
-		}
-	}
-	envp = xreallocarray(envp, *n + 2, sizeof *envp);
-	envp[(*n)++] = xasprintf("%s=%s", name, value);
-	envp[*n] = NULL;
-	return envp;
-}
-
 /* The command's environment: the daemon's or none, the owner's, kwargs'. */
 static char **
 exec_env(json_t *kwargs, struct task_ctx *ctx)
 {
-	static const char *kept[] = { "LANG", "LC_ALL", "TZ" };
-	struct passwd	*pw;
-	const char	*key, *v_env;
+	const char	*key;
 	json_t		*v;
 	char		**envp;
 	size_t		 n = 0, i;
 
-	envp = xcalloc(1, sizeof *envp);
 	if (json_is_true(json_object_get(kwargs, "env_clear")))
-		;
+		envp = xcalloc(1, sizeof *envp);
 	else if (ctx->setuser) {
 		/*
 		 * Another user's command gets a login's environment, not
 		 * root's: nothing of the daemon's settings leaks to it.
 		 */
-		envp = env_set(envp, &n, "PATH", EXEC_USER_PATH);
-		for (i = 0; i < sizeof kept / sizeof kept[0]; i++) {
-			if ((v_env = getenv(kept[i])) != NULL)
-				envp = env_set(envp, &n, kept[i], v_env);
-		}
-		if ((pw = getpwuid(ctx->uid)) != NULL) {
-			envp = env_set(envp, &n, "HOME", pw->pw_dir);
-			envp = env_set(envp, &n, "USER", pw->pw_name);
-			envp = env_set(envp, &n, "LOGNAME", pw->pw_name);
-			envp = env_set(envp, &n, "SHELL", pw->pw_shell);
-		}
+		envp = task_login_env(ctx->uid, &n);
 	} else {
+		envp = xcalloc(1, sizeof *envp);
 		for (i = 0; environ[i] != NULL; i++) {
 			envp = xreallocarray(envp, n + 2, sizeof *envp);
 			envp[n++] = xstrdup(environ[i]);
@@ -269,7 +234,7 @@ exec_env(json_t *kwargs, struct task_ctx *ctx)
 		}
 	}
 	json_object_foreach(json_object_get(kwargs, "env"), key, v)
-		envp = env_set(envp, &n, key, json_string_value(v));
+		envp = task_env_set(envp, &n, key, json_string_value(v));
 	return envp;
 }
 

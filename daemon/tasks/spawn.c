@@ -25,9 +25,6 @@
 
 /* The resources of struct command's limits. */
 static const int	 limit_res[3] = { RLIMIT_AS, RLIMIT_CPU, RLIMIT_NOFILE };
-/* Those of struct task_settings' user_limit: other users' jobs' first. */
-static const int	 user_res[3] = { RLIMIT_NOFILE, RLIMIT_NPROC,
-			    RLIMIT_CORE };
 
 int
 spawn_stdin(struct command *cmd)
@@ -64,7 +61,6 @@ exec_child(struct command *cmd, struct task_ctx *ctx, gid_t *groups,
     int ngroups, int in, int out, int err, int report, pid_t worker)
 {
 	struct rlimit		 rl;
-	const struct rlimit	*want;
 	size_t			 i;
 
 	/*
@@ -86,19 +82,9 @@ exec_child(struct command *cmd, struct task_ctx *ctx, gid_t *groups,
 	 * above the daemon's own. Set before the switch, as a login does, so
 	 * a user already at the process limit is refused at the switch.
 	 */
-	for (i = 0; ctx->setuser && i < 3; i++) {
-		if (getrlimit(user_res[i], &rl) == -1)
-			child_fail(report, STAGE_LIMIT);
-		want = &ctx->settings->user_limit[i];
-		if (want->rlim_max < rl.rlim_max)
-			rl.rlim_max = want->rlim_max;
-		rl.rlim_cur = want->rlim_cur < rl.rlim_max ? want->rlim_cur :
-		    rl.rlim_max;
-		if (setrlimit(user_res[i], &rl) == -1)
-			child_fail(report, STAGE_LIMIT);
-	}
-	if (ctx->setuser && (setgroups((size_t)ngroups, groups) == -1 ||
-	    setgid(ctx->gid) == -1 || setuid(ctx->uid) == -1))
+	if (ctx->setuser && task_owner_limits(ctx->settings) == -1)
+		child_fail(report, STAGE_LIMIT);
+	if (ctx->setuser && task_owner_switch(ctx, groups, ngroups) == -1)
 		child_fail(report, STAGE_USER);
 	/*
 	 * After the switch: a change of user clears the death signal, and

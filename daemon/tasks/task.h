@@ -91,6 +91,26 @@ json_t		*task_run(const struct task *, json_t *, json_t *,
 gid_t		*task_owner_groups(const struct task_ctx *, int *);
 /* open(2) as the owner would (uid, gid, groups), close-on-exec. */
 int		 task_open_owned(struct task_ctx *, const char *, int);
+/*
+ * Another user's process starts from a login's limits (open files,
+ * processes, core size: user_limit), never above the daemon's own; set
+ * before the switch, as a login does. 0 or -1. No allocation: safe in a
+ * vfork child.
+ */
+int		 task_owner_limits(const struct task_settings *);
+/* Becomes the owner: its groups (from task_owner_groups), gid, uid; 0 or
+ * -1. No allocation. */
+int		 task_owner_switch(const struct task_ctx *, const gid_t *, int);
+/* The PATH another user's processes start with. */
+#define TASK_USER_PATH	"/usr/local/bin:/usr/bin:/bin"
+/*
+ * A login's environment for uid (PATH, the daemon's LANG, LC_ALL and TZ,
+ * HOME, USER, LOGNAME, SHELL): a NULL-terminated array of *n entries,
+ * newly allocated; nothing else of the daemon's leaks to it.
+ */
+char		**task_login_env(uid_t, size_t *);
+/* Sets NAME=value in such an array of *n entries, growing it. */
+char		**task_env_set(char **, size_t *, const char *, const char *);
 
 /* A task's error object: {"code":"task_error","message":m} (m stolen). */
 json_t		*task_error(char *);
