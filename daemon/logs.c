@@ -124,20 +124,6 @@ logs_sizes(int64_t job, int64_t *sizes)
 	}
 }
 
-int
-logs_exist(int64_t job)
-{
-	char	name[48];
-	int	i;
-
-	for (i = 0; i < 2; i++) {
-		logs_name(job, exts[i], name, sizeof name);
-		if (faccessat(logs_dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-			return 1;
-	}
-	return 0;
-}
-
 void
 logs_save(int64_t job, json_t *output)
 {

@@ -633,8 +633,6 @@ void	 logs_remove(int64_t);
  * its job's log files, each at most a MiB; errors are logged.
  */
 void	 logs_save(int64_t, json_t *);
-/* Whether a job has a log file. */
-int	 logs_exist(int64_t);
 /* The sizes of a job's two log files (0 for one that is missing). */
 void	 logs_sizes(int64_t, int64_t *);
 /*

@@ -97,9 +97,25 @@ reply_tail(const char *result, const char *error)
 	return shared_new(parts, lens, n);
 }
 
-/* A get's reply head for a loaded job: its text without the brace (new). */
+/* Whether a job is a runtime's function that printed (in its logs). */
+static int
+reply_printed(const struct job *j)
+{
+	int64_t	sizes[2];
+
+	if (j->kind != KIND_JOB || !job_state_final(j->state) ||
+	    task_find(j->task) != NULL)
+		return 0;
+	logs_sizes(j->id, sizes);
+	return sizes[0] > 0 || sizes[1] > 0;
+}
+
+/*
+ * A get's reply head for a loaded job (printed: reply_printed's), as text
+ * without the closing brace (new).
+ */
 static char *
-reply_head(json_t *tag, const struct job *j, size_t *len)
+reply_head(json_t *tag, const struct job *j, int printed, size_t *len)
 {
 	json_t	*r;
 	char	*head;
@@ -108,9 +124,7 @@ reply_head(json_t *tag, const struct job *j, size_t *len)
 	json_object_set_new(r, "job", json_integer(j->id));
 	json_object_set_new(r, "state", json_string(job_state_name(
 	    j->state)));
-	/* A function printed: its output is in the job's logs. */
-	if (j->kind == KIND_JOB && job_state_final(j->state) &&
-	    task_find(j->task) == NULL && logs_exist(j->id))
+	if (printed)
 		json_object_set_new(r, "output", json_true());
 	if ((head = json_dumps(r, JSON_COMPACT)) == NULL)
 		fatalx("cannot encode a reply");
@@ -141,7 +155,7 @@ reply_loaded(struct client *c, json_t *tag, struct job *j)
 		    "cannot be read (see the daemon's log)", (long long)j->id);
 		return;
 	}
-	head = reply_head(tag, j, &len);
+	head = reply_head(tag, j, reply_printed(j), &len);
 	tail = reply_tail(j->result, j->error);
 	client_reply_shared(c, head, len, tail);
 	shared_unref(tail);
@@ -155,6 +169,7 @@ reply_job_all(int64_t id, struct client **cs, json_t **tags, size_t n)
 	struct job	 j;
 	char		*head;
 	size_t		 i, len;
+	int		 printed;
 
 	if (store_get(store, id, &j) != 1) {
 		for (i = 0; i < n; i++)
@@ -170,10 +185,11 @@ reply_job_all(int64_t id, struct client **cs, json_t **tags, size_t n)
 		job_clear(&j);
 		return;
 	}
-	/* However many wait, the result is one copy. */
+	/* However many wait, the result is one copy, its logs seen once. */
 	tail = reply_tail(j.result, j.error);
+	printed = reply_printed(&j);
 	for (i = 0; i < n; i++) {
-		head = reply_head(tags[i], &j, &len);
+		head = reply_head(tags[i], &j, printed, &len);
 		client_reply_shared(cs[i], head, len, tail);
 		free(head);
 	}
