@@ -43,10 +43,11 @@ status_pool(json_t *r)
 		if (strcmp(str(w, "state"), "busy") == 0)
 			busy++;
 	}
-	printf("mpd %s, pid %lld, up %dh%02dm%02ds, %s\n", str(r, "version"),
+	printf("mpd %s, pid %lld, up %dh%02dm%02ds, %s%s\n", str(r, "version"),
 	    (long long)json_integer_value(json_object_get(r, "pid")),
 	    (int)(up / 3600), (int)(up / 60) % 60, (int)up % 60,
-	    str(r, "state"));
+	    str(r, "state"), json_is_true(json_object_get(r, "disk_full")) ?
+	    ", disk full: new jobs refused" : "");
 	printf("workers: %zu (%d busy)\n",
 	    json_array_size(json_object_get(r, "workers")), busy);
 	printf("  %-10s %-12s %8s %-8s %10s %10s\n", "NAME", "POOL", "PID",

@@ -61,6 +61,7 @@
 #define ERR_TOO_MANY_CLIENTS	"too_many_clients"
 #define ERR_QUEUE_FULL		"queue_full"
 #define ERR_STORE_FULL		"store_full"
+#define ERR_DISK_FULL		"disk_full"
 #define ERR_UNKNOWN_POOL	"unknown_pool"
 #define ERR_INTERNAL		"internal"
 
@@ -82,6 +83,8 @@
 
 /* Default cap on each captured stream of a command (--output-cap). */
 #define PROTO_OUTPUT_CAP	(64 * 1024)
+/* Bytes of each stream a job's log keeps, head and tail (--log-cap). */
+#define PROTO_LOG_CAP		(16 * 1024 * 1024)
 /* Default cap on a job's result, as JSON text (--max-result). */
 #define PROTO_MAX_RESULT	(64 * 1024 * 1024)
 /* Default bytes of store kept for running jobs (--store-reserve). */

@@ -83,6 +83,7 @@ static const struct setting settings[] = {
 	{ "kill-grace", 'K', SET_SECONDS, AT(kill_grace), 0, 0 },
 	{ "output-cap", 'O', SET_BYTES_SIZE, AT(output_cap), 0, 0 },
 	{ "log-dir", 'D', SET_PATH, AT(log_dir), 0, 0 },
+	{ "log-cap", 'H', SET_BYTES, AT(log_cap), 0, ZERO_OK },
 	{ "limit-as", 'A', SET_BYTES, AT(limit_as), 0, 0 },
 	{ "limit-cpu", 'C', SET_COUNT, AT(limit_cpu), 1LL << 40, 0 },
 	{ "limit-nofile", 'N', SET_COUNT, AT(limit_nofile), 1LL << 30, 0 },
@@ -203,10 +204,13 @@ usage(FILE *f)
 "      --kill-grace SEC  from SIGTERM to SIGKILL when a command is killed\n"
 "                        for its time limit or a cancel (default: 5)\n"
 "      --output-cap BYTES  bytes of each of a command's stdout and stderr\n"
-"                        kept in its result (default: 64K); the whole output\n"
-"                        is in the log directory\n"
+"                        kept in its result (default: 64K); the output is\n"
+"                        in the log directory\n"
 "      --log-dir DIR     where commands' output is kept, one file a stream\n"
 "                        (default: logs/ beside the database)\n"
+"      --log-cap BYTES   most bytes of each stream a job's log keeps: its\n"
+"                        first and last halves, and a line saying how much\n"
+"                        was left out between (default: 16M; 0: all)\n"
 "      --limit-as BYTES  default address-space limit of commands (K, M, G\n"
 "                        suffixes; default: none)\n"
 "      --limit-cpu SEC   default CPU-time limit of commands (default: none)\n"
@@ -710,6 +714,7 @@ config_parse(struct config *c, int argc, char **argv)
 	conf->idle_timeout = PROTO_IDLE_TIMEOUT;
 	conf->client_drain_timeout = PROTO_DRAIN_TIMEOUT;
 	conf->output_cap = PROTO_OUTPUT_CAP;
+	conf->log_cap = PROTO_LOG_CAP;
 	config_login_limits();
 	config_longopts();
 

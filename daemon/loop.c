@@ -33,6 +33,8 @@ loop_tick(void)
 	/* What waits for this commit, and nothing queued after it. */
 	pool_seal();
 	clients_seal();
+	if (store_dirty(store))
+		disk_check();
 	committing = 1;
 	store_commit(store, loop_committed, NULL);
 }

@@ -286,6 +286,7 @@ main(int argc, char **argv)
 
 	if ((ev_base = event_base_new()) == NULL)
 		fatalx("event_base_new");
+	disk_init(ev_base, db_dirfd, db_dir, db_base, cfg.store_reserve);
 	if ((store = store_open(db_real, cfg.sync_full,
 	    env_get("MPD_STORE_FAULTS"), ev_base, &cause)) == NULL)
 		fatalx("cannot open the database: %s", cause);
@@ -298,6 +299,7 @@ main(int argc, char **argv)
 	if (requeued > 0 || failed > 0)
 		log_info("recovered: %lld interrupted job(s) requeued, %lld "
 		    "failed", (long long)requeued, (long long)failed);
+	disk_ready();
 	if (store_pool_records(store, pool_recorded, &cfg) == -1)
 		fatalx("cannot read the recorded pools: %s",
 		    store_errmsg(store));
@@ -337,6 +339,7 @@ main(int argc, char **argv)
 	loop_free();
 	store_close(store);
 	pool_free();
+	disk_free_all();
 	event_free(grace_ev);
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		event_free(sigev[i]);

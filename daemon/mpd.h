@@ -75,6 +75,7 @@ struct config {
 	int64_t		 user_priority_max; /* ordinary users': -N..N */
 	double		 kill_grace;	/* SIGTERM to SIGKILL, seconds */
 	size_t		 output_cap;	/* bytes of each stream in a result */
+	int64_t		 log_cap;	/* bytes of each stream in a log; 0 all */
 	char		*log_dir;	/* commands' output, one file a stream */
 	int64_t		 limit_as;	/* default rlimits of commands, 0 none */
 	int64_t		 limit_cpu;
@@ -530,6 +531,22 @@ int	worker_control_fd(void);
 int	worker_control(int64_t);
 /* The signal asked for by frames read along with the job's, or 0. */
 int	worker_control_pending(int64_t);
+
+/* disk.c */
+/*
+ * Watches the database's disk through its directory (fd and path, kept)
+ * with a reserve file of bytes beside base (0: none); a reserve left by
+ * the last run is removed at once, for recovery's room.
+ */
+void	disk_init(struct event_base *, int, const char *, const char *,
+	    int64_t);
+/* Recovery is done: makes the reserve, or finds the disk full. */
+void	disk_ready(void);
+/* Before a commit: gives the reserve back if the disk is nearly full. */
+void	disk_check(void);
+/* Whether the disk is full: new work is refused and queued jobs wait. */
+int	disk_is_full(void);
+void	disk_free_all(void);
 
 /* tick.c */
 /* Creates the tick's event; fn is its work (loop.c's). */

@@ -198,6 +198,13 @@ ops_room(struct client *c, json_t *tag, json_t *req)
 {
 	int64_t	need, n;
 
+	if (disk_is_full()) {
+		reply_error(c, tag, ERR_DISK_FULL, "the disk holding the store "
+		    "is full: new work is refused until space is freed (jobs "
+		    "forgotten, files removed); what is queued or running is "
+		    "kept, and reads still answer");
+		return 0;
+	}
 	if (conf->store_reserve == 0)
 		return 1;
 	/*
@@ -707,12 +714,13 @@ op_status(struct client *c, json_t *req, json_t *tag)
 	for (i = 0; i < JOB_NSTATES; i++)
 		json_object_set_new(counts, job_state_name(i),
 		    json_integer(n[i]));
-	reply_ok(c, tag, json_pack("{s:s, s:I, s:f, s:o, s:o, s:o, s:I, s:s}",
-	    "version", MPD_VERSION, "pid", (json_int_t)getpid(), "uptime",
-	    time_mono() - up_since, "workers",
+	reply_ok(c, tag, json_pack("{s:s, s:I, s:f, s:o, s:o, s:o, s:I, s:s, "
+	    "s:b}", "version", MPD_VERSION, "pid", (json_int_t)getpid(),
+	    "uptime", time_mono() - up_since, "workers",
 	    sched_status(client_privileged(c)), "jobs", counts, "owners",
 	    owners, "waiters", (json_int_t)waiter_count(), "state",
-	    stopping() == STOP_NONE ? "running" : "stopping"));
+	    stopping() == STOP_NONE ? "running" : "stopping", "disk_full",
+	    disk_is_full()));
 }
 
 /* store_list callback: appends a summary. */

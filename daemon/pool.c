@@ -689,6 +689,7 @@ pool_start(struct event_base *b, const struct config *c,
 	as_root = geteuid() == 0;
 	/* What the workers' tasks heed of the settings. */
 	task_settings.output_cap = c->output_cap;
+	task_settings.log_cap = (size_t)c->log_cap;
 	task_settings.limit[0] = c->limit_as;
 	task_settings.limit[1] = c->limit_cpu;
 	task_settings.limit[2] = c->limit_nofile;

@@ -329,7 +329,8 @@ sched_dispatch(void)
 {
 	int	pool;
 
-	if (stopping() > STOP_DRAIN)
+	/* On a full disk, what runs finishes; what waits goes on waiting. */
+	if (stopping() > STOP_DRAIN || disk_is_full())
 		return;
 	for (pool = 0; pool < pool_count(); pool++) {
 		if (pool_paused(pool))

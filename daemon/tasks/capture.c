@@ -1,8 +1,11 @@
 /*
- * A command's output as it comes: copied whole to the job's log file, and
- * its first bytes (the output cap) kept for the result.
+ * A command's output as it comes: copied to the job's log file, and its
+ * first bytes (the output cap) kept for the result. A log holds at most
+ * the log cap: the stream's first half of it as it comes, and its last
+ * half, held here in a ring until the stream ends.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +14,93 @@
 #include "frame.h"
 #include "log.h"
 #include "xmalloc.h"
+
+/* A write to the log failed (a full disk, say): the log stops there. */
+static void
+capture_log_failed(struct capture *c)
+{
+	log_warn("writing a log file");
+	close(c->log);
+	c->log = -1;
+	c->log_failed = 1;
+}
+
+/* Copies bytes to the log: the head to the file, the rest to the ring. */
+static void
+capture_log(struct capture *c, const char *p, size_t n)
+{
+	size_t	head, ring, k;
+
+	head = c->log_cap - c->log_cap / 2;
+	if (c->log_cap == 0 || c->logged < head) {
+		k = c->log_cap == 0 || n < head - c->logged ? n :
+		    head - c->logged;
+		if (write_all(c->log, p, k) == -1) {
+			capture_log_failed(c);
+			return;
+		}
+		c->logged += k;
+		p += k;
+		n -= k;
+	}
+	if (n == 0 || (ring = c->log_cap / 2) == 0)
+		return;
+	if (c->tail == NULL)
+		c->tail = xmalloc(ring);
+	if (n > ring) {
+		p += n - ring;
+		n = ring;
+	}
+	while (n > 0) {
+		k = ring - c->tail_at < n ? ring - c->tail_at : n;
+		memcpy(c->tail + c->tail_at, p, k);
+		c->tail_at = (c->tail_at + k) % ring;
+		if (c->tail_len < ring)
+			c->tail_len = c->tail_len + k < ring ?
+			    c->tail_len + k : ring;
+		p += k;
+		n -= k;
+	}
+}
+
+void
+capture_close_log(struct capture *c)
+{
+	char	line[160];
+	size_t	ring = c->log_cap / 2, start, gap;
+	int	len;
+
+	if (c->log == -1)
+		goto done;
+	gap = c->total - c->logged - c->tail_len;
+	if (gap > 0) {
+		len = snprintf(line, sizeof line, "\n[mpd: %zu bytes left out "
+		    "here: the log keeps the first %zu and the last %zu]\n",
+		    gap, c->logged, c->tail_len);
+		if (write_all(c->log, line, (size_t)len) == -1) {
+			capture_log_failed(c);
+			goto done;
+		}
+	}
+	/* The ring's oldest byte is at tail_at once it has wrapped. */
+	start = c->tail_len < ring ? 0 : c->tail_at;
+	if (c->tail_len > 0 && (write_all(c->log, c->tail + start, c->tail_len - start) == -1 ||
+	    write_all(c->log, c->tail, start) == -1)) {
+		capture_log_failed(c);
+		goto done;
+	}
+	close(c->log);
+	c->log = -1;
+done:
+	free(c->tail);
+	c->tail = NULL;
+}
+
+int
+capture_log_cut(const struct capture *c)
+{
+	return c->log_failed || c->logged + c->tail_len < c->total;
+}
 
 void
 capture_read(struct capture *c)
@@ -27,11 +117,8 @@ capture_read(struct capture *c)
 		c->fd = -1;
 		return;
 	}
-	if (c->log != -1 && write_all(c->log, buf, (size_t)n) == -1) {
-		log_warn("writing a log file");
-		close(c->log);
-		c->log = -1;
-	}
+	if (c->log != -1)
+		capture_log(c, buf, (size_t)n);
 	if (c->len < c->max) {
 		keep = c->max - c->len;
 		if (keep > (size_t)n)

@@ -40,6 +40,12 @@ struct capture {
 	size_t	 max;		/* the output cap */
 	size_t	 len;
 	size_t	 total;		/* all bytes read */
+	size_t	 log_cap;	/* bytes kept in the log, head and tail; 0 all */
+	size_t	 logged;	/* bytes of the head written to the log */
+	char	*tail;		/* the last log_cap / 2 bytes past the head */
+	size_t	 tail_at;	/* where the ring's next byte goes */
+	size_t	 tail_len;
+	int	 log_failed;	/* a write failed: the log stopped there */
 };
 
 /* spawn.c */
@@ -58,6 +64,10 @@ json_t	*spawn_fail_error(struct command *, struct exec_fail *);
 /* capture.c */
 /* Reads what a stream's pipe holds; at end of file closes it. */
 void	 capture_read(struct capture *);
+/* Writes the kept tail to the log, past a line saying what was left out. */
+void	 capture_close_log(struct capture *);
+/* Whether the log holds less than the whole stream. */
+int	 capture_log_cut(const struct capture *);
 /*
  * The kept bytes as a JSON string, invalid UTF-8 and NUL bytes replaced by
  * U+FFFD: text for people; the logs keep the bytes.

@@ -536,6 +536,7 @@ command_run(struct command *cmd, struct task_ctx *ctx, json_t **error)
 	cap[0].fd = out[0];
 	cap[1].fd = err[0];
 	cap[0].max = cap[1].max = ctx->settings->output_cap;
+	cap[0].log_cap = cap[1].log_cap = ctx->settings->log_cap;
 	cap[0].log = exec_log_open(ctx, "out");
 	cap[1].log = exec_log_open(ctx, "err");
 	if (got != (ssize_t)sizeof fail) {
@@ -549,12 +550,15 @@ command_run(struct command *cmd, struct task_ctx *ctx, json_t **error)
 
 	ran = command_wait(ctx, pid, running, chld, &waitmask, cap, &status);
 	command_unblock(chld, &block);
-	for (i = 0; i < 2; i++) {
-		if (cap[i].log != -1)
-			close(cap[i].log);
-	}
-	if (ran)
+	for (i = 0; i < 2; i++)
+		capture_close_log(&cap[i]);
+	if (ran) {
 		result = command_result(status, cap, start, pid, error);
+		if (ctx->logs)
+			json_object_set_new(result, "log_truncated",
+			    json_boolean(capture_log_cut(&cap[0]) ||
+			    capture_log_cut(&cap[1])));
+	}
 	else
 		*error = spawn_fail_error(cmd, &fail);
 	free(cap[0].buf);

@@ -19,6 +19,7 @@
 /* The daemon's settings that tasks heed (commands', mostly). */
 struct task_settings {
 	size_t		 output_cap;	/* bytes of each stream in a result */
+	size_t		 log_cap;	/* bytes of each stream in a log; 0 all */
 	int64_t		 limit[3];	/* default as, cpu, nofile; 0 none */
 	struct rlimit	 user_limit[3];	/* others' jobs: nofile, nproc, core */
 	mode_t		 umask;		/* the one mpd was started with */

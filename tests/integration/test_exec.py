@@ -347,6 +347,40 @@ class Output(ExecCase):
         self.assertEqual(b64(logs["stderr"]), b"\0" * 2000)
 
 
+class LogCap(ExecCase):
+    """A job's log keeps the first and last halves of --log-cap per stream,
+    with a line between saying what was left out; the result says so."""
+    daemon_args = ExecCase.daemon_args + ("--log-cap", "1000")
+
+    def test_the_log_keeps_head_and_tail(self):
+        r = self.run_job("shell", ["seq 1 2000; seq 1 10 >&2"])
+        self.assertEqual(r["state"], "done", r)
+        res = r["result"]
+        out = b"".join(b"%d\n" % i for i in range(1, 2001))
+        self.assertEqual(res["stdout_bytes"], len(out))
+        self.assertTrue(res["log_truncated"])
+        logs = self.call({"op": "logs", "job": r["job"]})
+        self.assertTrue(logs["ok"], logs)
+        marker = ("\n[mpd: %d bytes left out here: the log keeps the first "
+                  "500 and the last 500]\n" % (len(out) - 1000)).encode()
+        self.assertEqual(b64(logs["stdout"]),
+                         out[:500] + marker + out[-500:])
+        self.assertEqual(b64(logs["stderr"]),
+                         b"".join(b"%d\n" % i for i in range(1, 11)))
+
+    def test_output_within_the_cap_is_whole(self):
+        r = self.run_job("shell", ["head -c 1000 /dev/zero | tr '\\0' q"])
+        self.assertFalse(r["result"]["log_truncated"])
+        logs = self.call({"op": "logs", "job": r["job"]})
+        self.assertEqual(b64(logs["stdout"]), b"q" * 1000)
+        # One byte more and the middle byte makes way for the line.
+        r = self.run_job("shell", ["head -c 1001 /dev/zero | tr '\\0' q"])
+        self.assertTrue(r["result"]["log_truncated"])
+        logs = self.call({"op": "logs", "job": r["job"]})
+        self.assertTrue(b64(logs["stdout"]).startswith(b"q" * 500 + b"\n[mpd: 1 bytes"))
+        self.assertTrue(b64(logs["stdout"]).endswith(b"]\n" + b"q" * 500))
+
+
 class Settings(ExecCase):
     def test_env_is_added_and_overrides(self):
         script = 'printf "%s|%s|%s" "$MPD_T_ADDED" "$HOME" "$PATH"'
