@@ -20,6 +20,8 @@
 #include "xmalloc.h"
 
 #define DISPATCH_BATCH	64
+/* Owners a dispatch takes turns between (the lowest uids, past that). */
+#define TURN_OWNERS	64
 /*
  * A runtime's functions are handed to a busy worker behind its job, at
  * most AHEAD_FUNCTIONS of them, while the pool's recent functions ended
@@ -158,60 +160,93 @@ sched_running_of(uid_t owner)
 	return n;
 }
 
+/* Whether an owner with this many jobs running is at its cap. */
+static int
+sched_capped(uid_t owner, int64_t running)
+{
+	return conf->max_running_user > 0 && owner != 0 &&
+	    owner != geteuid() && running >= conf->max_running_user;
+}
+
 /* Whether an owner is held to --max-running-per-user, and at it. */
 static int
 sched_at_cap(uid_t owner)
 {
-	return conf->max_running_user > 0 && owner != 0 &&
-	    owner != geteuid() && sched_running_of(owner) >=
-	    conf->max_running_user;
+	return sched_capped(owner, sched_running_of(owner));
 }
 
-/* Adds an owner at its cap to a skip list, once. */
-static void
-sched_skip_add(json_t *a, uid_t owner)
-{
-	size_t	k;
+/* One owner's next jobs in a dispatch that takes turns. */
+struct turn {
+	uid_t	 owner;
+	int64_t	 running;	/* running or handed, and taken in this turn */
+	int64_t	 ids[DISPATCH_BATCH];
+	int	 prio[DISPATCH_BATCH];
+	int	 n, at;
+};
 
-	if (!sched_at_cap(owner))
-		return;
-	for (k = 0; k < json_array_size(a); k++) {
-		if (json_integer_value(json_array_get(a, k)) ==
-		    (json_int_t)owner)
-			return;
-	}
-	json_array_append_new(a, json_integer(owner));
+/* Whether owner a's next job goes before owner b's. */
+static int
+sched_turn_first(const struct turn *a, const struct turn *b)
+{
+	if (a->prio[a->at] != b->prio[b->at])
+		return a->prio[a->at] > b->prio[b->at];
+	if (a->running != b->running)
+		return a->running < b->running;
+	return a->ids[a->at] < b->ids[b->at];
 }
 
 /*
- * The owners whose jobs dispatch passes by, at their cap of running jobs:
- * a JSON array of uids (new), or NULL when there is none.
+ * Fills ids with a pool's next jobs, up to max (at most DISPATCH_BATCH),
+ * owners taking turns: a higher priority goes first, and at one priority
+ * the owner with the fewest jobs running, so that one owner's long queue
+ * holds another's job back by one job's run at most. Owners at their
+ * running cap are passed by. With one owner waiting this is the queue's
+ * own order. Returns how many, or -1.
  */
-static char *
-sched_skip(void)
+static int
+sched_next(int pool, int64_t *ids, int max)
 {
-	json_t	*a;
-	char	*text;
-	int	 i, k;
+	uid_t		 owners[TURN_OWNERS];
+	struct turn	*t;
+	int		 n, i, k, best;
 
-	if (conf->max_running_user <= 0)
-		return NULL;
-	a = json_array();
-	for (i = 0; i < nworkers; i++) {
-		if (workers[i]->run.job == 0)
+	n = store_queued_owners(store, pool_name(pool), owners, TURN_OWNERS);
+	if (n <= 0)
+		return n;
+	t = xcalloc((size_t)n, sizeof *t);
+	for (i = 0; i < n; i++) {
+		t[i].owner = owners[i];
+		t[i].running = sched_running_of(owners[i]);
+		if (sched_capped(owners[i], t[i].running))
 			continue;
-		sched_skip_add(a, workers[i]->run.owner);
-		for (k = 0; k < workers[i]->run.nhanded; k++)
-			sched_skip_add(a, workers[i]->run.handed[k].owner);
+		t[i].n = store_next_of(store, pool_name(pool), owners[i],
+		    t[i].ids, t[i].prio, max);
+		if (t[i].n < 0) {
+			free(t);
+			return -1;
+		}
 	}
-	text = json_array_size(a) > 0 ? json_dumps(a, JSON_COMPACT) : NULL;
-	json_decref(a);
-	return text;
+	for (k = 0; k < max; k++) {
+		best = -1;
+		for (i = 0; i < n; i++) {
+			if (t[i].at == t[i].n ||
+			    sched_capped(t[i].owner, t[i].running))
+				continue;
+			if (best == -1 || sched_turn_first(&t[i], &t[best]))
+				best = i;
+		}
+		if (best == -1)
+			break;
+		ids[k] = t[best].ids[t[best].at++];
+		t[best].running++;
+	}
+	free(t);
+	return k;
 }
 
 /*
- * Loads up to want runnable jobs of a pool, in queue order (passing by
- * the jobs of owners at their cap of running jobs), and gives each to
+ * Loads up to want runnable jobs of a pool, in sched_next's order (passing
+ * by the jobs of owners at their cap of running jobs), and gives each to
  * take, which hands it and returns 1, or returns 0 to stop at it (it
  * stays queued).
  */
@@ -221,11 +256,10 @@ sched_batch(int pool, int want, int (*take)(struct job *, void *),
 {
 	int64_t		 ids[DISPATCH_BATCH];
 	struct job	 j;
-	char		*skip = sched_skip();
 	int		 n, i, go = 1;
 
 	while (go && want > 0) {
-		n = store_next_in(store, pool_name(pool), skip, ids,
+		n = sched_next(pool, ids,
 		    want < DISPATCH_BATCH ? want : DISPATCH_BATCH);
 		if (n <= 0)
 			break;
@@ -242,7 +276,6 @@ sched_batch(int pool, int want, int (*take)(struct job *, void *),
 			want--;
 		}
 	}
-	free(skip);
 }
 
 /* Hands a job to an idle worker of the pool, while there is one. */
@@ -918,14 +951,12 @@ sched_nhanded(int pool)
 int
 sched_runnable(void)
 {
-	int64_t	id;
 	int	pool, n;
 
 	for (pool = 0; pool < pool_count(); pool++) {
 		if (!pool_listed(pool) || pool_paused(pool))
 			continue;
-		if ((n = store_next_in(store, pool_name(pool), NULL, &id,
-		    1)) != 0)
+		if ((n = store_runnable_in(store, pool_name(pool))) != 0)
 			return n;	/* 1, or -1: not known to be empty */
 	}
 	return 0;

@@ -124,10 +124,23 @@ store_next(struct store *s, int64_t *ids, int max)
 }
 
 int
-store_next_in(struct store *s, const char *pool, const char *skip,
-    int64_t *ids, int max)
+store_runnable_in(struct store *s, const char *pool)
 {
-	return s->ops->next_in(s, pool, skip, ids, max);
+	return s->ops->runnable_in(s, pool);
+}
+
+int
+store_next_of(struct store *s, const char *pool, uid_t owner, int64_t *ids,
+    int *prio, int max)
+{
+	return s->ops->next_of(s, pool, owner, ids, prio, max);
+}
+
+int
+store_queued_owners(struct store *s, const char *pool, uid_t *owners,
+    int max)
+{
+	return s->ops->queued_owners(s, pool, owners, max);
 }
 
 int64_t

@@ -126,12 +126,19 @@ int		 store_get(struct store *, int64_t, struct job *);
  * then age). Returns how many, or -1.
  */
 int		 store_next(struct store *, int64_t *, int);
+/* Whether a pool has a job to run now: 1 or 0, or -1. */
+int		 store_runnable_in(struct store *, const char *);
 /*
- * The same within one pool's queue, passing over the jobs of the owners a
- * JSON array of uids names (or none, for NULL).
+ * The same as store_next for one owner's jobs in a pool, with each one's
+ * priority. Returns how many, or -1.
  */
-int		 store_next_in(struct store *, const char *, const char *,
-		    int64_t *, int);
+int		 store_next_of(struct store *, const char *, uid_t, int64_t *,
+		    int *, int);
+/*
+ * Fills owners with up to max owners that have jobs queued in a pool,
+ * lowest uid first. Returns how many, or -1.
+ */
+int		 store_queued_owners(struct store *, const char *, uid_t *, int);
 /*
  * Jobs and chunks queued in one pool, of one owner ((uid_t)-1 for all);
  * -1 on error.

@@ -19,8 +19,11 @@ struct store_ops {
 	int64_t		 (*insert)(struct store *, const struct job *);
 	int		 (*get)(struct store *, int64_t, struct job *);
 	int		 (*next)(struct store *, int64_t *, int);
-	int		 (*next_in)(struct store *, const char *, const char *,
-			     int64_t *, int);
+	int		 (*runnable_in)(struct store *, const char *);
+	int		 (*next_of)(struct store *, const char *, uid_t,
+			     int64_t *, int *, int);
+	int		 (*queued_owners)(struct store *, const char *, uid_t *,
+			     int);
 	int64_t		 (*pool_queued)(struct store *, const char *, uid_t);
 	int		 (*pool_record)(struct store *, const char *, int, int,
 			     int, const char *);

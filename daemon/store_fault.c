@@ -236,10 +236,23 @@ fault_next(struct store *s, int64_t *ids, int max)
 }
 
 static int
-fault_next_in(struct store *s, const char *pool, const char *skip,
-    int64_t *ids, int max)
+fault_runnable_in(struct store *s, const char *pool)
 {
-	return IN(s)->ops->next_in(IN(s), pool, skip, ids, max);
+	return IN(s)->ops->runnable_in(IN(s), pool);
+}
+
+static int
+fault_next_of(struct store *s, const char *pool, uid_t owner, int64_t *ids,
+    int *prio, int max)
+{
+	return IN(s)->ops->next_of(IN(s), pool, owner, ids, prio, max);
+}
+
+static int
+fault_queued_owners(struct store *s, const char *pool, uid_t *owners,
+    int max)
+{
+	return IN(s)->ops->queued_owners(IN(s), pool, owners, max);
 }
 
 static int64_t
@@ -398,7 +411,9 @@ static const struct store_ops fault_ops = {
 	.insert = fault_insert,
 	.get = fault_get,
 	.next = fault_next,
-	.next_in = fault_next_in,
+	.runnable_in = fault_runnable_in,
+	.next_of = fault_next_of,
+	.queued_owners = fault_queued_owners,
 	.pool_queued = fault_pool_queued,
 	.pool_record = fault_pool_record,
 	.pool_records = fault_pool_records,

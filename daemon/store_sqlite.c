@@ -22,13 +22,15 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define SCHEMA_VERSION	7
+#define SCHEMA_VERSION	8
 
 enum {
 	S_INSERT,
 	S_GET,
 	S_NEXT,
-	S_NEXT_IN,
+	S_RUNNABLE_IN,
+	S_NEXT_OF,
+	S_QUEUED_OWNERS,
 	S_POOL_QUEUED,
 	S_POOL_RECORD,
 	S_POOL_RECORDS,
@@ -70,12 +72,22 @@ static const char *stmt_sql[S_NSTMTS] = {
 	[S_NEXT] = "SELECT id FROM jobs INDEXED BY jobs_queue "
 	    "WHERE state = 0 AND kind != 1 AND not_before <= ? "
 	    "ORDER BY priority DESC, id LIMIT ?",
-	[S_NEXT_IN] = "SELECT id FROM jobs INDEXED BY jobs_pool_queue "
-	    "WHERE pool = ?1 AND state = 0 AND kind != 1 AND not_before <= ?2 "
-	    "AND (?4 IS NULL OR owner NOT IN (SELECT value FROM "
-	    "json_each(?4))) ORDER BY priority DESC, id LIMIT ?3",
+	[S_RUNNABLE_IN] = "SELECT count(*) FROM (SELECT 1 FROM jobs INDEXED BY "
+	    "jobs_owner_queue WHERE pool = ?1 AND state = 0 AND kind != 1 AND "
+	    "not_before <= ?2 LIMIT 1)",
+	[S_NEXT_OF] = "SELECT id, priority FROM jobs INDEXED BY "
+	    "jobs_owner_queue WHERE pool = ?1 AND owner = ?2 AND state = 0 "
+	    "AND kind != 1 AND not_before <= ?3 ORDER BY priority DESC, id "
+	    "LIMIT ?4",
+	/* The owners with jobs queued in a pool: one seek in the index each. */
+	[S_QUEUED_OWNERS] = "WITH RECURSIVE o(uid) AS (SELECT min(owner) FROM "
+	    "jobs INDEXED BY jobs_owner_queue WHERE pool = ?1 AND state = 0 "
+	    "AND kind != 1 UNION ALL SELECT (SELECT min(owner) FROM jobs "
+	    "INDEXED BY jobs_owner_queue WHERE pool = ?1 AND state = 0 AND "
+	    "kind != 1 AND owner > o.uid) FROM o WHERE o.uid IS NOT NULL) "
+	    "SELECT uid FROM o WHERE uid IS NOT NULL LIMIT ?2",
 	[S_POOL_QUEUED] = "SELECT count(*) FROM jobs INDEXED BY "
-	    "jobs_pool_queue WHERE pool = ?1 AND state = 0 AND kind != 1 "
+	    "jobs_owner_queue WHERE pool = ?1 AND state = 0 AND kind != 1 "
 	    "AND (?2 < 0 OR owner = ?2)",
 	[S_POOL_RECORD] = "INSERT OR REPLACE INTO pools (name, size, paused, "
 	    "added, runtime) VALUES (?, ?, ?, ?, ?)",
@@ -220,10 +232,21 @@ static const char schema_v7[] =
 	"ALTER TABLE jobs ADD COLUMN context TEXT;"
 	"ALTER TABLE pools ADD COLUMN runtime TEXT NOT NULL DEFAULT '';";
 
+/*
+ * Version 8: each owner's queue within a pool, for the scheduler's turns
+ * between owners (the owners waiting, and the next jobs of each). It
+ * takes the place of the pool's one queue, so a job still updates one
+ * index of queues.
+ */
+static const char schema_v8[] =
+	"DROP INDEX jobs_pool_queue;"
+	"CREATE INDEX jobs_owner_queue ON jobs (pool, owner, priority DESC, id)"
+	" WHERE state = 0 AND kind != 1;";
+
 /* migrations[v] brings a database at version v to v + 1. */
 static const char *const migrations[SCHEMA_VERSION] = {
 	schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6,
-	schema_v7,
+	schema_v7, schema_v8,
 };
 
 struct sq {
@@ -741,20 +764,54 @@ sq_next(struct store *base, int64_t *ids, int max)
 }
 
 static int
-sq_next_in(struct store *base, const char *pool, const char *skip,
-    int64_t *ids, int max)
+sq_runnable_in(struct store *base, const char *pool)
 {
 	struct sq	*s = SQ(base);
-	sqlite3_stmt	*st = sq_stmt(s, S_NEXT_IN);
+	sqlite3_stmt	*st = sq_stmt(s, S_RUNNABLE_IN);
+	int		 n = -1;
 
 	sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
 	sqlite3_bind_double(st, 2, time_now());
-	sqlite3_bind_int(st, 3, max);
-	if (skip != NULL)
-		sqlite3_bind_text(st, 4, skip, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, 4);
-	return sq_next_rows(s, st, ids, max);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
+	return n;
+}
+
+static int
+sq_next_of(struct store *base, const char *pool, uid_t owner, int64_t *ids,
+    int *prio, int max)
+{
+	struct sq	*s = SQ(base);
+	sqlite3_stmt	*st = sq_stmt(s, S_NEXT_OF);
+	int		 n = 0, rc = SQLITE_DONE;
+
+	sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)owner);
+	sqlite3_bind_double(st, 3, time_now());
+	sqlite3_bind_int(st, 4, max);
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ids[n] = sqlite3_column_int64(st, 0);
+		prio[n++] = sqlite3_column_int(st, 1);
+	}
+	return sq_read_done(s, st, rc == SQLITE_ROW ? SQLITE_DONE : rc,
+	    "next of an owner") == -1 ? -1 : n;
+}
+
+static int
+sq_queued_owners(struct store *base, const char *pool, uid_t *owners,
+    int max)
+{
+	struct sq	*s = SQ(base);
+	sqlite3_stmt	*st = sq_stmt(s, S_QUEUED_OWNERS);
+	int		 n = 0, rc = SQLITE_DONE;
+
+	sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, max);
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+		owners[n++] = (uid_t)sqlite3_column_int64(st, 0);
+	return sq_read_done(s, st, rc == SQLITE_ROW ? SQLITE_DONE : rc,
+	    "owners queued") == -1 ? -1 : n;
 }
 
 static int64_t
@@ -1151,7 +1208,9 @@ static const struct store_ops sq_ops = {
 	.insert = sq_insert,
 	.get = sq_get,
 	.next = sq_next,
-	.next_in = sq_next_in,
+	.runnable_in = sq_runnable_in,
+	.next_of = sq_next_of,
+	.queued_owners = sq_queued_owners,
 	.pool_queued = sq_pool_queued,
 	.pool_record = sq_pool_record,
 	.pool_records = sq_pool_records,

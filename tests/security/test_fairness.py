@@ -2,6 +2,7 @@
 within --user-priority-max, and that user's jobs run no longer than
 --user-job-timeout; the limit that was hit names itself. Root is not held
 to either."""
+import datetime
 import json
 import os
 import sys
@@ -25,6 +26,12 @@ for req in %(reqs)r:
     out.append(r)
 print(json.dumps(out))
 """
+
+
+def stamp(text):
+    """Seconds of a protocol time (2026-01-02T03:04:05.678Z)."""
+    return datetime.datetime.strptime(
+        text, "%Y-%m-%dT%H:%M:%S.%fZ").timestamp()
 
 
 class Base(unittest.TestCase):
@@ -113,6 +120,34 @@ class Shares(Base):
         b_view = self.d.call({"op": "status", "job": theirs[0]["job"]})
         # b's job did not wait for a's first to end.
         self.assertLess(b_view["job"]["started"], spans[0][1])
+
+
+class Turns(Base):
+    """No cap: owners at one priority take turns, so a user's long queue
+    holds another user's job back by one job's run at most."""
+    extra = []
+
+    def test_another_users_job_goes_at_the_next_free_worker(self):
+        a, b = User("ta"), User("tb")
+        mine = self.calls(a, [{"op": "submit", "task": "sleep",
+                               "args": [0.5], "_nowait": True}] * 10)
+        theirs = self.calls(b, [{"op": "submit", "task": "sleep",
+                                 "args": [0.01]}])
+        self.assertEqual(theirs[0]["state"], "done", theirs)
+        b_view = self.d.call({"op": "status", "job": theirs[0]["job"]})["job"]
+        between = []
+        for r in mine:
+            v = self.d.call({"op": "status", "job": r["job"]})["job"]
+            if (v.get("started") is not None and
+                    b_view["created"] < v["started"] < b_view["started"]):
+                between.append(v["id"])
+        # No job of a's started between b's submit and b's start.
+        self.assertEqual(between, [], (b_view, between))
+        # And b did not wait for a's queue: at most one 0.5 s job.
+        waited = stamp(b_view["started"]) - stamp(b_view["created"])
+        self.assertLess(waited, 0.5 + 0.4, b_view)
+        for r in mine:
+            self.d.call({"op": "cancel", "job": r["job"]})
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@
 #include "proto.h"
 #include "store.h"
 #include "testjob.h"
+#include "util.h"
 
 static const char	*faults;	/* every store's, or NULL */
 
@@ -214,13 +215,13 @@ query_int(const char *path, const char *sql)
 	return v;
 }
 
-/* Opening creates the schema at version 7, in WAL mode; reopening works. */
+/* Opening creates the schema at version 8, in WAL mode; reopening works. */
 static void
 test_open_schema(void **state)
 {
 	struct fixture	*fx = *state;
 
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 7);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 8);
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE type = 'table' AND name = 'jobs'"), 1);
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM "
@@ -228,11 +229,11 @@ test_open_schema(void **state)
 	    "'jobs_queued_chunks')"), 2);
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE type = 'index' AND name IN ('jobs_queue', "
-	    "'jobs_pool_queue')"), 2);
+	    "'jobs_owner_queue')"), 2);
 	assert_int_equal(query_int(fx->path, "SELECT journal_mode = 'wal' "
 	    "FROM pragma_journal_mode"), 1);
 	reopen(fx);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 7);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 8);
 	assert_false(store_dirty(fx->s));
 }
 
@@ -250,7 +251,7 @@ test_migrate_v1(void **state)
 	assert_int_equal(sqlite3_exec(db,
 	    "DROP TRIGGER jobs_forget; DROP TABLE attempts;"
 	    "DROP INDEX jobs_delayed; DROP INDEX jobs_maps;"
-	    "DROP INDEX jobs_queued_chunks; DROP INDEX jobs_pool_queue;"
+	    "DROP INDEX jobs_queued_chunks; DROP INDEX jobs_owner_queue;"
 	    "DROP TABLE pools;"
 	    "ALTER TABLE jobs DROP COLUMN pool;"
 	    "ALTER TABLE jobs DROP COLUMN context;"
@@ -266,7 +267,7 @@ test_migrate_v1(void **state)
 	    "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	fx->s = open_store(fx);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 7);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 8);
 	assert_int_equal(store_get(fx->s, 1, &j), 1);
 	assert_string_equal(j.task, "square");
 	assert_int_equal(j.owner, 1000);
@@ -290,14 +291,14 @@ test_open_newer_schema(void **state)
 
 	store_close(fx->s);
 	fx->s = NULL;
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 8"), -1);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 8);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 9"), -1);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 9);
 	s = store_open(fx->path, 1, faults, NULL, &cause);
 	assert_null(s);
 	assert_non_null(cause);
 	assert_non_null(strstr(cause, "newer"));
 	free(cause);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 7"), -1);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 8"), -1);
 	fx->s = open_store(fx);
 }
 
@@ -1046,9 +1047,9 @@ test_map_progress(void **state)
 }
 
 /*
- * Each pool has its own queue: store_next_in sees only its pool's jobs
- * and chunks, in the same order; a chunk is in its map's pool; a job with
- * no pool is in "default".
+ * Each pool has its own queue: store_next_of and store_runnable_in see
+ * only its pool's jobs and chunks, in the same order; a chunk is in its
+ * map's pool; a job with no pool is in "default".
  */
 static void
 test_pools(void **state)
@@ -1057,6 +1058,7 @@ test_pools(void **state)
 	struct store	*s = fx->s;
 	struct job	 j;
 	int64_t		 a, b, c, ids[8];
+	int		 prio[8];
 
 	a = add(s, KIND_JOB, 0, 0, 0, JOB_QUEUED, 0);
 	testjob_init(&j, "square", "[1]");
@@ -1065,15 +1067,15 @@ test_pools(void **state)
 	j.priority = 5;
 	c = store_insert(s, &j);
 	assert_true(b > 0 && c > 0);
-	assert_int_equal(store_next_in(s, "batch", NULL, ids, 8), 2);
+	assert_int_equal(store_next_of(s, "batch", 0, ids, prio, 8), 2);
 	assert_int_equal(ids[0], c);
 	assert_int_equal(ids[1], b);
-	assert_int_equal(store_next_in(s, POOL_DEFAULT, NULL, ids, 8), 1);
+	assert_int_equal(store_next_of(s, POOL_DEFAULT, 0, ids, prio, 8), 1);
 	assert_int_equal(ids[0], a);
-	assert_int_equal(store_next_in(s, "none", NULL, ids, 8), 0);
-	/* Owners at their cap are passed over (these jobs are uid 0's). */
-	assert_int_equal(store_next_in(s, "batch", "[0]", ids, 8), 0);
-	assert_int_equal(store_next_in(s, "batch", "[7, 8]", ids, 8), 2);
+	assert_int_equal(store_next_of(s, "none", 0, ids, prio, 8), 0);
+	assert_int_equal(store_runnable_in(s, "batch"), 1);
+	assert_int_equal(store_runnable_in(s, POOL_DEFAULT), 1);
+	assert_int_equal(store_runnable_in(s, "none"), 0);
 	assert_int_equal(store_pool_queued(s, "batch", (uid_t)-1), 2);
 	assert_int_equal(store_pool_queued(s, "batch", 0), 2);
 	assert_int_equal(store_pool_queued(s, "batch", 1000), 0);
@@ -1087,6 +1089,56 @@ test_pools(void **state)
 	job_clear(&j);
 	assert_int_equal(store_set_running(s, c, 1, 1.0), 0);
 	assert_int_equal(store_pool_queued(s, "batch", (uid_t)-1), 1);
+}
+
+/*
+ * Each owner's queue in a pool: the owners waiting, lowest uid first, and
+ * each one's next jobs, best first with their priorities; running jobs,
+ * other pools and delayed jobs are not in it.
+ */
+static void
+test_owner_queues(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store	*s = fx->s;
+	struct job	 j;
+	int64_t		 a1, a2, b1, c1, ids[8];
+	int		 prio[8];
+	uid_t		 owners[8];
+
+	testjob_init(&j, "square", "[1]");
+	j.pool = (char *)"p";
+	j.owner = 2000;
+	a1 = store_insert(s, &j);
+	j.priority = 3;
+	a2 = store_insert(s, &j);
+	j.owner = 1000;
+	j.priority = 0;
+	b1 = store_insert(s, &j);
+	j.owner = 3000;
+	c1 = store_insert(s, &j);
+	assert_int_equal(store_set_running(s, c1, 1, 1.0), 0);
+	assert_int_equal(store_requeue(s, c1, 1, time_now() + 3600), 0);
+	j.pool = (char *)"q";
+	j.owner = 4000;
+	assert_true(store_insert(s, &j) > 0);
+	assert_int_equal(store_queued_owners(s, "p", owners, 8), 3);
+	assert_int_equal(owners[0], 1000);
+	assert_int_equal(owners[1], 2000);
+	assert_int_equal(owners[2], 3000);
+	assert_int_equal(store_queued_owners(s, "p", owners, 2), 2);
+	assert_int_equal(store_next_of(s, "p", 2000, ids, prio, 8), 2);
+	assert_int_equal(ids[0], a2);
+	assert_int_equal(prio[0], 3);
+	assert_int_equal(ids[1], a1);
+	assert_int_equal(prio[1], 0);
+	assert_int_equal(store_next_of(s, "p", 2000, ids, prio, 1), 1);
+	assert_int_equal(store_next_of(s, "p", 3000, ids, prio, 8), 0);
+	assert_int_equal(store_next_of(s, "p", 4000, ids, prio, 8), 0);
+	assert_int_equal(store_set_running(s, b1, 1, 1.0), 0);
+	assert_int_equal(store_queued_owners(s, "p", owners, 8), 2);
+	assert_int_equal(owners[0], 2000);
+	assert_int_equal(store_queued_owners(s, "none", owners, 8), 0);
 }
 
 /* Collects recorded pools as "name:size:paused:added," text. */
@@ -1346,6 +1398,7 @@ main(int argc, char **argv)
 		T(test_large_owner),
 		T(test_map_progress),
 		T(test_pools),
+		T(test_owner_queues),
 		T(test_pool_records),
 		T(test_targets),
 		T(test_fault_spec),
