@@ -1,5 +1,6 @@
 /*
- * Admission: the queue's cap (--max-queue), Queue(maxsize) for jobs. A
+ * Admission: the queue's cap (--max-queue), Queue(maxsize) for jobs, and
+ * each user's (--max-queued-per-user), which refuses at once. A
  * submit or map that does not fit waits, in arrival order, until enough
  * queued items have gone to workers, or until its block_timeout runs out;
  * with "block":false it is refused at once with queue_full. A map counts
@@ -40,6 +41,14 @@ static void	(*admit_run)(struct client *, json_t *, const char *,
 		    const struct reqline *);
 static int64_t			 queued = -1;	/* -1: ask the store */
 static int			 admitting;	/* a blocked request goes in */
+static int64_t			 max_user;	/* one user's items; 0 no cap */
+/* Users' items queued, asked of the store once per iteration each. */
+#define OWNERS_SEEN	32
+static struct owner_queued {
+	uid_t	 uid;
+	int64_t	 items;
+}				 seen[OWNERS_SEEN];
+static int			 nseen;
 
 /* Items queued now, counting what this iteration admitted. */
 static int64_t
@@ -48,6 +57,50 @@ admit_queued(void)
 	if (queued < 0 && (queued = store_queued_items(store)) < 0)
 		fatalx("cannot count the queue: %s", store_errmsg(store));
 	return queued;
+}
+
+/* Items a user has queued now, counting what this iteration admitted. */
+static int64_t *
+admit_owner_queued(uid_t uid)
+{
+	int64_t	n = 0, k;
+	int	i;
+
+	for (i = 0; i < nseen; i++) {
+		if (seen[i].uid == uid)
+			return &seen[i].items;
+	}
+	if (nseen == OWNERS_SEEN)
+		nseen = 0;	/* the store has what they admitted */
+	for (i = 0; i < pool_count(); i++) {
+		if ((k = store_owner_items(store, pool_name(i), uid)) < 0)
+			fatalx("cannot count a user's queue: %s",
+			    store_errmsg(store));
+		n += k;
+	}
+	seen[nseen].uid = uid;
+	seen[nseen].items = n;
+	return &seen[nseen++].items;
+}
+
+/* Whether a user other than root and mpd's own has room; or replies. */
+static int
+admit_owner(struct client *c, json_t *tag, const char *op, int64_t items)
+{
+	int64_t	*n;
+
+	if (max_user == 0 || admitting || client_privileged(c))
+		return 1;
+	n = admit_owner_queued(c->uid);
+	if (*n + items <= max_user) {
+		*n += items;
+		return 1;
+	}
+	reply_error(c, tag, ERR_QUEUE_FULL, "uid %ld has %lld items queued "
+	    "and this %s has %lld; one user may have at most %lld queued "
+	    "(--max-queued-per-user)", (long)c->uid, (long long)*n, op,
+	    (long long)items, (long long)max_user);
+	return 0;
 }
 
 static void
@@ -85,6 +138,7 @@ admit_init(struct event_base *b, struct store *s, const struct config *c,
 {
 	base = b;
 	max_queue = c->max_queue;
+	max_user = c->max_queued_user;
 	store = s;
 	admit_run = run;
 }
@@ -98,6 +152,8 @@ admit(struct client *c, json_t *req, const char *op,
 	json_t		*v, *tag = json_object_get(req, "req");
 	double		 wait = -1;
 
+	if (!admit_owner(c, tag, op, items))
+		return 0;
 	if (max_queue == 0)
 		return 1;
 	if (admitting) {
@@ -156,6 +212,7 @@ admit_blocked(void)
 	struct blocked	*b;
 
 	queued = -1;	/* after dispatch: ask the store again */
+	nseen = 0;
 	if (max_queue == 0)
 		return;
 	while ((b = TAILQ_FIRST(&blocked)) != NULL &&

@@ -78,6 +78,8 @@ static const struct setting settings[] = {
 	{ "user-job-timeout", 'j', SET_SECONDS, AT(user_job_timeout), 0, 0 },
 	{ "max-running-per-user", 'F', SET_COUNT, AT(max_running_user),
 	    1000000, ZERO_OK },
+	{ "max-queued-per-user", 'k', SET_COUNT, AT(max_queued_user),
+	    1LL << 40, ZERO_OK },
 	{ "user-priority-max", 'E', SET_COUNT, AT(user_priority_max),
 	    1LL << 30, ZERO_OK },
 	{ "kill-grace", 'K', SET_SECONDS, AT(kill_grace), 0, 0 },
@@ -198,6 +200,10 @@ usage(FILE *f)
 "                        they give none (default: 0, none)\n"
 "      --max-running-per-user N  jobs of one user other than root and\n"
 "                        mpd's own that run at once; others pass them by\n"
+"                        (default: 0, no cap)\n"
+"      --max-queued-per-user N  items one user other than root and mpd's\n"
+"                        own may have queued (a map counts each item); past\n"
+"                        it a submit or map is refused with queue_full\n"
 "                        (default: 0, no cap)\n"
 "      --user-priority-max N  users other than root and mpd's own give\n"
 "                        priorities from -N to N only (default: 100)\n"

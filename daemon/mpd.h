@@ -72,6 +72,7 @@ struct config {
 	double		 job_timeout;	/* default time limit, 0 for none */
 	double		 user_job_timeout; /* ordinary users' longest, 0 none */
 	int64_t		 max_running_user; /* their jobs running at once */
+	int64_t		 max_queued_user; /* their items queued at once */
 	int64_t		 user_priority_max; /* ordinary users': -N..N */
 	double		 kill_grace;	/* SIGTERM to SIGKILL, seconds */
 	size_t		 output_cap;	/* bytes of each stream in a result */

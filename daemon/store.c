@@ -136,6 +136,12 @@ store_next_of(struct store *s, const char *pool, uid_t owner, int64_t *ids,
 	return s->ops->next_of(s, pool, owner, ids, prio, max);
 }
 
+int64_t
+store_owner_items(struct store *s, const char *pool, uid_t owner)
+{
+	return s->ops->owner_items(s, pool, owner);
+}
+
 int
 store_queued_owners(struct store *s, const char *pool, uid_t *owners,
     int max)

@@ -139,6 +139,8 @@ int		 store_next_of(struct store *, const char *, uid_t, int64_t *,
  * lowest uid first. Returns how many, or -1.
  */
 int		 store_queued_owners(struct store *, const char *, uid_t *, int);
+/* Items one owner has queued in a pool (a map's count each), or -1. */
+int64_t		 store_owner_items(struct store *, const char *, uid_t);
 /*
  * Jobs and chunks queued in one pool, of one owner ((uid_t)-1 for all);
  * -1 on error.

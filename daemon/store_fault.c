@@ -248,6 +248,12 @@ fault_next_of(struct store *s, const char *pool, uid_t owner, int64_t *ids,
 	return IN(s)->ops->next_of(IN(s), pool, owner, ids, prio, max);
 }
 
+static int64_t
+fault_owner_items(struct store *s, const char *pool, uid_t owner)
+{
+	return IN(s)->ops->owner_items(IN(s), pool, owner);
+}
+
 static int
 fault_queued_owners(struct store *s, const char *pool, uid_t *owners,
     int max)
@@ -414,6 +420,7 @@ static const struct store_ops fault_ops = {
 	.runnable_in = fault_runnable_in,
 	.next_of = fault_next_of,
 	.queued_owners = fault_queued_owners,
+	.owner_items = fault_owner_items,
 	.pool_queued = fault_pool_queued,
 	.pool_record = fault_pool_record,
 	.pool_records = fault_pool_records,

@@ -32,6 +32,7 @@ enum {
 	S_NEXT_OF,
 	S_QUEUED_OWNERS,
 	S_POOL_QUEUED,
+	S_OWNER_ITEMS,
 	S_POOL_RECORD,
 	S_POOL_RECORDS,
 	S_RUNNING,
@@ -89,6 +90,9 @@ static const char *stmt_sql[S_NSTMTS] = {
 	[S_POOL_QUEUED] = "SELECT count(*) FROM jobs INDEXED BY "
 	    "jobs_owner_queue WHERE pool = ?1 AND state = 0 AND kind != 1 "
 	    "AND (?2 < 0 OR owner = ?2)",
+	[S_OWNER_ITEMS] = "SELECT total(CASE WHEN kind = 2 THEN nitems ELSE 1 "
+	    "END) FROM jobs INDEXED BY jobs_owner_queue WHERE pool = ?1 AND "
+	    "owner = ?2 AND state = 0 AND kind != 1",
 	[S_POOL_RECORD] = "INSERT OR REPLACE INTO pools (name, size, paused, "
 	    "added, runtime) VALUES (?, ?, ?, ?, ?)",
 	[S_POOL_RECORDS] = "SELECT name, size, paused, added, runtime FROM pools "
@@ -815,6 +819,21 @@ sq_queued_owners(struct store *base, const char *pool, uid_t *owners,
 }
 
 static int64_t
+sq_owner_items(struct store *base, const char *pool, uid_t owner)
+{
+	struct sq	*s = SQ(base);
+	sqlite3_stmt	*st = sq_stmt(s, S_OWNER_ITEMS);
+	int64_t		 n = -1;
+
+	sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)owner);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = (int64_t)sqlite3_column_double(st, 0);
+	sqlite3_reset(st);
+	return n;
+}
+
+static int64_t
 sq_pool_queued(struct store *base, const char *pool, uid_t owner)
 {
 	struct sq	*s = SQ(base);
@@ -1211,6 +1230,7 @@ static const struct store_ops sq_ops = {
 	.runnable_in = sq_runnable_in,
 	.next_of = sq_next_of,
 	.queued_owners = sq_queued_owners,
+	.owner_items = sq_owner_items,
 	.pool_queued = sq_pool_queued,
 	.pool_record = sq_pool_record,
 	.pool_records = sq_pool_records,

@@ -122,6 +122,36 @@ class Shares(Base):
         self.assertLess(b_view["job"]["started"], spans[0][1])
 
 
+class QueueCap(Base):
+    """--max-queued-per-user 3: a user's fourth queued item is refused
+    with queue_full naming the cap; a map counts its items; root and
+    another user are not held back."""
+    extra = ["--max-queued-per-user", "3"]
+
+    def test_one_user_cannot_fill_the_queue(self):
+        a, b = User("qa"), User("qb")
+        for _ in range(2):      # both workers busy: what follows queues
+            self.d.call({"op": "submit", "task": "sleep", "args": [30]})
+        sleep = {"op": "submit", "task": "sleep", "args": [30],
+                 "_nowait": True}
+        got = self.calls(a, [sleep] * 4 + [
+            {"op": "map", "task": "square", "items": [1, 2]}])
+        self.assertEqual([r["ok"] for r in got], [True] * 3 + [False] * 2)
+        for r in got[3:]:
+            self.assertEqual(r["error"]["code"], "queue_full", r)
+            self.assertIn("--max-queued-per-user", r["error"]["message"])
+        self.assertIn("has 3 items queued", got[3]["error"]["message"])
+        theirs = self.calls(b, [sleep] * 3)
+        self.assertEqual([r["ok"] for r in theirs], [True] * 3)
+        for _ in range(5):
+            r = self.d.call({"op": "submit", "task": "sleep", "args": [30]})
+            self.assertTrue(r["ok"], r)
+        # Once one of a's goes, a may queue one more.
+        self.d.call({"op": "cancel", "job": got[0]["job"]})
+        again = self.calls(a, [sleep, sleep])
+        self.assertEqual([r["ok"] for r in again], [True, False])
+
+
 class Turns(Base):
     """No cap: owners at one priority take turns, so a user's long queue
     holds another user's job back by one job's run at most."""
