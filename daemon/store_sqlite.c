@@ -818,15 +818,15 @@ sq_queued_owners(struct store *base, const char *pool, uid_t *owners,
 	    "owners queued") == -1 ? -1 : n;
 }
 
+/* A number a statement gives for a pool and an owner (-1: all), or -1. */
 static int64_t
-sq_owner_items(struct store *base, const char *pool, uid_t owner)
+sq_pool_number(struct sq *s, int which, const char *pool, int64_t owner)
 {
-	struct sq	*s = SQ(base);
-	sqlite3_stmt	*st = sq_stmt(s, S_OWNER_ITEMS);
+	sqlite3_stmt	*st = sq_stmt(s, which);
 	int64_t		 n = -1;
 
 	sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)owner);
+	sqlite3_bind_int64(st, 2, owner);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = (int64_t)sqlite3_column_double(st, 0);
 	sqlite3_reset(st);
@@ -834,18 +834,16 @@ sq_owner_items(struct store *base, const char *pool, uid_t owner)
 }
 
 static int64_t
+sq_owner_items(struct store *base, const char *pool, uid_t owner)
+{
+	return sq_pool_number(SQ(base), S_OWNER_ITEMS, pool, (int64_t)owner);
+}
+
+static int64_t
 sq_pool_queued(struct store *base, const char *pool, uid_t owner)
 {
-	struct sq	*s = SQ(base);
-	sqlite3_stmt	*st = sq_stmt(s, S_POOL_QUEUED);
-	int64_t		 n = -1;
-
-	sqlite3_bind_text(st, 1, pool, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, owner == (uid_t)-1 ? -1 : (int64_t)owner);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		n = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return n;
+	return sq_pool_number(SQ(base), S_POOL_QUEUED, pool,
+	    owner == (uid_t)-1 ? -1 : (int64_t)owner);
 }
 
 static int
