@@ -65,7 +65,8 @@ int
 client_over(struct client *c)
 {
 	return client_cost(c) > conf->client_budget ||
-	    c->nblocked >= BLOCKED_MAX || c->nfollowing >= FOLLOWS_MAX;
+	    c->nblocked >= BLOCKED_MAX || c->nfollowing >= FOLLOWS_MAX ||
+	    c->loading > 0;
 }
 
 /*
@@ -126,7 +127,8 @@ client_room(struct client *c)
 {
 	if (!(c->flags & CLIENT_FULL) || (c->flags & (CLIENT_DEAD |
 	    CLIENT_HELD)) || client_cost(c) > conf->client_budget / 2 ||
-	    c->nblocked >= BLOCKED_MAX || c->nfollowing >= FOLLOWS_MAX)
+	    c->nblocked >= BLOCKED_MAX || c->nfollowing >= FOLLOWS_MAX ||
+	    c->loading > 0)
 		return;
 	c->flags &= ~CLIENT_FULL;
 	if (c->drain != NULL)

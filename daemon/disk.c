@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,14 @@ disk_check(void)
 		return;
 	if ((left = disk_free()) != -1 && left < disk_low())
 		disk_set_full(left);
+}
+
+int64_t
+disk_room(void)
+{
+	int64_t	left = disk_free();
+
+	return left == -1 ? INT64_MAX : left;
 }
 
 int

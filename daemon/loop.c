@@ -84,6 +84,7 @@ loop_client_gone(struct client *c)
 {
 	waiter_drop_client(c);
 	admit_drop_client(c);
+	mapload_drop_client(c);
 }
 
 void
@@ -97,6 +98,7 @@ loop_init(struct event_base *b, struct store *s, const struct config *c)
 	reply_init(s);
 	waiter_init(b, s);
 	admit_init(b, s, c, ops_dispatch);
+	mapload_init(b, s);
 	limit_init(b, c->kill_grace);
 	sched_init(b, s, c, waiter_wake);
 }
@@ -137,6 +139,7 @@ loop_finish(void)
 void
 loop_free(void)
 {
+	mapload_free();
 	sched_free();
 	tick_free();
 }

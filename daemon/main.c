@@ -204,6 +204,7 @@ mpd_stop(enum stop_mode mode)
 		notify_stopping();
 		server_close_listener();
 		admit_refuse_all();
+		mapload_finish_all();
 	}
 	stopping_set(mode);
 	if (mode == STOP_GRACEFUL) {

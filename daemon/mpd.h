@@ -184,6 +184,7 @@ struct client {
 	size_t			 nfollowing; /* of them, log follows */
 	size_t			 nblocked; /* submits waiting for room */
 	size_t			 blocked;  /* and their bytes (admit.c's) */
+	int			 loading;  /* maps being stored (mapload.c's) */
 	struct event		*drain;	/* stuck output: dropped at the end */
 	size_t			 draining; /* output when the timer began */
 	TAILQ_ENTRY(client)	 entry;
@@ -307,6 +308,33 @@ void	ops_dispatch(struct client *, json_t *, const char *,
 	    const struct reqline *);
 /* The tick committed: what the store has room for is read again. */
 void	ops_tick_done(void);
+
+/* mapload.c */
+/*
+ * A map's items: the decoded array, or (for a long line) the array's text,
+ * handed out a chunk at a time as JSON text, never built item by item.
+ */
+struct map_items {
+	json_t		*array;		/* or NULL: the text */
+	const char	*p, *end;	/* the text not handed out yet */
+	int64_t		 next;		/* the next item's index */
+};
+/* The next n items as the text of an array (newly allocated). */
+char	*map_items_take(struct map_items *, int64_t);
+/*
+ * Stores the chunks of map id (n items of size each) and then replies to
+ * its client: at once for a small map, else a slice per turn of the loop,
+ * the client not read meanwhile. Takes the map (cleared here) and what is
+ * left of the items (copied: the request's line may go).
+ */
+void	mapload_start(struct client *, json_t *, struct job *, int64_t,
+	    struct map_items *, int64_t, int64_t);
+/* A stop: the maps being stored are stored at once, and replied to. */
+void	mapload_finish_all(void);
+/* A client went: its maps are still stored, with no reply. */
+void	mapload_drop_client(struct client *);
+void	mapload_init(struct event_base *, struct store *);
+void	mapload_free(void);
 
 /* waiter.c */
 /* Waits for a job to end; timeout < 0 waits for ever. */
@@ -545,6 +573,8 @@ void	disk_init(struct event_base *, int, const char *, const char *,
 void	disk_ready(void);
 /* Before a commit: gives the reserve back if the disk is nearly full. */
 void	disk_check(void);
+/* Bytes free on the database's disk (INT64_MAX when unknown). */
+int64_t	disk_room(void);
 /* Whether the disk is full: new work is refused and queued jobs wait. */
 int	disk_is_full(void);
 void	disk_free_all(void);

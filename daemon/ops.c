@@ -221,10 +221,16 @@ ops_room(struct client *c, json_t *tag, json_t *req)
 		room_left -= need;
 		return 1;
 	}
-	reply_error(c, tag, ERR_STORE_FULL, "the store is nearly full (%lld "
-	    "bytes left, %lld kept for running jobs); try again once jobs "
-	    "are forgotten or space is freed", (long long)room_left,
-	    (long long)conf->store_reserve);
+	if (disk_room() - need < conf->store_reserve)
+		reply_error(c, tag, ERR_DISK_FULL, "the disk holding the store "
+		    "is nearly full (%lld bytes left, %lld kept for running "
+		    "jobs); try again once jobs are forgotten or space is freed",
+		    (long long)disk_room(), (long long)conf->store_reserve);
+	else
+		reply_error(c, tag, ERR_STORE_FULL, "the store is nearly full "
+		    "(%lld bytes left under --max-db-size, %lld kept for "
+		    "running jobs); try again once jobs are forgotten",
+		    (long long)room_left, (long long)conf->store_reserve);
 	return 0;
 }
 
@@ -393,61 +399,13 @@ map_chunksize(int64_t nitems, int nworkers_)
 	return size;
 }
 
-/*
- * A map's items: the decoded array, or (for a long line) the array's text,
- * handed out a chunk at a time as JSON text, never built item by item.
- */
-struct map_items {
-	json_t		*array;		/* or NULL: the text */
-	const char	*p, *end;	/* the text not handed out yet */
-	int64_t		 next;		/* the next item's index */
-};
-
-/* The next n items as the text of an array (newly allocated). */
-static char *
-map_items_take(struct map_items *mi, int64_t n)
-{
-	const char	*first = NULL, *last = NULL, *start, *next;
-	json_t		*slice;
-	char		*text;
-	size_t		 len;
-	int64_t		 k;
-
-	if (mi->array != NULL) {
-		slice = json_array();
-		for (k = 0; k < n; k++)
-			json_array_append(slice, json_array_get(mi->array,
-			    (size_t)(mi->next + k)));
-		text = json_dumps(slice, JSON_COMPACT);
-		json_decref(slice);
-		if (text == NULL)
-			fatalx("cannot encode a chunk");
-	} else {
-		for (k = 0; k < n; k++) {
-			last = jscan_next(mi->p, mi->end, &start, &next);
-			if (last == NULL)
-				fatalx("a checked map item fails to scan");
-			if (k == 0)
-				first = start;
-			mi->p = next;
-		}
-		len = (size_t)(last - first);
-		text = xmalloc(len + 3);
-		text[0] = '[';
-		memcpy(text + 1, first, len);
-		memcpy(text + 1 + len, "]", 2);
-	}
-	mi->next += n;
-	return text;
-}
-
 static void
 op_map(struct client *c, json_t *req, json_t *tag)
 {
 	const struct task	*t;
 	const struct reqline	*rl = cur_line;
 	struct map_items	 mi;
-	struct job		 map, chunk;
+	struct job		 map;
 	json_t			*parsed = NULL, *slice, *v;
 	int64_t			 n, size, i, id;
 	int			 ok, pool;
@@ -495,8 +453,8 @@ op_map(struct client *c, json_t *req, json_t *tag)
 	size = v != NULL ? json_integer_value(v) : map_chunksize(n,
 	    pool_size(pool));
 	/*
-	 * At most PROTO_MAP_CHUNKS chunks: a map is stored in one turn of
-	 * the loop, and so many rows would hold every other client back.
+	 * At most PROTO_MAP_CHUNKS chunks, so that storing one map (a slice
+	 * per turn of the loop) is over soon.
 	 */
 	if (size < (n + PROTO_MAP_CHUNKS - 1) / PROTO_MAP_CHUNKS)
 		size = (n + PROTO_MAP_CHUNKS - 1) / PROTO_MAP_CHUNKS;
@@ -515,25 +473,7 @@ op_map(struct client *c, json_t *req, json_t *tag)
 	if (n == 0 && store_set_final(store, id, JOB_DONE, "[]", NULL, 0,
 	    map.created) == -1)
 		goto fail;
-	chunk = map;
-	chunk.kind = KIND_CHUNK;
-	chunk.parent = id;
-	chunk.state = JOB_QUEUED;
-	chunk.name = NULL;
-	for (i = 0; i < n; i += size) {
-		chunk.seq = i;
-		chunk.nitems = i + size <= n ? size : n - i;
-		chunk.args = map_items_take(&mi, chunk.nitems);
-		if (store_insert(store, &chunk) == -1) {
-			free(chunk.args);
-			goto fail;
-		}
-		free(chunk.args);
-	}
-	job_clear(&map);
-	reply_ok(c, tag, json_pack("{s:I, s:I, s:I}", "job", (json_int_t)id,
-	    "items", (json_int_t)n, "chunksize", (json_int_t)size));
-	tick_kick();
+	mapload_start(c, tag, &map, id, &mi, n, size);
 	return;
 fail:
 	/*

@@ -136,6 +136,12 @@ store_next_of(struct store *s, const char *pool, uid_t owner, int64_t *ids,
 	return s->ops->next_of(s, pool, owner, ids, prio, max);
 }
 
+int
+store_map_loading(struct store *s, int64_t id, int on)
+{
+	return s->ops->map_loading(s, id, on);
+}
+
 int64_t
 store_owner_items(struct store *s, const char *pool, uid_t owner)
 {

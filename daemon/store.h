@@ -139,6 +139,11 @@ int		 store_next_of(struct store *, const char *, uid_t, int64_t *,
  * lowest uid first. Returns how many, or -1.
  */
 int		 store_queued_owners(struct store *, const char *, uid_t *, int);
+/*
+ * Marks a map as still being stored (on) or all stored: recovery deletes
+ * a map found loading, with its chunks. Returns 0 or -1.
+ */
+int		 store_map_loading(struct store *, int64_t, int);
 /* Items one owner has queued in a pool (a map's count each), or -1. */
 int64_t		 store_owner_items(struct store *, const char *, uid_t);
 /*

@@ -25,6 +25,7 @@ struct store_ops {
 	int		 (*queued_owners)(struct store *, const char *, uid_t *,
 			     int);
 	int64_t		 (*owner_items)(struct store *, const char *, uid_t);
+	int		 (*map_loading)(struct store *, int64_t, int);
 	int64_t		 (*pool_queued)(struct store *, const char *, uid_t);
 	int		 (*pool_record)(struct store *, const char *, int, int,
 			     int, const char *);

@@ -248,6 +248,13 @@ fault_next_of(struct store *s, const char *pool, uid_t owner, int64_t *ids,
 	return IN(s)->ops->next_of(IN(s), pool, owner, ids, prio, max);
 }
 
+static int
+fault_map_loading(struct store *s, int64_t id, int on)
+{
+	fault_write(FAULT(s));
+	return IN(s)->ops->map_loading(IN(s), id, on);
+}
+
 static int64_t
 fault_owner_items(struct store *s, const char *pool, uid_t owner)
 {
@@ -421,6 +428,7 @@ static const struct store_ops fault_ops = {
 	.next_of = fault_next_of,
 	.queued_owners = fault_queued_owners,
 	.owner_items = fault_owner_items,
+	.map_loading = fault_map_loading,
 	.pool_queued = fault_pool_queued,
 	.pool_record = fault_pool_record,
 	.pool_records = fault_pool_records,

@@ -33,6 +33,7 @@ enum {
 	S_QUEUED_OWNERS,
 	S_POOL_QUEUED,
 	S_OWNER_ITEMS,
+	S_MAP_LOADING,
 	S_POOL_RECORD,
 	S_POOL_RECORDS,
 	S_RUNNING,
@@ -93,6 +94,7 @@ static const char *stmt_sql[S_NSTMTS] = {
 	[S_OWNER_ITEMS] = "SELECT total(CASE WHEN kind = 2 THEN nitems ELSE 1 "
 	    "END) FROM jobs INDEXED BY jobs_owner_queue WHERE pool = ?1 AND "
 	    "owner = ?2 AND state = 0 AND kind != 1",
+	[S_MAP_LOADING] = "UPDATE jobs SET loading = ?2 WHERE id = ?1",
 	[S_POOL_RECORD] = "INSERT OR REPLACE INTO pools (name, size, paused, "
 	    "added, runtime) VALUES (?, ?, ?, ?, ?)",
 	[S_POOL_RECORDS] = "SELECT name, size, paused, added, runtime FROM pools "
@@ -240,9 +242,11 @@ static const char schema_v7[] =
  * Version 8: each owner's queue within a pool, for the scheduler's turns
  * between owners (the owners waiting, and the next jobs of each). It
  * takes the place of the pool's one queue, so a job still updates one
- * index of queues.
+ * index of queues. And a map still being stored, a slice per turn of the
+ * loop, is marked loading: nobody has been told of it yet.
  */
 static const char schema_v8[] =
+	"ALTER TABLE jobs ADD COLUMN loading INTEGER NOT NULL DEFAULT 0;"
 	"DROP INDEX jobs_pool_queue;"
 	"CREATE INDEX jobs_owner_queue ON jobs (pool, owner, priority DESC, id)"
 	" WHERE state = 0 AND kind != 1;";
@@ -578,9 +582,16 @@ sq_recover(struct store *base, int64_t *requeued, int64_t *failed)
 	    "'code', 'cancelled', 'message', 'the map this chunk belongs to "
 	    "has ended') WHERE kind = 2 AND state = 0 AND (SELECT m.state "
 	    "FROM jobs m WHERE m.id = jobs.parent) >= 2";
+	/* A map not all stored was never told of: it goes, with its chunks. */
+	static const char loading_chunks_sql[] =
+	    "DELETE FROM jobs WHERE kind = 2 AND parent IN (SELECT id FROM "
+	    "jobs INDEXED BY jobs_maps WHERE kind = 1 AND loading = 1)";
+	static const char loading_sql[] =
+	    "DELETE FROM jobs INDEXED BY jobs_maps WHERE kind = 1 AND "
+	    "loading = 1";
 	/* Jobs handed to a worker that had not begun them go back first. */
 	static const char *steps[] = { handed_sql, record_sql, requeue_sql,
-	    fail_sql, maps_sql, orphans_sql };
+	    fail_sql, maps_sql, orphans_sql, loading_chunks_sql, loading_sql };
 	sqlite3_stmt	*st;
 	size_t		 i;
 	double		 now = time_now();
@@ -831,6 +842,20 @@ sq_pool_number(struct sq *s, int which, const char *pool, int64_t owner)
 		n = (int64_t)sqlite3_column_double(st, 0);
 	sqlite3_reset(st);
 	return n;
+}
+
+static int
+sq_map_loading(struct store *base, int64_t id, int on)
+{
+	struct sq	*s = SQ(base);
+	sqlite3_stmt	*st;
+
+	if (sq_begin(s) == -1)
+		return -1;
+	st = sq_stmt(s, S_MAP_LOADING);
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, on);
+	return sq_write(s, st, "map loading");
 }
 
 static int64_t
@@ -1229,6 +1254,7 @@ static const struct store_ops sq_ops = {
 	.next_of = sq_next_of,
 	.queued_owners = sq_queued_owners,
 	.owner_items = sq_owner_items,
+	.map_loading = sq_map_loading,
 	.pool_queued = sq_pool_queued,
 	.pool_record = sq_pool_record,
 	.pool_records = sq_pool_records,

@@ -187,11 +187,14 @@ class BigMap(MpdTestCase):
 
     def test_a_map_of_tiny_chunks_does_not_hold_the_loop(self):
         # 300,000 items asked in chunks of 1: stored as at most 10,000
-        # chunks, while another client's hellos keep being answered.
+        # chunks, a slice per turn of the loop, while another client's
+        # hellos keep being answered; the map's own client hears of the
+        # map first, then of what it sent after it.
         a = self.d.client()
         self.addCleanup(a.close)
         b = self.d.client()
         self.addCleanup(b.close)
+        answered = []           # when each hello's reply came
         worst = [0.0]
         done = threading.Event()
 
@@ -199,21 +202,31 @@ class BigMap(MpdTestCase):
             while not done.is_set():
                 t0 = time.monotonic()
                 assert b.call({"op": "hello"})["ok"]
-                worst[0] = max(worst[0], time.monotonic() - t0)
-                time.sleep(0.002)
+                answered.append(time.monotonic())
+                worst[0] = max(worst[0], answered[-1] - t0)
+        line = (json.dumps({"op": "map", "task": "square", "req": 1,
+                            "items": list(range(300000)), "chunksize": 1})
+                + '\n{"op":"hello","req":2}\n').encode()
         t = threading.Thread(target=probe, daemon=True)
         t.start()
-        time.sleep(0.1)
+        wait_for(lambda: len(answered) > 3, 10, "hellos to be answered")
         t0 = time.monotonic()
-        r = a.call({"op": "map", "task": "square",
-                    "items": list(range(300000)), "chunksize": 1})
-        took = time.monotonic() - t0
+        a.send_raw(line)
+        r = a.recv()
+        t1 = time.monotonic()
+        after = a.recv()
         done.set()
         t.join(30)
+        during = sum(1 for x in answered if t0 < x < t1)
         print("map of 300000 items, chunksize 1 asked: %d used, stored in "
-              "%.2f s; another client's slowest hello %.3f s"
-              % (r["chunksize"], took, worst[0]))
-        self.assertEqual((r["items"], r["chunksize"]), (300000, 30), r)
+              "%.3f s; another client had %d hellos answered meanwhile, "
+              "the slowest in %.3f s" % (r["chunksize"], t1 - t0, during,
+                                         worst[0]))
+        self.assertEqual((r["req"], r["items"], r["chunksize"]),
+                         (1, 300000, 30), r)
+        self.assertEqual(after["req"], 2, after)
+        # Stored in one turn, the map would let one hello through at most.
+        self.assertGreaterEqual(during, 5)
         self.assertLess(worst[0], 0.5 * SLOW)
         g = a.call({"op": "get", "job": r["job"], "timeout": 120})
         self.assertEqual(g["result"][:3], [0, 1, 4])

@@ -59,7 +59,7 @@ LAYERS = [
               "notify.c", "proctitle.c"}),
     # The Unix socket's side: its clients, their requests and replies,
     # their waits for jobs and output, their submits waiting for room.
-    ("net", {"server.c", "client.c", "reply.c", "ops.c", "waiter.c",
+    ("net", {"server.c", "client.c", "reply.c", "ops.c", "waiter.c", "mapload.c",
              "admit.c"}),
 ]
 

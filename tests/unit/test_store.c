@@ -255,6 +255,7 @@ test_migrate_v1(void **state)
 	    "DROP TABLE pools;"
 	    "ALTER TABLE jobs DROP COLUMN pool;"
 	    "ALTER TABLE jobs DROP COLUMN context;"
+	    "ALTER TABLE jobs DROP COLUMN loading;"
 	    "ALTER TABLE jobs DROP COLUMN retry_on;"
 	    "ALTER TABLE jobs DROP COLUMN retry_delay;"
 	    "ALTER TABLE jobs DROP COLUMN retry_factor;"
@@ -611,6 +612,36 @@ test_recover_jobs(void **state)
 	assert_int_equal(store_recover(s, &requeued, &failed), 0);
 	assert_int_equal(requeued, 0);
 	assert_int_equal(failed, 0);
+}
+
+/*
+ * A map still loading when the daemon died was never told of: recovery
+ * deletes it and its chunks, running or not; an all-stored map stays.
+ */
+static void
+test_recover_loading_map(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store	*s = fx->s;
+	int64_t		 m, c0, c1, whole, w0, requeued, failed;
+	struct job	 g;
+
+	m = add(s, KIND_MAP, 0, 0, 0, JOB_QUEUED, 0);
+	assert_int_equal(store_map_loading(s, m, 1), 0);
+	c0 = add(s, KIND_CHUNK, m, 0, 0, JOB_RUNNING, 0);
+	c1 = add(s, KIND_CHUNK, m, 1, 0, JOB_QUEUED, 0);
+	whole = add(s, KIND_MAP, 0, 0, 0, JOB_QUEUED, 0);
+	assert_int_equal(store_map_loading(s, whole, 1), 0);
+	w0 = add(s, KIND_CHUNK, whole, 0, 0, JOB_QUEUED, 0);
+	assert_int_equal(store_map_loading(s, whole, 0), 0);
+	reopen(fx);
+	s = fx->s;
+	assert_int_equal(store_recover(s, &requeued, &failed), 0);
+	assert_int_equal(store_get(s, m, &g), 0);
+	assert_int_equal(store_get(s, c0, &g), 0);
+	assert_int_equal(store_get(s, c1, &g), 0);
+	assert_int_equal(state_of(s, whole), JOB_QUEUED);
+	assert_int_equal(state_of(s, w0), JOB_QUEUED);
 }
 
 /* A map whose chunk is failed by recovery fails; its queued chunks end. */
@@ -1387,6 +1418,7 @@ main(int argc, char **argv)
 		T(test_commit_reopen),
 		T(test_recover_jobs),
 		T(test_recover_map),
+		T(test_recover_loading_map),
 		T(test_map_result),
 		T(test_map_result_empty),
 		T(test_map_result_missing),
