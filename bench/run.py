@@ -433,9 +433,12 @@ def python_apply(build, n, add):
 
 def under_attack(d, n, add):
     """Another client's round trips (mpbench rtt, n of them) while one
-    client attacks and never reads: a thousand gets of a 1 MB result, then
-    a hundred thousand follows of a running command's log. The daemon's
-    budget per client and shared results are what keep the p99 down."""
+    client attacks and never reads: a thousand gets of a 1 MB result, a
+    hundred thousand follows of a running command's log, then maps of
+    100,000 items asked in chunks of 1, back to back (at a lower priority,
+    so that the round trips' jobs do not queue behind their chunks). The
+    daemon's budget per client, shared results, and maps stored a slice
+    per turn of the loop are what keep the p99 down."""
     c = Conn(d.sock)
     j = c.ok({"op": "submit", "task": "sleep",
               "args": [0.2, "A" * (1 << 20)]})["job"]
@@ -446,6 +449,10 @@ def under_attack(d, n, add):
         ("attack follows",
          [b'{"op":"logs","job":%d,"stdout":8,"wait":true}\n' % cmd] *
          100000),
+        ("attack maps",
+         [json.dumps({"op": "map", "task": "square", "chunksize": 1,
+                      "priority": -1, "items": list(range(100000))}
+                     ).encode() + b"\n"] * 30),
     )
     for key, lines in attacks:
         s = socket.socket(socket.AF_UNIX)
@@ -1108,6 +1115,8 @@ def main():
          "attack gets rtt99", 1, ("<=", 10000.0)),
         ("  100000 pipelined follows of a running job",
          "attack follows rtt99", 1, ("<=", 10000.0)),
+        ("  maps of 100000 items in chunks of 1",
+         "attack maps rtt99", 1, ("<=", 10000.0)),
     ]
     print()
     hdr2 = "%-44s %-34s %8s %s"

@@ -22,7 +22,7 @@
 #include "xmalloc.h"
 
 /* Seconds of storing chunks per turn of the loop, over all maps. */
-#define MAP_SLICE	0.002
+#define MAP_SLICE	0.001
 
 struct load {
 	struct client		*client;	/* NULL once it went */
