@@ -99,6 +99,7 @@ loop_init(struct event_base *b, struct store *s, const struct config *c)
 	waiter_init(b, s);
 	admit_init(b, s, c, ops_dispatch);
 	mapload_init(b, s);
+	sweep_init(b, s);
 	limit_init(b, c->kill_grace);
 	sched_init(b, s, c, waiter_wake);
 }
@@ -140,6 +141,7 @@ void
 loop_free(void)
 {
 	mapload_free();
+	sweep_free();
 	sched_free();
 	tick_free();
 }

@@ -579,6 +579,22 @@ int64_t	disk_room(void);
 int	disk_is_full(void);
 void	disk_free_all(void);
 
+/* sweep.c */
+/*
+ * Cancels a map's queued chunks with this error (JSON text) and time: a
+ * slice now, the rest a slice per turn of the loop.
+ */
+void	 sweep_cancel(int64_t, const char *, double);
+/*
+ * Deletes a job, and a map's chunks, the same way; a map must be marked
+ * loading first, so that nobody sees it meanwhile.
+ */
+void	 sweep_forget(int64_t);
+/* The error of a map whose chunks are being cancelled, or NULL. */
+const char *sweep_cancelling(int64_t);
+void	 sweep_init(struct event_base *, struct store *);
+void	 sweep_free(void);
+
 /* tick.c */
 /* Creates the tick's event; fn is its work (loop.c's). */
 void	tick_init(struct event_base *, void (*)(void));

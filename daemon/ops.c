@@ -39,7 +39,9 @@ ops_load(struct client *c, json_t *tag, int64_t id, struct job *j)
 		    store_errmsg(store));
 		return 0;
 	}
-	if (rc == 0 || j->kind == KIND_CHUNK || !client_may_see(c, j->owner)) {
+	/* A map being stored or forgotten is seen by nobody. */
+	if (rc == 0 || j->kind == KIND_CHUNK || j->loading ||
+	    !client_may_see(c, j->owner)) {
 		if (rc == 1)
 			job_clear(j);
 		reply_error(c, tag, ERR_NOT_FOUND, "job %lld does not exist",
@@ -751,10 +753,13 @@ op_forget(struct client *c, json_t *req, json_t *tag)
 		reply_error(c, tag, ERR_BAD_STATE, "job %lld is %s; cancel it "
 		    "or wait for it to end first", (long long)id,
 		    job_state_name(j.state));
-	} else if (store_forget(store, id) == -1) {
+	} else if (j.kind == KIND_MAP && store_map_loading(store, id, 1) ==
+	    -1) {
 		reply_error(c, tag, ERR_INTERNAL, "the store failed: %s",
 		    store_errmsg(store));
 	} else {
+		/* A map's chunks go a slice per turn; it is unseen already. */
+		sweep_forget(id);
 		logs_remove(id);
 		reply_ok(c, tag, json_pack("{s:I}", "job", (json_int_t)id));
 	}

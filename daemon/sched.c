@@ -256,15 +256,30 @@ sched_batch(int pool, int want, int (*take)(struct job *, void *),
 {
 	int64_t		 ids[DISPATCH_BATCH];
 	struct job	 j;
-	int		 n, i, go = 1;
+	const char	*cancel;
+	int		 n, i, go = 1, passed = 0;
 
-	while (go && want > 0) {
+	while (go && want > 0 && passed == 0) {
 		n = sched_next(pool, ids,
 		    want < DISPATCH_BATCH ? want : DISPATCH_BATCH);
 		if (n <= 0)
 			break;
 		for (i = 0; go && i < n; i++) {
 			sched_load(ids[i], &j);
+			/*
+			 * A chunk of a map whose chunks are being cancelled is
+			 * cancelled here, not run; the sweep does the rest.
+			 */
+			if (j.kind == KIND_CHUNK &&
+			    (cancel = sweep_cancelling(j.parent)) != NULL) {
+				if (store_set_final(store, j.id, JOB_CANCELLED,
+				    NULL, cancel, 0, time_now()) == -1)
+					fatalx("cannot cancel chunk %lld",
+					    (long long)j.id);
+				job_clear(&j);
+				passed++;
+				continue;
+			}
 			/* An owner that reached its cap in this batch: the next
 			 * dispatch passes its jobs by. */
 			if (sched_at_cap(j.owner)) {
@@ -459,9 +474,7 @@ sched_map_fail(int64_t map, int64_t chunk, int state, json_t *error)
 
 	cancel = xstrdup("{\"code\":\"cancelled\",\"message\":\"another item "
 	    "of the map failed\"}");
-	if (store_cancel_chunks(store, map, cancel, time_now()) == -1)
-		fatalx("cannot cancel the chunks of map %lld",
-		    (long long)map);
+	sweep_cancel(map, cancel, time_now());
 	sched_final(map, state, NULL, text, 0);
 	/* Its other running chunks are of no use now: kill them. */
 	sched_kill_chunks(map, chunk, geteuid());
@@ -483,8 +496,13 @@ sched_chunk_end(struct job *chunk, int state, const char *result,
 	    time_now()) == -1)
 		fatalx("cannot record chunk %lld", (long long)chunk->id);
 	free(text);
-	if (store_get(store, chunk->parent, &map) != 1)
-		fatalx("chunk %lld has no map", (long long)chunk->id);
+	switch (store_get(store, chunk->parent, &map)) {
+	case -1:
+		fatalx("chunk %lld: its map: %s", (long long)chunk->id,
+		    store_errmsg(store));
+	case 0:
+		return;		/* forgotten while this chunk ran */
+	}
 	if (job_state_final(map.state)) {
 		job_clear(&map);
 		return;
@@ -863,10 +881,8 @@ sched_cancel(int64_t id, uid_t by, const char **why)
 	} else {
 		error = xasprintf("{\"code\":\"cancelled\",\"message\":"
 		    "\"cancelled by uid %ld\"}", (long)by);
-		if (j.kind == KIND_MAP && store_cancel_chunks(store, id, error,
-		    time_now()) == -1)
-			fatalx("cannot cancel the chunks of map %lld",
-			    (long long)id);
+		if (j.kind == KIND_MAP)
+			sweep_cancel(id, error, time_now());
 		/* A map with chunks running ends when the last one has. */
 		if (j.kind == KIND_MAP && sched_kill_chunks(id, 0, by) > 0)
 			rc = 1;

@@ -255,15 +255,16 @@ store_map_result(struct store *s, int64_t id)
 }
 
 int
-store_cancel_chunks(struct store *s, int64_t id, const char *error, double t)
+store_cancel_chunks(struct store *s, int64_t id, const char *error, double t,
+    int max)
 {
-	return s->ops->cancel_chunks(s, id, error, t);
+	return s->ops->cancel_chunks(s, id, error, t, max);
 }
 
 int
-store_forget(struct store *s, int64_t id)
+store_forget(struct store *s, int64_t id, int max)
 {
-	return s->ops->forget(s, id);
+	return s->ops->forget(s, id, max);
 }
 
 int

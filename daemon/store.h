@@ -44,6 +44,7 @@ struct job {
 	pid_t	 pid;		/* worker while running, else 0 */
 	char	*pool;		/* the pool that runs it; NULL: "default" */
 	char	*context;	/* JSON object for a runtime, or NULL */
+	int	 loading;	/* a map being stored or forgotten: unseen */
 	char	*result;	/* JSON text or NULL */
 	char	*error;		/* JSON object text or NULL */
 };
@@ -211,11 +212,17 @@ int		 store_job_progress(struct store *, int64_t, int64_t, int64_t);
 int		 store_map_progress(struct store *, int64_t, int64_t);
 /* Joins a map's chunk results in item order; newly allocated, or NULL. */
 char		*store_map_result(struct store *, int64_t);
-/* Cancels a map's queued chunks; returns 0 or -1. */
+/*
+ * Cancels up to max of a map's queued chunks; returns how many (fewer than
+ * max: none is left), or -1.
+ */
 int		 store_cancel_chunks(struct store *, int64_t, const char *,
-		     double);
-/* Deletes a job and its chunks. */
-int		 store_forget(struct store *, int64_t);
+		     double, int);
+/*
+ * Deletes up to max of a job's chunks, and once none is left the job
+ * itself: returns 1 when it is gone, 0 when chunks are left, or -1.
+ */
+int		 store_forget(struct store *, int64_t, int);
 /*
  * Counts jobs and maps (not chunks) of one owner ((uid_t)-1 for all) by
  * state into counts[JOB_NSTATES].

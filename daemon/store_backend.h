@@ -48,8 +48,8 @@ struct store_ops {
 			     int64_t);
 	char		*(*map_result)(struct store *, int64_t);
 	int		 (*cancel_chunks)(struct store *, int64_t, const char *,
-			     double);
-	int		 (*forget)(struct store *, int64_t);
+			     double, int);
+	int		 (*forget)(struct store *, int64_t, int);
 	int		 (*counts)(struct store *, uid_t, int64_t *);
 	int		 (*owners)(struct store *, uid_t, store_owner_fn,
 			     void *);

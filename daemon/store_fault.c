@@ -378,17 +378,18 @@ fault_map_result(struct store *s, int64_t id)
 }
 
 static int
-fault_cancel_chunks(struct store *s, int64_t id, const char *error, double t)
+fault_cancel_chunks(struct store *s, int64_t id, const char *error, double t,
+    int max)
 {
 	fault_write(FAULT(s));
-	return IN(s)->ops->cancel_chunks(IN(s), id, error, t);
+	return IN(s)->ops->cancel_chunks(IN(s), id, error, t, max);
 }
 
 static int
-fault_forget(struct store *s, int64_t id)
+fault_forget(struct store *s, int64_t id, int max)
 {
 	fault_write(FAULT(s));
-	return IN(s)->ops->forget(IN(s), id);
+	return IN(s)->ops->forget(IN(s), id, max);
 }
 
 static int

@@ -44,6 +44,7 @@ enum {
 	S_JOB_PROGRESS,
 	S_CHUNK_RESULTS,
 	S_CANCEL_CHUNKS,
+	S_FORGET_CHUNKS,
 	S_FORGET,
 	S_COUNTS,
 	S_OWNERS,
@@ -62,7 +63,7 @@ enum {
 	"state, attempts, max_attempts, nitems, ndone, chunksize, created, " \
 	"started, finished, worker_pid, result, error, timeout, owner_gid, " \
 	"retry_on, retry_delay, retry_factor, retry_max, not_before, pool, " \
-	"context"
+	"context, loading"
 
 static const char *stmt_sql[S_NSTMTS] = {
 	[S_INSERT] = "INSERT INTO jobs (kind, parent, seq, task, args, kwargs, "
@@ -115,9 +116,13 @@ static const char *stmt_sql[S_NSTMTS] = {
 	    "AND kind = 0 AND state = 1",
 	[S_CHUNK_RESULTS] = "SELECT result FROM jobs WHERE parent = ? "
 	    "ORDER BY seq",
-	[S_CANCEL_CHUNKS] = "UPDATE jobs SET state = 5, error = ?, "
-	    "finished = ? WHERE parent = ? AND state = 0",
-	[S_FORGET] = "DELETE FROM jobs WHERE id = ?1 OR parent = ?1",
+	[S_CANCEL_CHUNKS] = "UPDATE jobs SET state = 5, error = ?1, "
+	    "finished = ?2 WHERE id IN (SELECT id FROM jobs INDEXED BY "
+	    "jobs_queued_chunks WHERE parent = ?3 AND kind = 2 AND state = 0 "
+	    "LIMIT ?4)",
+	[S_FORGET_CHUNKS] = "DELETE FROM jobs WHERE id IN (SELECT id FROM "
+	    "jobs INDEXED BY jobs_parent WHERE parent = ?1 LIMIT ?2)",
+	[S_FORGET] = "DELETE FROM jobs WHERE id = ?1",
 	[S_ATTEMPT] = "INSERT OR REPLACE INTO attempts (job, n, started, "
 	    "finished, worker_pid, state, error) VALUES (?,?,?,?,?,?,?)",
 	[S_ATTEMPTS] = "SELECT n, started, finished, worker_pid, state, error "
@@ -131,7 +136,7 @@ static const char *stmt_sql[S_NSTMTS] = {
 	[S_NEXT_DELAYED] = "SELECT min(not_before) FROM jobs INDEXED BY "
 	    "jobs_delayed WHERE state = 0 AND not_before > 0",
 	[S_COUNTS] = "SELECT state, count(*) FROM jobs WHERE kind != 2 "
-	    "AND (?1 < 0 OR owner = ?1) GROUP BY state",
+	    "AND loading = 0 AND (?1 < 0 OR owner = ?1) GROUP BY state",
 	[S_OWNERS] = "SELECT owner, sum(state = 0), sum(state = 1) FROM jobs "
 	    "WHERE kind != 2 AND state IN (0, 1) AND (?1 < 0 OR owner = ?1) "
 	    "GROUP BY owner ORDER BY owner",
@@ -728,6 +733,7 @@ job_from_row(sqlite3_stmt *st, struct job *j)
 	j->not_before = sqlite3_column_double(st, 28);
 	j->pool = column_text(st, 29);
 	j->context = column_text(st, 30);
+	j->loading = sqlite3_column_int(st, 31);
 }
 
 static int
@@ -1151,7 +1157,8 @@ fail:
 }
 
 static int
-sq_cancel_chunks(struct store *base, int64_t id, const char *error, double t)
+sq_cancel_chunks(struct store *base, int64_t id, const char *error, double t,
+    int max)
 {
 	struct sq	*s = SQ(base);
 	sqlite3_stmt	*st;
@@ -1162,20 +1169,30 @@ sq_cancel_chunks(struct store *base, int64_t id, const char *error, double t)
 	bind_text(st, 1, error);
 	sqlite3_bind_double(st, 2, t);
 	sqlite3_bind_int64(st, 3, id);
-	return sq_write(s, st, "cancel chunks");
+	sqlite3_bind_int(st, 4, max);
+	if (sq_write(s, st, "cancel chunks") == -1)
+		return -1;
+	return sqlite3_changes(s->db);
 }
 
 static int
-sq_forget(struct store *base, int64_t id)
+sq_forget(struct store *base, int64_t id, int max)
 {
 	struct sq	*s = SQ(base);
 	sqlite3_stmt	*st;
 
 	if (sq_begin(s) == -1)
 		return -1;
+	st = sq_stmt(s, S_FORGET_CHUNKS);
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int(st, 2, max);
+	if (sq_write(s, st, "forget chunks") == -1)
+		return -1;
+	if (sqlite3_changes(s->db) >= max)
+		return 0;
 	st = sq_stmt(s, S_FORGET);
 	sqlite3_bind_int64(st, 1, id);
-	return sq_write(s, st, "forget");
+	return sq_write(s, st, "forget") == -1 ? -1 : 1;
 }
 
 static int
@@ -1216,7 +1233,7 @@ sq_list(struct store *base, int state, uid_t owner, int limit,
 	struct sq	*s = SQ(base);
 	static const char sql[] =
 	    "SELECT * FROM (SELECT " JOB_COLUMNS " FROM jobs WHERE kind != 2 "
-	    "AND (?1 < 0 OR state = ?1) AND (?2 < 0 OR owner = ?2) "
+	    "AND loading = 0 AND (?1 < 0 OR state = ?1) AND (?2 < 0 OR owner = ?2) "
 	    "ORDER BY id DESC LIMIT ?3) ORDER BY id";
 	sqlite3_stmt	*st;
 	struct job	 j;

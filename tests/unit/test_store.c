@@ -856,7 +856,8 @@ test_cancel_chunks(void **state)
 	    0);
 
 	assert_int_equal(store_cancel_chunks(s, m,
-	    "{\"code\":\"cancelled\",\"message\":\"map cancelled\"}", 5.0), 0);
+	    "{\"code\":\"cancelled\",\"message\":\"map cancelled\"}", 5.0, 8),
+	    1);
 	assert_int_equal(store_get(s, q, &g), 1);
 	assert_int_equal(g.state, JOB_CANCELLED);
 	assert_true(g.finished == 5.0);
@@ -874,7 +875,10 @@ test_cancel_chunks(void **state)
 	assert_int_equal(ids[0], oq);
 }
 
-/* store_forget deletes a map with its chunks and nothing else. */
+/*
+ * store_forget deletes a map with its chunks and nothing else, at most so
+ * many chunks at a time, the map once they are gone.
+ */
 static void
 test_forget(void **state)
 {
@@ -890,7 +894,11 @@ test_forget(void **state)
 	other = add(s, KIND_MAP, 0, 0, 0, JOB_QUEUED, 0);
 	oc = add(s, KIND_CHUNK, other, 0, 0, JOB_QUEUED, 0);
 
-	assert_int_equal(store_forget(s, m), 0);
+	assert_int_equal(store_forget(s, m, 1), 0);
+	assert_int_equal(store_get(s, m, &g), 1);
+	job_clear(&g);
+	assert_int_equal(store_forget(s, m, 1), 0);
+	assert_int_equal(store_forget(s, m, 1), 1);
 	assert_int_equal(store_get(s, m, &g), 0);
 	assert_int_equal(store_get(s, c0, &g), 0);
 	assert_int_equal(store_get(s, c1, &g), 0);
@@ -898,12 +906,12 @@ test_forget(void **state)
 	assert_int_equal(state_of(s, other), JOB_QUEUED);
 	assert_int_equal(state_of(s, oc), JOB_QUEUED);
 
-	assert_int_equal(store_forget(s, job), 0);
+	assert_int_equal(store_forget(s, job, 8), 1);
 	assert_int_equal(store_get(s, job, &g), 0);
 	assert_int_equal(commit(s), 0);
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM jobs"), 2);
 	/* Forgetting what is not there is not an error. */
-	assert_int_equal(store_forget(s, 12345), 0);
+	assert_int_equal(store_forget(s, 12345, 8), 1);
 }
 
 /* store_counts counts jobs and maps by state, never chunks, by owner. */
@@ -1390,7 +1398,7 @@ test_fault_defer(void **state)
 	/* Nothing to commit: nothing to wait for. */
 	store_commit(s, done_cb, &d);
 	assert_int_equal(d.called, 2);
-	assert_int_equal(store_forget(s, id), 0);
+	assert_int_equal(store_forget(s, id, 8), 1);
 	store_commit(s, done_cb, &d);
 	assert_int_equal(d.called, 2);
 	store_close(s);

@@ -11,6 +11,7 @@ import collections
 import json
 import os
 import queue
+import socket
 import sys
 import threading
 from multiprocessing import TimeoutError
@@ -230,7 +231,7 @@ class Pool:
         self._lock = threading.Lock()
         self._done = threading.Condition(self._lock)
         self._tag = 0
-        self._pending = {}          # tag -> (kind, result, extra)
+        self._pending = {}          # tag -> (kind, result, extra, text)
         self._waiting = collections.deque()   # over the cap
         self._running = 0           # submitted, not ended
         self._unfinished = set()
@@ -276,9 +277,9 @@ class Pool:
         if self._conn is None:
             self._connect()
         self._tag += 1
-        self._pending[self._tag] = (kind, result, extra)
         if isinstance(request, dict):
             request = json.dumps(request, separators=(",", ":"))
+        self._pending[self._tag] = (kind, result, extra, request)
         self._outq.append('{"req":%d,%s\n' % (self._tag, request[1:]))
         if len(self._outq) == 1:
             self._wake.notify()
@@ -294,10 +295,14 @@ class Pool:
                 data, self._outq = "".join(self._outq).encode(), []
             try:
                 conn.sendall(data)
-            except OSError as e:
-                with self._lock:
-                    self._fail_all(MpdError("the connection to mpd broke: "
-                                            "%s" % e))
+            except OSError:
+                # The reader sees the end, and whether the daemon closed
+                # an idle connection (then nothing sent was read, and it
+                # is sent again) or broke it (then what waits fails).
+                try:
+                    conn.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
                 return
 
     def _context(self, main, star=False):
@@ -498,7 +503,7 @@ class Pool:
         pending, self._pending = self._pending, {}
         waiting = [r for _, r in self._waiting]
         self._waiting.clear()
-        for _, result, _ in pending.values():
+        for _, result, _, _ in pending.values():
             if result is not None and not result.ready():
                 threading.Thread(target=result._set, args=(False, exc),
                                  daemon=True).start()
@@ -508,6 +513,7 @@ class Pool:
 
     def _read(self, conn):
         f = conn.makefile("rb")
+        idle = False        # the daemon said it closes this one as idle
         while True:
             try:
                 line = f.readline()
@@ -515,7 +521,9 @@ class Pool:
                 line = b""
             if not line.endswith(b"\n"):
                 with self._lock:
-                    if self._pending:
+                    if idle and self._conn is conn:
+                        self._resend()
+                    elif self._pending:
                         self._fail_all(MpdError("mpd closed the "
                                                 "connection"))
                     elif self._conn is conn and not self._outq:
@@ -526,12 +534,29 @@ class Pool:
                 return
             reply = json.loads(line)
             if "req" not in reply:
-                continue        # an event
+                # An event; or the notice of an idle close, after which
+                # the daemon reads nothing more of this connection.
+                if (reply.get("error") or {}).get("code") == \
+                        "idle_timeout":
+                    idle = True
+                continue
             with self._lock:
-                kind, result, extra = self._pending.pop(reply["req"],
-                                                        (None,) * 3)
+                kind, result, extra, _ = self._pending.pop(
+                    reply["req"], (None,) * 4)
             if kind is not None:
                 self._reply(kind, result, extra, reply)
+
+    def _resend(self):
+        """The daemon closed the connection as idle: whatever was sent on
+        it meanwhile was never read, so it goes again, in order, on a new
+        one. Lock held."""
+        pending, self._pending = self._pending, {}
+        self._outq = []
+        self._conn = None
+        self._wake.notify_all()
+        for tag in sorted(pending):
+            kind, result, extra, text = pending[tag]
+            self._send(text, kind, result, extra)
 
     def _reply(self, kind, result, extra, reply):
         if kind == "submit":
