@@ -20,14 +20,17 @@
 #include "util.h"
 #include "xmalloc.h"
 
+/*
+ * A request waiting for room keeps its line's bytes only, and is decoded
+ * again when it goes in: what it costs its client is what it sent.
+ */
 struct blocked {
 	struct client		*client;
-	json_t			*req;
-	const char		*op;
+	char			*line;
+	size_t			 len;
+	json_t			*tag;		/* its req tag, or NULL */
 	int64_t			 items;
 	size_t			 bytes;		/* what it costs its client */
-	struct reqline		 line;
-	char			*text;		/* its items' copy, or NULL */
 	struct event		*timer;
 	TAILQ_ENTRY(blocked)	 entry;
 };
@@ -36,9 +39,8 @@ static TAILQ_HEAD(, blocked)	 blocked = TAILQ_HEAD_INITIALIZER(blocked);
 static struct event_base	*base;
 static struct store		*store;
 static int64_t			 max_queue;	/* items; 0 for no cap */
-/* Runs a request again once it fits (ops_dispatch, set by loop.c). */
-static void	(*admit_run)(struct client *, json_t *, const char *,
-		    const struct reqline *);
+/* Runs a request's line again once it fits (set by loop.c). */
+static void	(*admit_run)(struct client *, const char *, size_t);
 static int64_t			 queued = -1;	/* -1: ask the store */
 static int			 admitting;	/* a blocked request goes in */
 static int64_t			 max_user;	/* one user's items; 0 no cap */
@@ -109,8 +111,8 @@ blocked_free(struct blocked *b)
 	TAILQ_REMOVE(&blocked, b, entry);
 	if (b->timer != NULL)
 		event_free(b->timer);
-	json_decref(b->req);
-	free(b->text);
+	json_decref(b->tag);
+	free(b->line);
 	b->client->nblocked--;
 	b->client->blocked -= b->bytes;
 	client_room(b->client);
@@ -125,7 +127,7 @@ admit_timeout(evutil_socket_t fd, short events, void *arg)
 
 	(void)fd;
 	(void)events;
-	reply_error(b->client, json_object_get(b->req, "req"), ERR_QUEUE_FULL,
+	reply_error(b->client, b->tag, ERR_QUEUE_FULL,
 	    "the queue stayed full (%lld items queued, at most %lld) for "
 	    "block_timeout", (long long)admit_queued(), (long long)max_queue);
 	blocked_free(b);
@@ -133,8 +135,7 @@ admit_timeout(evutil_socket_t fd, short events, void *arg)
 
 void
 admit_init(struct event_base *b, struct store *s, const struct config *c,
-    void (*run)(struct client *, json_t *, const char *,
-    const struct reqline *))
+    void (*run)(struct client *, const char *, size_t))
 {
 	base = b;
 	max_queue = c->max_queue;
@@ -180,16 +181,11 @@ admit(struct client *c, json_t *req, const char *op,
 	}
 	b = xcalloc(1, sizeof *b);
 	b->client = c;
-	b->req = json_incref(req);
-	b->op = op;
+	b->line = xmalloc(line->len);
+	memcpy(b->line, line->text, line->len);
+	b->len = line->len;
+	b->tag = json_incref(tag);
 	b->items = items;
-	b->line = *line;
-	if (b->line.items != NULL) {
-		/* The request's line is freed once this returns. */
-		b->text = xmalloc(b->line.items_len);
-		memcpy(b->text, b->line.items, b->line.items_len);
-		b->line.items = b->text;
-	}
 	if (wait > 0) {
 		if ((b->timer = evtimer_new(base, admit_timeout, b)) == NULL)
 			fatalx("evtimer_new");
@@ -197,7 +193,7 @@ admit(struct client *c, json_t *req, const char *op,
 		evtimer_add(b->timer, &tv);
 	}
 	/* Counted against the client's budget: past it, mpd stops reading. */
-	b->bytes = line->len + sizeof *b;
+	b->bytes = b->len + sizeof *b;
 	c->nblocked++;
 	c->blocked += b->bytes;
 	TAILQ_INSERT_TAIL(&blocked, b, entry);
@@ -218,7 +214,7 @@ admit_blocked(void)
 	while ((b = TAILQ_FIRST(&blocked)) != NULL &&
 	    admit_queued() + b->items <= max_queue) {
 		admitting = 1;
-		admit_run(b->client, b->req, b->op, &b->line);
+		admit_run(b->client, b->line, b->len);
 		admitting = 0;
 		blocked_free(b);
 		tick_kick();	/* dispatch what went in */
@@ -243,9 +239,8 @@ admit_refuse_all(void)
 	struct blocked	*b;
 
 	while ((b = TAILQ_FIRST(&blocked)) != NULL) {
-		reply_error(b->client, json_object_get(b->req, "req"),
-		    ERR_SHUTTING_DOWN, "the daemon is shutting down and takes "
-		    "no new jobs");
+		reply_error(b->client, b->tag, ERR_SHUTTING_DOWN, "the daemon "
+		    "is shutting down and takes no new jobs");
 		blocked_free(b);
 	}
 }

@@ -97,7 +97,7 @@ loop_init(struct event_base *b, struct store *s, const struct config *c)
 	clients_init(b, c, loop_client_gone);
 	reply_init(s);
 	waiter_init(b, s);
-	admit_init(b, s, c, ops_dispatch);
+	admit_init(b, s, c, client_line);
 	mapload_init(b, s);
 	sweep_init(b, s);
 	limit_init(b, c->kill_grace);

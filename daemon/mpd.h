@@ -158,6 +158,9 @@ int	server_listen(struct event_base *, const struct config *, int,
 	    const char *, const char *, char **);
 /* Stops accepting and removes the socket file. */
 void	server_close_listener(void);
+struct client;
+/* Decodes, checks and runs one request line of a client. */
+void	client_line(struct client *, const char *, size_t);
 
 
 /* client.c */
@@ -291,7 +294,8 @@ int	logs_reply(struct client *, json_t *, const struct job *, int64_t *,
 int64_t	 map_chunksize(int64_t, int);
 /* What ops know of a request's line besides its decoded object. */
 struct reqline {
-	size_t		 len;		/* of the whole line */
+	const char	*text;		/* the whole line */
+	size_t		 len;
 	const char	*items;		/* a map's items (JSON text) or NULL */
 	size_t		 items_len;
 	int64_t		 nitems;
@@ -657,8 +661,8 @@ json_t	*limit_error(struct worker *);
 /* admit.c */
 /* run reruns a request that waited for room (ops_dispatch). */
 void	admit_init(struct event_base *, struct store *,
-	    const struct config *, void (*)(struct client *, json_t *,
-	    const char *, const struct reqline *));
+	    const struct config *, void (*)(struct client *, const char *,
+	    size_t));
 /*
  * Admits a submit or map (its request and line) of this many items under
  * --max-queue: returns 1 to go on, or 0 when it was refused (replied) or

@@ -46,8 +46,7 @@ client_refuse(struct client *c, const char *code, const char *msg)
 	bufferevent_disable(c->bev, EV_READ);
 }
 
-/* Decodes, checks and runs one request line. */
-static void
+void
 client_line(struct client *c, const char *line, size_t len)
 {
 	struct req_error	 err;
@@ -67,6 +66,7 @@ client_line(struct client *c, const char *line, size_t len)
 			tag = NULL;
 		reply_error(c, tag, err.code, "%s", err.message);
 	} else {
+		rl.text = line;
 		rl.len = len;
 		rl.items = it.n >= 0 ? line + it.off : NULL;
 		rl.items_len = it.len;

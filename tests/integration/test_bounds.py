@@ -147,6 +147,27 @@ class Bounds(MpdTestCase):
         for j in held:
             self.d.call({"op": "cancel", "job": j})
 
+    def test_waiting_submits_hold_their_bytes_not_their_values(self):
+        # Twenty clients, each with submits of 100,000 small items (300 KB
+        # a line) waiting for room: decoded, such a line takes some 40
+        # times its size; kept as its bytes, the client's budget holds.
+        before = rss(self.d.pid)
+        held = [self.submit("sleep", 30) for _ in range(4)]
+        line = json.dumps({"op": "submit", "task": "echo",
+                           "args": [[0] * 100000]}).encode() + b"\n"
+        for _ in range(20):
+            self.flood(self.attacker(), [line] * 20)
+        probe = Probe(self.d, status=True)
+        probe.start()
+        peak = self.watch(lambda: False, 3)
+        times = probe.stop()
+        self.report("20 clients with submits of 100,000 items waiting for "
+                    "room", before, peak, times)
+        # At 2b5bfb2 this took the daemon past 1,200 MB.
+        self.assertLess(peak - before, 200 * MB * RSS_SLACK)
+        for j in held:
+            self.d.call({"op": "cancel", "job": j})
+
 
 def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:

@@ -47,17 +47,40 @@ static struct net	*cur;
  * does (admitted, then its job queued).
  */
 static void
-net_rerun(struct client *c, json_t *req, const char *op,
-    const struct reqline *rl)
+net_rerun(struct client *c, const char *line, size_t len)
 {
+	struct reqline	rl;
 	struct job	j;
+	json_t		*req = json_loadb(line, len, 0, NULL);
 
-	assert_int_equal(admit(c, req, op, rl, 1), 1);
+	assert_non_null(req);
+	memset(&rl, 0, sizeof rl);
+	rl.text = line;
+	rl.len = len;
+	assert_int_equal(admit(c, req, "submit", &rl, 1), 1);
 	assert_true(cur->nreran < 8);
 	snprintf(cur->reran[cur->nreran++], sizeof cur->reran[0], "%s",
 	    json_string_value(json_object_get(req, "req")));
+	json_decref(req);
 	testjob_init(&j, "square", "[1]");
 	assert_true(store_insert(cur->store, &j) > 0);
+}
+
+/* Offers a request, given as JSON text, to admission. */
+static int
+net_admit(struct net *n, const char *text, const char *op, int64_t items)
+{
+	struct reqline	 rl;
+	json_t		*req = json_loads(text, 0, NULL);
+	int		 rc;
+
+	assert_non_null(req);
+	memset(&rl, 0, sizeof rl);
+	rl.text = text;
+	rl.len = strlen(text);
+	rc = admit(n->client, req, op, &rl, items);
+	json_decref(req);
+	return rc;
 }
 
 static void
@@ -297,25 +320,16 @@ static void
 test_admission_under_max_queue(void **state)
 {
 	struct net		*n = *state;
-	struct reqline		 rl;
-	json_t			*req;
 	int64_t			 first;
 
-	memset(&rl, 0, sizeof rl);
 	first = queue_job(n);
 	queue_job(n);
-	req = json_pack("{s:s}", "req", "wait");
-	assert_int_equal(admit(n->client, req, "submit", &rl, 1), 0);
-	json_decref(req);
-	req = json_pack("{s:s, s:b}", "req", "now", "block", 0);
-	assert_int_equal(admit(n->client, req, "submit", &rl, 1), 0);
-	json_decref(req);
-	req = json_pack("{s:s, s:f}", "req", "brief", "block_timeout", 0.05);
-	assert_int_equal(admit(n->client, req, "submit", &rl, 1), 0);
-	json_decref(req);
-	req = json_pack("{s:s}", "req", "huge");
-	assert_int_equal(admit(n->client, req, "map", &rl, 3), 0);
-	json_decref(req);
+	assert_int_equal(net_admit(n, "{\"req\":\"wait\"}", "submit", 1), 0);
+	assert_int_equal(net_admit(n, "{\"req\":\"now\",\"block\":false}",
+	    "submit", 1), 0);
+	assert_int_equal(net_admit(n, "{\"req\":\"brief\","
+	    "\"block_timeout\":0.05}", "submit", 1), 0);
+	assert_int_equal(net_admit(n, "{\"req\":\"huge\"}", "map", 3), 0);
 	tick_kick();
 	assert_reply(next_reply(n), "now", "queue_full");
 	assert_reply(next_reply(n), "huge", "queue_full");
@@ -328,9 +342,8 @@ test_admission_under_max_queue(void **state)
 	assert_int_equal(n->nreran, 1);
 	assert_string_equal(n->reran[0], "wait");
 	/* It took the room: the queue is full again. */
-	req = json_pack("{s:s, s:b}", "req", "again", "block", 0);
-	assert_int_equal(admit(n->client, req, "submit", &rl, 1), 0);
-	json_decref(req);
+	assert_int_equal(net_admit(n, "{\"req\":\"again\",\"block\":false}",
+	    "submit", 1), 0);
 	tick_kick();
 	assert_reply(next_reply(n), "again", "queue_full");
 }
