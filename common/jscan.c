@@ -285,7 +285,15 @@ skip_value(const char *p, const char *end)
 int
 jscan_items(const char *line, size_t len, struct jscan_items *it)
 {
+	return jscan_member(line, len, "items", it);
+}
+
+int
+jscan_member(const char *line, size_t len, const char *name,
+    struct jscan_items *it)
+{
 	const char	*end = line + len, *p, *key, *q;
+	size_t		 nlen = strlen(name);
 	int		 found = 0;
 
 	p = jscan_ws(line, end);
@@ -300,10 +308,12 @@ jscan_items(const char *line, size_t len, struct jscan_items *it)
 		if (p == end || *p++ != ':')
 			return 0;
 		p = jscan_ws(p, end);
-		if (q - key == 7 && memcmp(key, "\"items\"", 7) == 0) {
+		if ((size_t)(q - key) == nlen + 2 &&
+		    memcmp(key + 1, name, nlen) == 0) {
 			/* A second one: the full parse says what is wrong. */
 			if (found || p == end || *p != '[')
 				return 0;
+			it->name = name;
 			it->off = (size_t)(p - line);
 			it->n = 0;
 			q = jscan_ws(p + 1, end);

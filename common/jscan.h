@@ -25,6 +25,7 @@ const char	*jscan_value(const char *, const char *);
 
 /* A map's items, left as the text of their array. */
 struct jscan_items {
+	const char *name;	/* the member's name: "items" or "args" */
 	size_t	 off;		/* of the array's '[' in the line */
 	size_t	 len;		/* of the array, brackets included */
 	int64_t	 n;		/* elements */
@@ -38,6 +39,9 @@ struct jscan_items {
  * is then undefined.
  */
 int		 jscan_items(const char *, size_t, struct jscan_items *);
+/* The same for the member of this name (plain ASCII, no escapes). */
+int		 jscan_member(const char *, size_t, const char *,
+		     struct jscan_items *);
 
 /* Skips JSON whitespace; returns the first other byte's place, or end. */
 const char	*jscan_ws(const char *, const char *);

@@ -200,9 +200,10 @@ request_set_items_min(size_t len)
 	items_text_min = len;
 }
 
-json_t *
-request_decode_items(const char *line, size_t len, struct req_error *err,
-    struct jscan_items *it)
+/* request_decode_items, and with args as well as items when asked. */
+static json_t *
+request_decode_text(const char *line, size_t len, struct req_error *err,
+    struct jscan_items *it, int args)
 {
 	json_t		*req;
 	json_error_t	 jerr;
@@ -210,7 +211,8 @@ request_decode_items(const char *line, size_t len, struct req_error *err,
 	size_t		 tail;
 
 	if (len < items_text_min || json_depth(line, len) > max_depth ||
-	    jscan_items(line, len, it) != 1) {
+	    (jscan_items(line, len, it) != 1 && (!args ||
+	    jscan_member(line, len, "args", it) != 1))) {
 		it->n = -1;
 		return request_decode(line, len, err);
 	}
@@ -229,6 +231,20 @@ request_decode_items(const char *line, size_t len, struct req_error *err,
 	json_decref(req);
 	it->n = -1;
 	return request_decode(line, len, err);
+}
+
+json_t *
+request_decode_items(const char *line, size_t len, struct req_error *err,
+    struct jscan_items *it)
+{
+	return request_decode_text(line, len, err, it, 0);
+}
+
+json_t *
+request_decode_long(const char *line, size_t len, struct req_error *err,
+    struct jscan_items *it)
+{
+	return request_decode_text(line, len, err, it, 1);
 }
 
 static json_t *

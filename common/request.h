@@ -27,6 +27,12 @@ json_t	*request_decode(const char *, size_t, struct req_error *);
  */
 json_t	*request_decode_items(const char *, size_t, struct req_error *,
 	    struct jscan_items *);
+/*
+ * The same, and else for "args": it->name says which member was left as
+ * text (a client's request; a worker's job frame needs its args).
+ */
+json_t	*request_decode_long(const char *, size_t, struct req_error *,
+	    struct jscan_items *);
 /* Sets how long a line must be for its items to be left as text. */
 void	request_set_items_min(size_t);
 /* Sets the deepest nesting of arrays and objects a request may have. */

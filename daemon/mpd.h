@@ -299,6 +299,8 @@ struct reqline {
 	const char	*items;		/* a map's items (JSON text) or NULL */
 	size_t		 items_len;
 	int64_t		 nitems;
+	const char	*args;		/* a submit's args (JSON text) or NULL */
+	size_t		 args_len;
 };
 
 /*

@@ -363,6 +363,16 @@ op_submit(struct client *c, json_t *req, json_t *tag)
 	if (ops_refuse_stopping(c, tag) || !ops_priority_ok(c, tag, req) ||
 	    (pool = ops_route(c, tag, req, &t)) == -1)
 		return;
+	/*
+	 * Long args may have been left as text (request_decode_items): a
+	 * task that checks them gets them as values.
+	 */
+	if (cur_line->args != NULL && t != NULL && t->check != NULL) {
+		if ((args = json_loadb(cur_line->args, cur_line->args_len, 0,
+		    NULL)) == NULL)
+			fatalx("a submit's args are not what was checked");
+		json_object_set_new(req, "args", args);
+	}
 	if ((args = json_object_get(req, "args")) == NULL)
 		args = json_array();
 	else
@@ -374,7 +384,10 @@ op_submit(struct client *c, json_t *req, json_t *tag)
 		return;
 	ops_job_init(c, req, pool, &j);
 	j.kind = KIND_JOB;
-	j.args = ops_text(req, "args", "[]");
+	if (cur_line->args != NULL && (t == NULL || t->check == NULL))
+		j.args = xstrndup(cur_line->args, cur_line->args_len);
+	else
+		j.args = ops_text(req, "args", "[]");
 	id = store_insert(store, &j);
 	job_clear(&j);
 	if (id == -1) {

@@ -57,7 +57,7 @@ client_line(struct client *c, const char *line, size_t len)
 	json_t			*req, *tag;
 	const char		*op;
 
-	if ((req = request_decode_items(line, len, &err, &it)) == NULL) {
+	if ((req = request_decode_long(line, len, &err, &it)) == NULL) {
 		reply_error(c, NULL, err.code, "%s", err.message);
 		return;
 	}
@@ -68,11 +68,18 @@ client_line(struct client *c, const char *line, size_t len)
 			tag = NULL;
 		reply_error(c, tag, err.code, "%s", err.message);
 	} else {
+		memset(&rl, 0, sizeof rl);
 		rl.text = line;
 		rl.len = len;
-		rl.items = it.n >= 0 ? line + it.off : NULL;
-		rl.items_len = it.len;
-		rl.nitems = it.n;
+		rl.nitems = -1;
+		if (it.n >= 0 && strcmp(it.name, "items") == 0) {
+			rl.items = line + it.off;
+			rl.items_len = it.len;
+			rl.nitems = it.n;
+		} else if (it.n >= 0) {
+			rl.args = line + it.off;
+			rl.args_len = it.len;
+		}
 		ops_dispatch(c, req, op, &rl);
 	}
 	json_decref(req);

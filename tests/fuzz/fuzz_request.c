@@ -182,16 +182,20 @@ fuzz_jscan(const char *text, size_t len)
 	json_decref(v);
 }
 
-/* A line with its items left as text decodes as the whole line does. */
+/*
+ * A line with its items (or, with request_decode_long, its args) left as
+ * text decodes as the whole line does.
+ */
 static void
-fuzz_items(const char *line, size_t len)
+fuzz_items(const char *line, size_t len, int args)
 {
 	struct req_error	 err1, err2;
 	struct jscan_items	 it;
 	json_t			*lazy, *whole, *items;
 
 	request_set_items_min(0);
-	lazy = request_decode_items(line, len, &err1, &it);
+	lazy = args ? request_decode_long(line, len, &err1, &it) :
+	    request_decode_items(line, len, &err1, &it);
 	whole = request_decode(line, len, &err2);
 	if ((lazy == NULL) != (whole == NULL))
 		fuzz_fail("leaving items as text changes whether a line "
@@ -208,7 +212,7 @@ fuzz_items(const char *line, size_t len)
 		if (items == NULL || (int64_t)json_array_size(items) != it.n)
 			fuzz_fail("items left as text are not what was found",
 			    NULL);
-		json_object_set_new(lazy, "items", items);
+		json_object_set_new(lazy, it.name, items);
 	}
 	if (!json_equal(lazy, whole))
 		fuzz_fail("leaving items as text decodes to something else",
@@ -346,7 +350,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data, size);
 	fuzz_line(copy, size);
 	fuzz_jscan(copy, size);
-	fuzz_items(copy, size);
+	fuzz_items(copy, size, 0);
+	fuzz_items(copy, size, 1);
 	free(copy);
 
 	fuzz_stream(data, size);
