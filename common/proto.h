@@ -83,6 +83,8 @@
 
 /* Default cap on each captured stream of a command (--output-cap). */
 #define PROTO_OUTPUT_CAP	(64 * 1024)
+/* Seconds an ended job is kept before it is forgotten (--keep-ended). */
+#define PROTO_KEEP_ENDED	(7 * 86400.0)
 /* Bytes of each stream a job's log keeps, head and tail (--log-cap). */
 #define PROTO_LOG_CAP		(16 * 1024 * 1024)
 /* Default cap on a job's result, as JSON text (--max-result). */

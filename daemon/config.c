@@ -34,6 +34,7 @@ enum kind {
 	SET_COUNT,	/* int64_t, the same */
 	SET_SIZE,	/* size_t, the same */
 	SET_SECONDS,	/* double, 0 to 1e6 */
+	SET_DURATION,	/* double seconds, with s, m, h or d; 0 to 100 years */
 	SET_BYTES,	/* int64_t, with K, M or G */
 	SET_BYTES_SIZE,	/* size_t, the same */
 	SET_MODE,	/* mode_t, octal */
@@ -86,6 +87,8 @@ static const struct setting settings[] = {
 	{ "output-cap", 'O', SET_BYTES_SIZE, AT(output_cap), 0, 0 },
 	{ "log-dir", 'D', SET_PATH, AT(log_dir), 0, 0 },
 	{ "log-cap", 'H', SET_BYTES, AT(log_cap), 0, ZERO_OK },
+	{ "keep-ended", 'e', SET_DURATION, AT(keep_ended), 0, 0 },
+	{ "keep-max", 'm', SET_COUNT, AT(keep_max), 1LL << 40, ZERO_OK },
 	{ "limit-as", 'A', SET_BYTES, AT(limit_as), 0, 0 },
 	{ "limit-cpu", 'C', SET_COUNT, AT(limit_cpu), 1LL << 40, 0 },
 	{ "limit-nofile", 'N', SET_COUNT, AT(limit_nofile), 1LL << 30, 0 },
@@ -217,6 +220,11 @@ usage(FILE *f)
 "      --log-cap BYTES   most bytes of each stream a job's log keeps: its\n"
 "                        first and last halves, and a line saying how much\n"
 "                        was left out between (default: 16M; 0: all)\n"
+"      --keep-ended DURATION  forget ended jobs and maps, with their logs,\n"
+"                        this long after they ended (90s, 30m, 12h, 7d;\n"
+"                        default: 7d; 0: keep them)\n"
+"      --keep-max N      keep at most N ended jobs and maps, forgetting the\n"
+"                        oldest first (default: 0, no cap)\n"
 "      --limit-as BYTES  default address-space limit of commands (K, M, G\n"
 "                        suffixes; default: none)\n"
 "      --limit-cpu SEC   default CPU-time limit of commands (default: none)\n"
@@ -290,6 +298,38 @@ config_seconds(const char *where, const char *name, const char *s)
 	if (errno != 0 || *s == '\0' || *end != '\0' || !(v >= 0) || v > 1e6)
 		config_bad(where, "%s takes a number of seconds, not \"%s\"",
 		    name, s);
+	return v;
+}
+
+/* Parses a duration: a number with an optional s, m, h or d suffix. */
+static double
+config_duration(const char *where, const char *name, const char *s)
+{
+	char	*end;
+	double	 v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno == 0 && end != s) {
+		switch (*end) {
+		case 'd':
+			v *= 24;
+			/* FALLTHROUGH */
+		case 'h':
+			v *= 60;
+			/* FALLTHROUGH */
+		case 'm':
+			v *= 60;
+			/* FALLTHROUGH */
+		case 's':
+			end++;
+			break;
+		}
+	}
+	if (errno != 0 || end == s || *end != '\0' || !(v >= 0) ||
+	    v > 100 * 365.0 * 86400)
+		config_bad(where, "%s takes a duration such as 90s, 30m, 12h or "
+		    "7d, not \"%s\"", name, s);
 	return v;
 }
 
@@ -494,6 +534,9 @@ config_apply(const struct setting *set, const char *arg, const char *where)
 		break;
 	case SET_SECONDS:
 		*(double *)field = config_seconds(where, set->name, arg);
+		break;
+	case SET_DURATION:
+		*(double *)field = config_duration(where, set->name, arg);
 		break;
 	case SET_BYTES:
 		*(int64_t *)field = config_bytes(where, set->name, arg);
@@ -721,6 +764,7 @@ config_parse(struct config *c, int argc, char **argv)
 	conf->client_drain_timeout = PROTO_DRAIN_TIMEOUT;
 	conf->output_cap = PROTO_OUTPUT_CAP;
 	conf->log_cap = PROTO_LOG_CAP;
+	conf->keep_ended = PROTO_KEEP_ENDED;
 	config_login_limits();
 	config_longopts();
 

@@ -100,6 +100,7 @@ loop_init(struct event_base *b, struct store *s, const struct config *c)
 	admit_init(b, s, c, client_line);
 	mapload_init(b, s);
 	sweep_init(b, s);
+	retain_init(b, s, c);
 	limit_init(b, c->kill_grace);
 	sched_init(b, s, c, waiter_wake);
 }
@@ -142,6 +143,7 @@ loop_free(void)
 {
 	mapload_free();
 	sweep_free();
+	retain_free();
 	sched_free();
 	tick_free();
 }

@@ -77,6 +77,8 @@ struct config {
 	double		 kill_grace;	/* SIGTERM to SIGKILL, seconds */
 	size_t		 output_cap;	/* bytes of each stream in a result */
 	int64_t		 log_cap;	/* bytes of each stream in a log; 0 all */
+	double		 keep_ended;	/* seconds an ended job is kept; 0 ever */
+	int64_t		 keep_max;	/* ended jobs kept at most; 0 all */
 	char		*log_dir;	/* commands' output, one file a stream */
 	int64_t		 limit_as;	/* default rlimits of commands, 0 none */
 	int64_t		 limit_cpu;
@@ -596,10 +598,21 @@ void	 sweep_cancel(int64_t, const char *, double);
  * loading first, so that nobody sees it meanwhile.
  */
 void	 sweep_forget(int64_t);
+/*
+ * Forgets an ended job (at once) or map (unseen at once, its rows a slice
+ * per turn), with its logs. Returns 0, or -1 when the store failed.
+ */
+int	 forget_job(struct store *, int64_t, int);
 /* The error of a map whose chunks are being cancelled, or NULL. */
 const char *sweep_cancelling(int64_t);
 void	 sweep_init(struct event_base *, struct store *);
 void	 sweep_free(void);
+
+/* retain.c */
+/* Forgets ended jobs past --keep-ended and --keep-max, once a second. */
+void	retain_init(struct event_base *, struct store *,
+	    const struct config *);
+void	retain_free(void);
 
 /* tick.c */
 /* Creates the tick's event; fn is its work (loop.c's). */

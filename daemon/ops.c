@@ -766,14 +766,10 @@ op_forget(struct client *c, json_t *req, json_t *tag)
 		reply_error(c, tag, ERR_BAD_STATE, "job %lld is %s; cancel it "
 		    "or wait for it to end first", (long long)id,
 		    job_state_name(j.state));
-	} else if (j.kind == KIND_MAP && store_map_loading(store, id, 1) ==
-	    -1) {
+	} else if (forget_job(store, id, j.kind) == -1) {
 		reply_error(c, tag, ERR_INTERNAL, "the store failed: %s",
 		    store_errmsg(store));
 	} else {
-		/* A map's chunks go a slice per turn; it is unseen already. */
-		sweep_forget(id);
-		logs_remove(id);
 		reply_ok(c, tag, json_pack("{s:I}", "job", (json_int_t)id));
 	}
 	job_clear(&j);

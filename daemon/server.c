@@ -24,8 +24,6 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define READ_SLICE	0.001
-
 
 static struct evconnlistener	*listener;
 static const struct config	*conf;
@@ -85,11 +83,7 @@ client_line(struct client *c, const char *line, size_t len)
 	json_decref(req);
 }
 
-/*
- * Input from a client: every whole line, within the cap, for at most
- * READ_SLICE seconds a turn of the loop, so that a client with a long
- * pipeline of heavy requests does not hold the others back.
- */
+/* Input from a client: every whole line, within the cap. */
 static void
 client_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -98,18 +92,10 @@ client_read_cb(struct bufferevent *bev, void *arg)
 	char		*line;
 	size_t		 len;
 	int		 rc;
-	double		 until = time_mono() + READ_SLICE;
 
 	while (!(c->flags & (CLIENT_DEAD | CLIENT_CLOSING | CLIENT_FULL))) {
 		if (client_over(c)) {
 			client_full(c);
-			return;
-		}
-		/* Its turn is over: the others go first, then the rest. */
-		if (time_mono() >= until) {
-			bufferevent_trigger(bev, EV_READ,
-			    BEV_TRIG_DEFER_CALLBACKS |
-			    BEV_TRIG_IGNORE_WATERMARKS);
 			return;
 		}
 		if ((rc = peer_line(in, &c->scanned, conf->max_line, &line,

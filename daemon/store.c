@@ -137,6 +137,19 @@ store_next_of(struct store *s, const char *pool, uid_t owner, int64_t *ids,
 }
 
 int
+store_ended(struct store *s, double before, int64_t *ids, int *kinds,
+    int max)
+{
+	return s->ops->ended(s, before, ids, kinds, max);
+}
+
+int64_t
+store_ended_count(struct store *s)
+{
+	return s->ops->ended_count(s);
+}
+
+int
 store_map_loading(struct store *s, int64_t id, int on)
 {
 	return s->ops->map_loading(s, id, on);

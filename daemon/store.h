@@ -141,6 +141,13 @@ int		 store_next_of(struct store *, const char *, uid_t, int64_t *,
  */
 int		 store_queued_owners(struct store *, const char *, uid_t *, int);
 /*
+ * Fills ids (and kinds) with up to max jobs and maps that ended before
+ * this time, the earliest first. Returns how many, or -1.
+ */
+int		 store_ended(struct store *, double, int64_t *, int *, int);
+/* Jobs and maps ended (not being forgotten), or -1. */
+int64_t		 store_ended_count(struct store *);
+/*
  * Marks a map as still being stored (on) or all stored: recovery deletes
  * a map found loading, with its chunks. Returns 0 or -1.
  */

@@ -26,6 +26,8 @@ struct store_ops {
 			     int);
 	int64_t		 (*owner_items)(struct store *, const char *, uid_t);
 	int		 (*map_loading)(struct store *, int64_t, int);
+	int		 (*ended)(struct store *, double, int64_t *, int *, int);
+	int64_t		 (*ended_count)(struct store *);
 	int64_t		 (*pool_queued)(struct store *, const char *, uid_t);
 	int		 (*pool_record)(struct store *, const char *, int, int,
 			     int, const char *);

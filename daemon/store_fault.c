@@ -249,6 +249,19 @@ fault_next_of(struct store *s, const char *pool, uid_t owner, int64_t *ids,
 }
 
 static int
+fault_ended(struct store *s, double before, int64_t *ids, int *kinds,
+    int max)
+{
+	return IN(s)->ops->ended(IN(s), before, ids, kinds, max);
+}
+
+static int64_t
+fault_ended_count(struct store *s)
+{
+	return IN(s)->ops->ended_count(IN(s));
+}
+
+static int
 fault_map_loading(struct store *s, int64_t id, int on)
 {
 	fault_write(FAULT(s));
@@ -430,6 +443,8 @@ static const struct store_ops fault_ops = {
 	.queued_owners = fault_queued_owners,
 	.owner_items = fault_owner_items,
 	.map_loading = fault_map_loading,
+	.ended = fault_ended,
+	.ended_count = fault_ended_count,
 	.pool_queued = fault_pool_queued,
 	.pool_record = fault_pool_record,
 	.pool_records = fault_pool_records,

@@ -22,7 +22,7 @@
 #include "util.h"
 #include "xmalloc.h"
 
-#define SCHEMA_VERSION	8
+#define SCHEMA_VERSION	9
 
 enum {
 	S_INSERT,
@@ -34,6 +34,8 @@ enum {
 	S_POOL_QUEUED,
 	S_OWNER_ITEMS,
 	S_MAP_LOADING,
+	S_ENDED,
+	S_ENDED_COUNT,
 	S_POOL_RECORD,
 	S_POOL_RECORDS,
 	S_RUNNING,
@@ -96,6 +98,11 @@ static const char *stmt_sql[S_NSTMTS] = {
 	    "END) FROM jobs INDEXED BY jobs_owner_queue WHERE pool = ?1 AND "
 	    "owner = ?2 AND state = 0 AND kind != 1",
 	[S_MAP_LOADING] = "UPDATE jobs SET loading = ?2 WHERE id = ?1",
+	[S_ENDED] = "SELECT id, kind FROM jobs INDEXED BY jobs_ended WHERE "
+	    "state >= 2 AND kind != 2 AND finished < ?1 AND loading = 0 "
+	    "ORDER BY finished LIMIT ?2",
+	[S_ENDED_COUNT] = "SELECT count(*) FROM jobs INDEXED BY jobs_ended "
+	    "WHERE state >= 2 AND kind != 2 AND loading = 0",
 	[S_POOL_RECORD] = "INSERT OR REPLACE INTO pools (name, size, paused, "
 	    "added, runtime) VALUES (?, ?, ?, ?, ?)",
 	[S_POOL_RECORDS] = "SELECT name, size, paused, added, runtime FROM pools "
@@ -256,10 +263,15 @@ static const char schema_v8[] =
 	"CREATE INDEX jobs_owner_queue ON jobs (pool, owner, priority DESC, id)"
 	" WHERE state = 0 AND kind != 1;";
 
+/* Version 9: ended jobs and maps by when they ended, for retention. */
+static const char schema_v9[] =
+	"CREATE INDEX jobs_ended ON jobs (finished)"
+	" WHERE state >= 2 AND kind != 2;";
+
 /* migrations[v] brings a database at version v to v + 1. */
 static const char *const migrations[SCHEMA_VERSION] = {
 	schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6,
-	schema_v7, schema_v8,
+	schema_v7, schema_v8, schema_v9,
 };
 
 struct sq {
@@ -864,6 +876,37 @@ sq_map_loading(struct store *base, int64_t id, int on)
 	return sq_write(s, st, "map loading");
 }
 
+static int
+sq_ended(struct store *base, double before, int64_t *ids, int *kinds,
+    int max)
+{
+	struct sq	*s = SQ(base);
+	sqlite3_stmt	*st = sq_stmt(s, S_ENDED);
+	int		 n = 0, rc = SQLITE_DONE;
+
+	sqlite3_bind_double(st, 1, before);
+	sqlite3_bind_int(st, 2, max);
+	while (n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ids[n] = sqlite3_column_int64(st, 0);
+		kinds[n++] = sqlite3_column_int(st, 1);
+	}
+	return sq_read_done(s, st, rc == SQLITE_ROW ? SQLITE_DONE : rc,
+	    "ended jobs") == -1 ? -1 : n;
+}
+
+static int64_t
+sq_ended_count(struct store *base)
+{
+	struct sq	*s = SQ(base);
+	sqlite3_stmt	*st = sq_stmt(s, S_ENDED_COUNT);
+	int64_t		 n = -1;
+
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return n;
+}
+
 static int64_t
 sq_owner_items(struct store *base, const char *pool, uid_t owner)
 {
@@ -1272,6 +1315,8 @@ static const struct store_ops sq_ops = {
 	.queued_owners = sq_queued_owners,
 	.owner_items = sq_owner_items,
 	.map_loading = sq_map_loading,
+	.ended = sq_ended,
+	.ended_count = sq_ended_count,
 	.pool_queued = sq_pool_queued,
 	.pool_record = sq_pool_record,
 	.pool_records = sq_pool_records,

@@ -115,6 +115,20 @@ sweep_forget(int64_t id)
 	sweep_start(id, NULL, 0);
 }
 
+int
+forget_job(struct store *s, int64_t id, int kind)
+{
+	if (kind == KIND_MAP) {
+		/* Unseen from now on; its rows go a slice per turn. */
+		if (store_map_loading(s, id, 1) == -1)
+			return -1;
+		sweep_forget(id);
+	} else if (store_forget(s, id, 1) == -1)
+		return -1;
+	logs_remove(id);
+	return 0;
+}
+
 const char *
 sweep_cancelling(int64_t map)
 {

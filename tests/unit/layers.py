@@ -54,7 +54,7 @@ LAYERS = [
     ("store", {"store.c", "store_common.c", "store_sqlite.c",
                "store_fault.c", "checkpoint.c"}),
     ("core", {"sched.c", "limit.c", "pool.c", "worker.c", "tick.c",
-              "stopping.c", "logs.c", "paths.c", "disk.c", "sweep.c", "peer.c", "config.c", "plugins.c",
+              "stopping.c", "logs.c", "paths.c", "disk.c", "sweep.c", "retain.c", "peer.c", "config.c", "plugins.c",
               "runtime.c",
               "notify.c", "proctitle.c"}),
     # The Unix socket's side: its clients, their requests and replies,

@@ -215,13 +215,13 @@ query_int(const char *path, const char *sql)
 	return v;
 }
 
-/* Opening creates the schema at version 8, in WAL mode; reopening works. */
+/* Opening creates the schema at version 9, in WAL mode; reopening works. */
 static void
 test_open_schema(void **state)
 {
 	struct fixture	*fx = *state;
 
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 8);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 9);
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM "
 	    "sqlite_master WHERE type = 'table' AND name = 'jobs'"), 1);
 	assert_int_equal(query_int(fx->path, "SELECT count(*) FROM "
@@ -233,7 +233,7 @@ test_open_schema(void **state)
 	assert_int_equal(query_int(fx->path, "SELECT journal_mode = 'wal' "
 	    "FROM pragma_journal_mode"), 1);
 	reopen(fx);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 8);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 9);
 	assert_false(store_dirty(fx->s));
 }
 
@@ -252,6 +252,7 @@ test_migrate_v1(void **state)
 	    "DROP TRIGGER jobs_forget; DROP TABLE attempts;"
 	    "DROP INDEX jobs_delayed; DROP INDEX jobs_maps;"
 	    "DROP INDEX jobs_queued_chunks; DROP INDEX jobs_owner_queue;"
+	    "DROP INDEX jobs_ended;"
 	    "DROP TABLE pools;"
 	    "ALTER TABLE jobs DROP COLUMN pool;"
 	    "ALTER TABLE jobs DROP COLUMN context;"
@@ -268,7 +269,7 @@ test_migrate_v1(void **state)
 	    "PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	fx->s = open_store(fx);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 8);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 9);
 	assert_int_equal(store_get(fx->s, 1, &j), 1);
 	assert_string_equal(j.task, "square");
 	assert_int_equal(j.owner, 1000);
@@ -292,14 +293,14 @@ test_open_newer_schema(void **state)
 
 	store_close(fx->s);
 	fx->s = NULL;
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 9"), -1);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 9);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 10"), -1);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version"), 10);
 	s = store_open(fx->path, 1, faults, NULL, &cause);
 	assert_null(s);
 	assert_non_null(cause);
 	assert_non_null(strstr(cause, "newer"));
 	free(cause);
-	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 8"), -1);
+	assert_int_equal(query_int(fx->path, "PRAGMA user_version = 9"), -1);
 	fx->s = open_store(fx);
 }
 
@@ -1180,6 +1181,46 @@ test_owner_queues(void **state)
 	assert_int_equal(store_queued_owners(s, "none", owners, 8), 0);
 }
 
+/*
+ * store_ended names ended jobs and maps, never chunks, queued or running
+ * ones, or maps being forgotten, earliest end first and before a time;
+ * store_ended_count counts them.
+ */
+static void
+test_ended(void **state)
+{
+	struct fixture	*fx = *state;
+	struct store	*s = fx->s;
+	int64_t		 a, b, m, c, q, ids[8];
+	int		 kinds[8];
+
+	a = add_job(s, 1);
+	b = add_job(s, 1);
+	m = add(s, KIND_MAP, 0, 0, 0, JOB_QUEUED, 0);
+	c = add(s, KIND_CHUNK, m, 0, 0, JOB_QUEUED, 0);
+	q = add_job(s, 1);
+	assert_int_equal(store_set_final(s, b, JOB_DONE, "1", NULL, 0, 10.0),
+	    0);
+	assert_int_equal(store_set_final(s, a, JOB_FAILED, NULL, "{}", 0,
+	    20.0), 0);
+	assert_int_equal(store_set_final(s, c, JOB_DONE, "[1]", NULL, 0, 5.0),
+	    0);
+	assert_int_equal(store_set_final(s, m, JOB_DONE, NULL, NULL, 0, 30.0),
+	    0);
+	assert_int_equal(store_ended(s, 1e9, ids, kinds, 8), 3);
+	assert_int_equal(ids[0], b);
+	assert_int_equal(ids[1], a);
+	assert_int_equal(ids[2], m);
+	assert_int_equal(kinds[2], KIND_MAP);
+	assert_int_equal(store_ended(s, 25.0, ids, kinds, 8), 2);
+	assert_int_equal(store_ended(s, 1e9, ids, kinds, 1), 1);
+	assert_int_equal(store_ended_count(s), 3);
+	assert_int_equal(store_map_loading(s, m, 1), 0);
+	assert_int_equal(store_ended_count(s), 2);
+	assert_int_equal(store_ended(s, 1e9, ids, kinds, 8), 2);
+	assert_int_equal(state_of(s, q), JOB_QUEUED);
+}
+
 /* Collects recorded pools as "name:size:paused:added," text. */
 static void
 pool_seen(const char *name, int size, int paused, int added,
@@ -1439,6 +1480,7 @@ main(int argc, char **argv)
 		T(test_map_progress),
 		T(test_pools),
 		T(test_owner_queues),
+		T(test_ended),
 		T(test_pool_records),
 		T(test_targets),
 		T(test_fault_spec),
