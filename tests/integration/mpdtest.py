@@ -301,5 +301,19 @@ class MpdTestCase(unittest.TestCase):
         return self.d.call(req)
 
 
+# CTest's SKIP_RETURN_CODE: a file with a skipped test reports itself
+# skipped, not passed, so that scripts/test sees every skip.
+SKIP = 77
+
+
 def main():
-    unittest.main(verbosity=2)
+    """Runs the file's tests: exits 1 when one failed, else 77 when one was
+    skipped (each reason printed), else 0."""
+    result = unittest.main(verbosity=2, exit=False).result
+    if not result.wasSuccessful():
+        sys.exit(1)
+    if result.skipped:
+        for test, why in result.skipped:
+            print("SKIPPED %s: %s" % (test.id(), why))
+        sys.exit(SKIP)
+    sys.exit(0)

@@ -17,6 +17,7 @@ import uuid
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+import mpdtest  # noqa: E402
 from mpdtest import (BUILD, MPCTL, MPD, SLOW, Daemon,  # noqa: E402,F401
                      MpdTestCase, RawClient, wait_for)
 
@@ -179,4 +180,4 @@ def root_only_target():
 def main(root=True):
     if root:
         need_root()
-    unittest.main(verbosity=2)
+    mpdtest.main()
