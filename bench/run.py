@@ -43,10 +43,12 @@ SYS_PYTHON = "/usr/bin/python3"
 FULL = {"map": 1000000, "submit": 20000, "rtt": 2000, "exec": 2000,
         "queue": 50000, "rq": 5000, "rtt_clients": 2000,
         "rss_small": 10000, "rss_big": 1000000, "map_get": 1000000,
+        "retain": 100000,
         "pyapply": 20000}
 TINY = {"map": 2000, "submit": 300, "rtt": 50, "exec": 40,
         "queue": 500, "rq": 100, "rtt_clients": 50,
-        "rss_small": 100, "rss_big": 2000, "map_get": 2000, "pyapply": 200}
+        "rss_small": 100, "rss_big": 2000, "map_get": 2000, "pyapply": 200,
+        "retain": 2000}
 CLIENTS = 8             # concurrent clients of the latency workload
 WINDOW = 512            # requests in flight of the Python client
 
@@ -835,6 +837,36 @@ def mpd_alone_map_get(d, n, add):
     add("mapget daemon growth", peak[0] - before)
 
 
+def mpd_alone_retention(build, n, rtt, add):
+    """Round trips (mpbench rtt) while n ended jobs are forgotten at once
+    (--keep-ended 2s, after n submit+gets), and again once they are all
+    gone: forgetting, a slice per turn of the loop, must not move the
+    p99."""
+    d = Mpd(build, "normal", extra=["--keep-ended", "2s"])
+    try:
+        d.mpbench("submit-get", n)
+        c = Conn(d.sock)
+
+        def ended():
+            st = c.ok({"op": "status"})["jobs"]
+            return st["done"] + st["failed"]
+        # The first ones are forgotten 2 s after they ended: measure then.
+        wait_until(lambda: ended() < n, 60, "retention to begin",
+                   interval=0.05)
+        r = d.mpbench("rtt", rtt)
+        left = ended()
+        add("retain rtt99", r["p99_us"])
+        wait_until(lambda: ended() <= rtt, 600, "retention to end",
+                   interval=0.05)
+        add("retain left", left)
+        r = d.mpbench("rtt", rtt)
+        add("retain after rtt99", r["p99_us"])
+        c.close()
+        d.stop()
+    finally:
+        d.close()
+
+
 def fmt(s, key):
     if key not in s:
         return "skipped"
@@ -969,6 +1001,10 @@ def main():
         step("round %d/%d: Python functions, mpd.Pool against "
              "multiprocessing.Pool" % (k + 1, rounds))
         python_apply(build, sizes["pyapply"], add)
+    for k in range(rounds):
+        step("round %d/%d: mpd alone: round trips while %d ended jobs are "
+             "forgotten" % (k + 1, rounds, sizes["retain"]))
+        mpd_alone_retention(build, sizes["retain"], sizes["rtt"], add)
     step("mpd alone: memory with %d and %d queued jobs, start time"
          % (sizes["rss_small"], sizes["rss_big"]))
     mpd_alone_memory_start(build, sizes, rounds, add)
@@ -1117,6 +1153,11 @@ def main():
          "attack follows rtt99", 1, ("<=", 10000.0)),
         ("  maps of 100000 items in chunks of 1",
          "attack maps rtt99", 1, ("<=", 10000.0)),
+        ("p99 while %d ended jobs are forgotten (µs)" % n["retain"],
+         "retain rtt99", 1, ("<=", 10000.0)),
+        ("  once they are gone (µs)", "retain after rtt99", 1, None),
+        ("  ended jobs not yet forgotten when measured", "retain left", 1,
+         None),
     ]
     print()
     hdr2 = "%-44s %-34s %8s %s"

@@ -1,10 +1,11 @@
 /*
  * Retention: ended jobs and maps are forgotten, with their logs, once they
  * ended longer ago than --keep-ended, and past --keep-max the oldest ended
- * ones go first. Once a second it looks; what is due goes in batches for
- * at most RETAIN_SLICE seconds a turn of the loop, the rest next turn, so
- * that a backlog of many thousand never holds the others back. A map's
- * chunks go through sweep.c the same way.
+ * ones go first. Once a second it looks; what is due goes RETAIN_BATCH at
+ * a time (and for at most RETAIN_SLICE seconds), a turn every RETAIN_GAP
+ * seconds while more is due, so that a backlog of many thousand never
+ * holds the others back: it is not urgent. A map's chunks go through
+ * sweep.c.
  */
 #include <math.h>
 #include <stdint.h>
@@ -15,8 +16,9 @@
 #include "util.h"
 
 #define RETAIN_EVERY	1.0	/* seconds between looks */
-#define RETAIN_SLICE	0.001
-#define RETAIN_BATCH	64
+#define RETAIN_SLICE	0.001	/* the most a turn takes */
+#define RETAIN_BATCH	64	/* jobs a turn forgets at most */
+#define RETAIN_GAP	0.005	/* between turns, while a backlog lasts */
 
 static struct store		*store;
 static const struct config	*conf;
@@ -45,7 +47,7 @@ retain_batch(double before, int64_t max, double until)
 	int	kinds[RETAIN_BATCH], n, i;
 
 	while (done < max) {
-		if (time_mono() >= until)
+		if (done >= RETAIN_BATCH || time_mono() >= until)
 			return -1;
 		n = store_ended(store, before, ids, kinds, max - done <
 		    RETAIN_BATCH ? (int)(max - done) : RETAIN_BATCH);
@@ -90,7 +92,7 @@ retain_cb(evutil_socket_t fd, short events, void *arg)
 			forgotten = 0;
 		}
 	}
-	tv = tv_from(more ? 0 : RETAIN_EVERY);
+	tv = tv_from(more ? RETAIN_GAP : RETAIN_EVERY);
 	evtimer_add(timer, &tv);
 }
 
