@@ -91,18 +91,26 @@ admit_owner(struct client *c, json_t *tag, const char *op, int64_t items)
 {
 	int64_t	*n;
 
-	if (max_user == 0 || admitting || client_privileged(c))
+	/* Checked again when a waiting one goes in: others may have come. */
+	if (max_user == 0 || client_privileged(c))
 		return 1;
 	n = admit_owner_queued(c->uid);
-	if (*n + items <= max_user) {
-		*n += items;
+	if (*n + items <= max_user)
 		return 1;
-	}
 	reply_error(c, tag, ERR_QUEUE_FULL, "uid %ld has %lld items queued "
 	    "and this %s has %lld; one user may have at most %lld queued "
 	    "(--max-queued-per-user)", (long)c->uid, (long long)*n, op,
 	    (long long)items, (long long)max_user);
 	return 0;
+}
+
+/* A request goes in: its user's count grows by its items. Returns 1. */
+static int
+admit_in(struct client *c, int64_t items)
+{
+	if (max_user != 0 && !client_privileged(c))
+		*admit_owner_queued(c->uid) += items;
+	return 1;
 }
 
 static void
@@ -156,10 +164,10 @@ admit(struct client *c, json_t *req, const char *op,
 	if (!admit_owner(c, tag, op, items))
 		return 0;
 	if (max_queue == 0)
-		return 1;
+		return admit_in(c, items);
 	if (admitting) {
 		queued = admit_queued() + items;
-		return 1;
+		return admit_in(c, items);
 	}
 	if (items > max_queue) {
 		reply_error(c, tag, ERR_QUEUE_FULL, "%lld items can never fit "
@@ -169,7 +177,7 @@ admit(struct client *c, json_t *req, const char *op,
 	}
 	if (TAILQ_EMPTY(&blocked) && admit_queued() + items <= max_queue) {
 		queued += items;
-		return 1;
+		return admit_in(c, items);
 	}
 	if ((v = json_object_get(req, "block_timeout")) != NULL)
 		wait = json_number_value(v);
