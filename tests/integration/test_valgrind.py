@@ -29,8 +29,9 @@ class Valgrind(unittest.TestCase):
                "--child-silent-after-fork=yes", "--log-file=" + vlog,
                MPD, "--socket", d.socket, "--db", d.db, "--workers", "2",
                "--test-tasks", "--grace", "1", "--kill-grace", "1",
-               "--max-queue", "1000", "--config", os.devnull,
-               "--pool", "py=1:python"]
+               "--max-queue", "20000", "--config", os.devnull,
+               "--pool", "py=1:python", "--log-cap", "1000",
+               "--keep-max", "20", "--max-queued-per-user", "20000"]
         log = open(os.path.join(d.tmp, "mpd.log"), "ab")
         d.proc = subprocess.Popen(cmd, stdout=log, stderr=log,
                                   stdin=subprocess.DEVNULL,
@@ -98,6 +99,30 @@ class Valgrind(unittest.TestCase):
         q = c.call({"op": "submit", "task": "square", "args": [1]})["job"]
         c.call({"op": "cancel", "job": q})
         c.call({"op": "forget", "job": q})
+        # A log past its cap (head, tail and the line between).
+        j = c.call({"op": "submit", "task": "shell",
+                    "args": ["seq 1 3000"]})["job"]
+        self.assertTrue(c.call({"op": "get", "job": j})["result"]
+                        ["log_truncated"])
+        # A big map stored in slices, then cancelled and forgotten in
+        # slices, with the pool paused so its chunks wait.
+        c.call({"op": "pool_pause", "pool": "default"})
+        m = c.call({"op": "map", "task": "square", "chunksize": 1,
+                    "items": list(range(3000))})["job"]
+        self.assertEqual(c.call({"op": "cancel", "job": m})["state"],
+                         "cancelled")
+        self.assertTrue(c.call({"op": "forget", "job": m})["ok"])
+        c.call({"op": "pool_resume", "pool": "default"})
+        # A long submit's args kept as text.
+        j = c.call({"op": "submit", "task": "echo",
+                    "args": [list(range(3000))]})["job"]
+        self.assertEqual(len(c.call({"op": "get", "job": j})["result"][0]),
+                         3000)
+        # Retention: past --keep-max 20 the oldest ended jobs go.
+        for k in range(25):
+            c.call({"op": "submit", "task": "echo", "args": [k]})
+        wait_for(lambda: len(d.call({"op": "list", "state": "done"})
+                             ["jobs"]) <= 20, 60, "retention to forget")
         c.call({"op": "status"})
         c.call({"op": "list"})
         c.send({"op": "get", "job": j})     # a waiter left at exit
