@@ -9,7 +9,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from sectest import Daemon, Tools, User, main  # noqa: E402
+from sectest import Daemon, Tools, User, main, wait_for  # noqa: E402
 
 CALLS = """
 import json, sys
@@ -150,6 +150,49 @@ class QueueCap(Base):
         self.d.call({"op": "cancel", "job": got[0]["job"]})
         again = self.calls(a, [sleep, sleep])
         self.assertEqual([r["ok"] for r in again], [True, False])
+
+
+WAITING = """
+import json, sys
+sys.path.insert(0, %(pypath)r)
+from mpd.client import connect
+s = connect(%(sock)r)
+s.sendall(b"".join(json.dumps({"op": "submit", "task": "sleep",
+                               "args": [30], "req": k}).encode() + b"\\n"
+                   for k in range(4)))
+f = s.makefile("rb")
+print(json.dumps([json.loads(f.readline()) for _ in range(4)]))
+"""
+
+
+class QueueCapWaiting(Base):
+    """--max-queue 3 and --max-queued-per-user 2: a user's submits that
+    waited for room are held to the user's cap when they go in."""
+    extra = ["--max-queue", "3", "--max-queued-per-user", "2"]
+
+    def test_waiting_submits_go_in_within_the_users_cap(self):
+        a = User("qw")
+        for _ in range(2):      # both workers busy
+            self.d.call({"op": "submit", "task": "sleep", "args": [30]})
+        wait_for(lambda: self.d.call({"op": "status"})["jobs"]["running"]
+                 == 2, 20, "both workers busy")
+        mine = [self.d.call({"op": "submit", "task": "sleep",
+                             "args": [30]})["job"] for _ in range(3)]
+        p = a.popen(self.tools.python_argv(WAITING % {
+            "pypath": self.tools.pypath, "sock": self.d.socket}),
+            stdout=-1, text=True)
+        self.addCleanup(p.kill)
+        wait_for(lambda: self.d.log().count("waits for queue space") >= 4,
+                 20, "the user's four submits to wait")
+        for j in mine:          # room for three
+            self.d.call({"op": "cancel", "job": j})
+        out, _ = p.communicate(timeout=60)
+        got = sorted(json.loads(out), key=lambda r: r["req"])
+        self.assertEqual([r["ok"] for r in got], [True, True, False, False],
+                         got)
+        for r in got[2:]:
+            self.assertEqual(r["error"]["code"], "queue_full", r)
+            self.assertIn("--max-queued-per-user", r["error"]["message"])
 
 
 class Turns(Base):
