@@ -6,6 +6,8 @@
  */
 #include <sys/stat.h>
 
+#include <dirent.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -28,13 +30,83 @@ static const char	*streams_of[2] = { "stdout", "stderr" };
 /* The log directory, held open: every file in it is opened through it. */
 static int		 logs_dirfd = -1;
 static const char	*logs_dir;	/* its path, for messages */
+static int		 logs_flat;	/* files of the flat layout are there */
 
-/* A job's file name for a stream, in buf. */
+/*
+ * A job's files are in a directory per thousand jobs (job 123456's in
+ * 123/), so that a million jobs do not make one directory of two million
+ * entries. Files of the flat layout that came before are still read and
+ * removed, when the directory had any at start.
+ */
+#define LOGS_PER_DIR	1000
+
+/* A job's directory's name, in buf. */
 static const char *
-logs_name(int64_t job, const char *ext, char *buf, size_t len)
+logs_bucket(int64_t job, char *buf, size_t len)
 {
-	snprintf(buf, len, "%lld.%s", (long long)job, ext);
+	snprintf(buf, len, "%lld", (long long)(job / LOGS_PER_DIR));
 	return buf;
+}
+
+/* A job's file name for a stream, in buf: in its directory, or flat. */
+static const char *
+logs_name(int64_t job, const char *ext, char *buf, size_t len, int flat)
+{
+	if (flat)
+		snprintf(buf, len, "%lld.%s", (long long)job, ext);
+	else
+		snprintf(buf, len, "%lld/%lld.%s", (long long)(job /
+		    LOGS_PER_DIR), (long long)job, ext);
+	return buf;
+}
+
+/*
+ * Opens a job's file for a stream (flags of openat), in its directory or,
+ * when it is not there, in the flat layout. The directory is opened
+ * without following a link, as the file is.
+ */
+static int
+logs_open(int64_t job, const char *ext, int flags)
+{
+	char	name[48];
+	int	dfd, fd;
+
+	logs_bucket(job, name, sizeof name);
+	if ((dfd = openat(logs_dirfd, name, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) != -1) {
+		snprintf(name, sizeof name, "%lld.%s", (long long)job, ext);
+		fd = openat(dfd, name, flags | O_NOFOLLOW | O_CLOEXEC);
+		close(dfd);
+		if (fd != -1 || errno != ENOENT)
+			return fd;
+	}
+	if (!logs_flat)
+		return -1;
+	return openat(logs_dirfd, logs_name(job, ext, name, sizeof name, 1),
+	    flags | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* Whether the directory holds a file of the flat layout (ID.out, ID.err). */
+static int
+logs_find_flat(void)
+{
+	struct dirent	*e;
+	DIR		*d;
+	const char	*dot;
+	int		 fd, found = 0;
+
+	if ((fd = dup(logs_dirfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return 1;	/* not known: look for them */
+	}
+	while (!found && (e = readdir(d)) != NULL) {
+		dot = strchr(e->d_name, '.');
+		found = dot != NULL && dot != e->d_name &&
+		    (strcmp(dot, ".out") == 0 || strcmp(dot, ".err") == 0);
+	}
+	closedir(d);
+	return found;
 }
 
 int
@@ -55,6 +127,7 @@ logs_init(const char *dir, char **cause)
 		logs_dirfd = -1;
 		return -1;
 	}
+	logs_flat = logs_find_flat();
 	return 0;
 }
 
@@ -82,18 +155,32 @@ int
 logs_create(int64_t job, const char *ext)
 {
 	char	name[48];
-	int	fd;
+	int	dfd, fd = -1, tries = 0;
 
-	logs_name(job, ext, name, sizeof name);
+	logs_bucket(job, name, sizeof name);
+	/* The parent removes a directory it empties: make it again then. */
+	do {
+		if (mkdirat(logs_dirfd, name, 0700) == -1 && errno != EEXIST)
+			log_warn("job %lld: cannot create %s/%s",
+			    (long long)job, logs_dir, name);
+		dfd = openat(logs_dirfd, name, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC);
+	} while (dfd == -1 && errno == ENOENT && ++tries < 3);
+	if (dfd == -1) {
+		log_warn("job %lld: cannot open %s/%s", (long long)job,
+		    logs_dir, name);
+		return -1;
+	}
+	snprintf(name, sizeof name, "%lld.%s", (long long)job, ext);
 	/* A new file each attempt: nothing already there is reused. */
-	if (unlinkat(logs_dirfd, name, 0) == -1 && errno != ENOENT)
+	if (unlinkat(dfd, name, 0) == -1 && errno != ENOENT)
 		log_warn("job %lld: removing %s/%s", (long long)job,
-		    logs_dir, name);
-	fd = openat(logs_dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
-	    O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd == -1)
+		    logs_dir, logs_name(job, ext, name, sizeof name, 0));
+	else if ((fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
 		log_warn("job %lld: cannot create %s/%s", (long long)job,
-		    logs_dir, name);
+		    logs_dir, logs_name(job, ext, name, sizeof name, 0));
+	close(dfd);
 	return fd;
 }
 
@@ -101,13 +188,19 @@ void
 logs_remove(int64_t job)
 {
 	char	name[48];
-	int	i;
+	int	i, flat;
 
-	for (i = 0; i < 2; i++) {
-		logs_name(job, exts[i], name, sizeof name);
-		if (unlinkat(logs_dirfd, name, 0) == -1 && errno != ENOENT)
-			log_warn("removing %s/%s", logs_dir, name);
+	for (flat = 0; flat <= logs_flat; flat++) {
+		for (i = 0; i < 2; i++) {
+			logs_name(job, exts[i], name, sizeof name, flat);
+			if (unlinkat(logs_dirfd, name, 0) == -1 &&
+			    errno != ENOENT)
+				log_warn("removing %s/%s", logs_dir, name);
+		}
 	}
+	/* The job's directory goes with its last files. */
+	logs_bucket(job, name, sizeof name);
+	(void)unlinkat(logs_dirfd, name, AT_REMOVEDIR);
 }
 
 void
@@ -115,12 +208,20 @@ logs_sizes(int64_t job, int64_t *sizes)
 {
 	struct stat	st;
 	char		name[48];
-	int		i;
+	int		i, flat, rc;
 
+	/* The log directory is mpd's alone: its names are not links. */
 	for (i = 0; i < 2; i++) {
-		logs_name(job, exts[i], name, sizeof name);
-		sizes[i] = fstatat(logs_dirfd, name, &st, AT_SYMLINK_NOFOLLOW) ==
-		    0 && S_ISREG(st.st_mode) ? (int64_t)st.st_size : 0;
+		sizes[i] = 0;
+		for (flat = 0; flat <= logs_flat; flat++) {
+			logs_name(job, exts[i], name, sizeof name, flat);
+			rc = fstatat(logs_dirfd, name, &st,
+			    AT_SYMLINK_NOFOLLOW);
+			if (rc == 0 && S_ISREG(st.st_mode))
+				sizes[i] = (int64_t)st.st_size;
+			if (rc == 0)
+				break;
+		}
 	}
 }
 
@@ -151,16 +252,13 @@ size_t
 logs_read(int64_t job, int stream, int64_t off, char **data, int *more)
 {
 	struct stat	 st;
-	char		 name[48];
 	ssize_t		 n;
 	size_t		 want;
 	int		 fd;
 
 	*data = NULL;
 	*more = 0;
-	logs_name(job, exts[stream], name, sizeof name);
-	fd = openat(logs_dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC);
+	fd = logs_open(job, exts[stream], O_RDONLY | O_NONBLOCK);
 	if (fd == -1)
 		return 0;
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||

@@ -28,6 +28,12 @@ EXIT_OK, EXIT_JOB_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_UNREACHABLE, EXIT_TIMEOUT, EXIT_NOT_FOUND, EXIT_REFUSED = 3, 4, 5, 6
 
 
+def log_path(tmp, job, ext):
+    """Where the daemon in tmp keeps a job's log (a directory per thousand
+    jobs)."""
+    return os.path.join(tmp, "logs", str(job // 1000), "%d.%s" % (job, ext))
+
+
 def wait_for(pred, timeout=10.0, what="a condition"):
     """Calls pred until it returns something true; fails at the deadline."""
     deadline = time.monotonic() + timeout * SLOW

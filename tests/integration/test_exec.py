@@ -26,8 +26,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mpdtest import (SLOW, MpdTestCase, main, proc_status,  # noqa: E402
-                     wait_for)
+from mpdtest import (SLOW, Daemon, MpdTestCase, log_path,  # noqa: E402
+                     main, proc_status, wait_for)
 
 KILL_GRACE = 1
 SIGKILL, SIGTERM, SIGXCPU = 9, 15, 24
@@ -302,7 +302,7 @@ class Output(ExecCase):
         self.assertEqual(b64(logs["stdout"]), b"a" * 5000)
         self.assertEqual(b64(logs["stderr"]), b"e" * 1500)
         self.assertTrue(logs["end"])
-        with open(os.path.join(self.d.tmp, "logs", "%d.out" % r["job"]),
+        with open(log_path(self.d.tmp, r["job"], "out"),
                   "rb") as f:
             self.assertEqual(f.read(), b"a" * 5000)
 
@@ -379,6 +379,39 @@ class LogCap(ExecCase):
         logs = self.call({"op": "logs", "job": r["job"]})
         self.assertTrue(b64(logs["stdout"]).startswith(b"q" * 500 + b"\n[mpd: 1 bytes"))
         self.assertTrue(b64(logs["stdout"]).endswith(b"]\n" + b"q" * 500))
+
+
+class LogLayout(ExecCase):
+    """A job's logs are in a directory per thousand jobs, which goes with
+    its last files; logs of the flat layout before it are still read and
+    removed."""
+
+    def test_directories_and_the_flat_layout(self):
+        r = self.run_job("shell", ["echo one"])
+        job = r["job"]
+        path = log_path(self.d.tmp, job, "out")
+        with open(path) as f:
+            self.assertEqual(f.read(), "one\n")
+        self.assertEqual(sorted(os.listdir(os.path.join(self.d.tmp,
+                                                        "logs"))), ["0"])
+        self.assertEqual(self.d.stop(), 0)
+        # As an older mpd left it: ID.out and ID.err in the log directory.
+        flat = os.path.join(self.d.tmp, "logs", "%d.out" % job)
+        os.rename(path, flat)
+        os.rename(log_path(self.d.tmp, job, "err"),
+                  os.path.join(self.d.tmp, "logs", "%d.err" % job))
+        os.rmdir(os.path.dirname(path))
+        self.d = Daemon(self.workers, self.daemon_args, tmp=self.d.tmp)
+        self.d.start()
+        lg = self.call({"op": "logs", "job": job})
+        self.assertEqual(b64(lg["stdout"]), b"one\n")
+        self.assertTrue(self.call({"op": "forget", "job": job})["ok"])
+        self.assertFalse(os.path.exists(flat))
+        r = self.run_job("shell", ["echo two"])
+        self.assertTrue(os.path.exists(log_path(self.d.tmp, r["job"],
+                                                "out")))
+        self.assertTrue(self.call({"op": "forget", "job": r["job"]})["ok"])
+        self.assertEqual(os.listdir(os.path.join(self.d.tmp, "logs")), [])
 
 
 class Settings(ExecCase):
@@ -790,7 +823,7 @@ class Logs(ExecCase):
         total = 300000
         r = self.run_job("shell", ["head -c %d /dev/urandom" % total])
         job = r["job"]
-        with open(os.path.join(self.d.tmp, "logs", "%d.out" % job),
+        with open(log_path(self.d.tmp, job, "out"),
                   "rb") as f:
             whole = f.read()
         self.assertEqual(len(whole), total)
@@ -890,7 +923,7 @@ class Logs(ExecCase):
     def test_forgotten_job_has_no_logs(self):
         r = self.run_job("shell", ["echo kept; echo also >&2"])
         job = r["job"]
-        files = [os.path.join(self.d.tmp, "logs", "%d.%s" % (job, ext))
+        files = [log_path(self.d.tmp, job, ext)
                  for ext in ("out", "err")]
         for f in files:
             self.assertTrue(os.path.exists(f), f)
@@ -1172,8 +1205,9 @@ class Isolation(ExecCase):
     def test_a_stale_log_file_is_not_a_jobs_log(self):
         job = self.submit("square", 4)
         self.finish(job)
-        with open(os.path.join(self.d.tmp, "logs", "%d.out" % job),
-                  "w") as f:
+        path = log_path(self.d.tmp, job, "out")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
             f.write("someone else's output")
         r = self.call({"op": "logs", "job": job})
         self.assertEqual((r["stdout"]["data"], r["end"]), ("", True))

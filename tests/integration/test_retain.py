@@ -7,7 +7,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mpdtest import MPD, MpdTestCase, main, wait_for  # noqa: E402
+from mpdtest import MPD, MpdTestCase, log_path, main, wait_for  # noqa: E402
 
 
 class KeepEnded(MpdTestCase):
@@ -25,7 +25,7 @@ class KeepEnded(MpdTestCase):
                          "items": list(range(20)), "chunksize": 2})["job"]
         for j in (cmd, quick, m):
             self.assertEqual(self.get(j, 30)["state"], "done")
-        logs = [os.path.join(self.d.tmp, "logs", "%d.%s" % (cmd, ext))
+        logs = [log_path(self.d.tmp, cmd, ext)
                 for ext in ("out", "err")]
         self.assertTrue(all(os.path.exists(p) for p in logs))
         running = self.submit("sleep", 60)

@@ -234,12 +234,12 @@ class SwappedWhileRunning(unittest.TestCase):
         self.assertEqual((r.returncode, r.stdout, r.stderr),
                          (0, "out\n", "err\n"))
         # The output went to the held directory, as B's job 1.
-        with open(os.path.join(logs + ".held", "1.out")) as f:
+        with open(os.path.join(logs + ".held", "0", "1.out")) as f:
             self.assertEqual(f.read(), "out\n")
         r = self.as_b("logs", 1)
         self.assertEqual(r.stdout, "out\n", r.stderr)
         self.assertEqual(self.as_b("forget", 1).returncode, 0)
-        self.assertFalse(os.path.exists(os.path.join(logs + ".held",
+        self.assertFalse(os.path.exists(os.path.join(logs + ".held", "0",
                                                      "1.out")))
         # A second run, then the logs of a job whose files are the
         # target's names (2.out): still the held directory's.
