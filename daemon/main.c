@@ -30,6 +30,7 @@ static struct event_base	*ev_base;
 static struct store		*store;
 
 static struct event	*grace_ev;
+static struct event	*status_ev;	/* STATUS= once a second */
 static int		 lock_fd = -1;
 static int		 db_dirfd = -1, sock_dirfd = -1;
 static char		*db_dir, *db_base, *sock_dir, *sock_base;
@@ -176,6 +177,34 @@ pool_recorded(const char *name, int size, int paused, int added,
 		log_info("pool %s: paused, as mpctl pool pause left it", name);
 	if (i == 0)
 		c->workers = size;
+}
+
+/*
+ * STATUS= for the service manager, once a second: each pool's busy and
+ * total workers, and the jobs running (sent only when it changed).
+ */
+static void
+status_cb(evutil_socket_t fd, short events, void *arg)
+{
+	struct timeval	 second = { 1, 0 };
+	char		 buf[200];
+	size_t		 at = 0;
+	int		 k, n;
+
+	(void)fd;
+	(void)events;
+	(void)arg;
+	for (k = 0; k < pool_count() && at < sizeof buf; k++) {
+		n = snprintf(buf + at, sizeof buf - at, "%s%s %d/%d busy",
+		    k > 0 ? ", " : "", pool_name(k), sched_nbusy(k),
+		    pool_size(k));
+		if (n < 0)
+			break;
+		at += (size_t)n;
+	}
+	notify_status("%s; %d running%s", buf, sched_nbusy(-1),
+	    stopping() != STOP_NONE ? "; stopping" : "");
+	evtimer_add(status_ev, &second);
 }
 
 /* The grace period of a graceful stop ran out. */
@@ -328,7 +357,10 @@ main(int argc, char **argv)
 	    "%s", MPD_VERSION, nworkers, pool_count(), pool_count() > 1 ? "s" :
 	    "", cfg.socket_path, cfg.db_path);
 	notify_ready();
-	notify_status("%d workers on %s", nworkers, cfg.socket_path);
+	notify_init(ev_base);
+	if ((status_ev = evtimer_new(ev_base, status_cb, NULL)) == NULL)
+		fatalx("evtimer_new");
+	status_cb(-1, 0, NULL);
 
 	if (event_base_dispatch(ev_base) == -1)
 		fatalx("event loop failed");
@@ -342,6 +374,8 @@ main(int argc, char **argv)
 	pool_free();
 	disk_free_all();
 	event_free(grace_ev);
+	event_free(status_ev);
+	notify_free();
 	for (i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		event_free(sigev[i]);
 	/* Stopped already: a late SIGTERM must not make the exit a death. */

@@ -782,6 +782,10 @@ void	proctitle_set(const char *);
 /* notify.c */
 void	notify_ready(void);
 void	notify_stopping(void);
+/* Sends STATUS= when the text changed since the last one sent. */
 void	notify_status(const char *, ...) __attribute__((format(printf, 1, 2)));
+/* Starts the watchdog's timer when systemd asked for one. */
+void	notify_init(struct event_base *);
+void	notify_free(void);
 
 #endif
