@@ -290,9 +290,23 @@ main(int argc, char **argv)
 	long		 n;
 	int64_t		 requeued = 0, failed = 0;
 	char		*cause;
+	int		 fd;
 
 	proctitle_init(argc, argv);
 	config_parse(&cfg, argc, argv);
+	/*
+	 * A socket systemd passed (socket activation) is taken first, and
+	 * closed on exec at once: no worker's command may inherit it.
+	 */
+	if ((fd = notify_listen_fd(&cause)) == -2) {
+		fprintf(stderr, "mpd: %s\n", cause);
+		return 1;
+	}
+	if (fd >= 0 && fcntl(fd, F_SETFD, FD_CLOEXEC) == -1) {
+		fprintf(stderr, "mpd: the socket systemd passed: %s\n",
+		    strerror(errno));
+		return 1;
+	}
 
 	log_init("mpd[parent]", (enum log_level)cfg.log_level);
 	task_register_builtins();
@@ -350,9 +364,13 @@ main(int argc, char **argv)
 	loop_init(ev_base, store, &cfg);
 	if (pool_start(ev_base, &cfg, &sched_pool_hooks) == -1)
 		fatalx("cannot start the workers");
-	if (server_listen(ev_base, &cfg, sock_dirfd, sock_base, cfg.socket_path,
-	    &cause) == -1)
+	/* Socket activation: systemd's socket, else one of mpd's own. */
+	if (fd >= 0 ? server_adopt(ev_base, &cfg, fd, &cause) == -1 :
+	    server_listen(ev_base, &cfg, sock_dirfd, sock_base,
+	    cfg.socket_path, &cause) == -1)
 		fatalx("%s", cause);
+	if (fd >= 0)
+		log_info("listening on the socket systemd passed");
 	log_info("mpd %s ready: %d workers in %d pool%s, socket %s, database "
 	    "%s", MPD_VERSION, nworkers, pool_count(), pool_count() > 1 ? "s" :
 	    "", cfg.socket_path, cfg.db_path);

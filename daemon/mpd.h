@@ -158,6 +158,11 @@ void	mpd_check_stopped(void);
  */
 int	server_listen(struct event_base *, const struct config *, int,
 	    const char *, const char *, char **);
+/*
+ * Listens on a socket already bound and listening (systemd's): its file
+ * is systemd's, and stays at exit.
+ */
+int	server_adopt(struct event_base *, const struct config *, int, char **);
 /* Stops accepting and removes the socket file. */
 void	server_close_listener(void);
 struct client;
@@ -784,6 +789,11 @@ void	notify_ready(void);
 void	notify_stopping(void);
 /* Sends STATUS= when the text changed since the last one sent. */
 void	notify_status(const char *, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * The listening socket systemd passed (socket activation), or -1 when it
+ * passed none, or -2 with *cause set when it passed something else.
+ */
+int	notify_listen_fd(char **);
 /* Starts the watchdog's timer when systemd asked for one. */
 void	notify_init(struct event_base *);
 void	notify_free(void);

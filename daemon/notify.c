@@ -6,6 +6,8 @@
  * wedged loop stops it); built without, every call does nothing. Nothing
  * else in mpd knows which.
  */
+#include <sys/socket.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +15,7 @@
 #include "log.h"
 #include "mpd.h"
 #include "util.h"
+#include "xmalloc.h"
 
 #ifdef HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
@@ -54,6 +57,26 @@ notify_free(void)
 	watchdog = NULL;
 }
 
+int
+notify_listen_fd(char **cause)
+{
+	int	n = sd_listen_fds(1);
+
+	if (n <= 0)
+		return -1;
+	if (n > 1) {
+		*cause = xasprintf("systemd passed %d sockets; mpd takes one", n);
+		return -2;
+	}
+	if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <=
+	    0) {
+		*cause = xasprintf("the socket systemd passed is not a listening "
+		    "Unix stream socket (ListenStream= takes a path)");
+		return -2;
+	}
+	return SD_LISTEN_FDS_START;
+}
+
 void
 notify_ready(void)
 {
@@ -90,6 +113,13 @@ notify_init(struct event_base *base)
 void
 notify_free(void)
 {
+}
+
+int
+notify_listen_fd(char **cause)
+{
+	(void)cause;
+	return -1;
 }
 
 void

@@ -397,6 +397,27 @@ server_listen(struct event_base *base, const struct config *c, int dirfd,
 	return 0;
 }
 
+int
+server_adopt(struct event_base *base, const struct config *c, int fd,
+    char **cause)
+{
+	conf = c;
+	if (evutil_make_socket_nonblocking(fd) == -1 ||
+	    evutil_make_socket_closeonexec(fd) == -1 ||
+	    (listener = evconnlistener_new(base, server_accept_cb, NULL,
+	    LEV_OPT_CLOSE_ON_FREE, -1, fd)) == NULL) {
+		*cause = xasprintf("cannot listen on the socket systemd "
+		    "passed: %s", strerror(errno));
+		return -1;
+	}
+	evconnlistener_set_error_cb(listener, server_accept_error_cb);
+	if ((accept_pause = evtimer_new(base, server_resume_cb, NULL)) ==
+	    NULL)
+		fatalx("evtimer_new");
+	listen_name = NULL;	/* systemd's: not removed */
+	return 0;
+}
+
 void
 server_close_listener(void)
 {
@@ -409,7 +430,8 @@ server_close_listener(void)
 	event_free(accept_pause);
 	accept_pause = NULL;
 	/* Only the socket mpd made goes, from the directory it holds. */
-	if (fstatat(listen_dirfd, listen_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	if (listen_name != NULL &&
+	    fstatat(listen_dirfd, listen_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    st.st_dev == listen_dev && st.st_ino == listen_ino &&
 	    unlinkat(listen_dirfd, listen_name, 0) == -1 && errno != ENOENT)
 		log_warn("removing the socket %s", listen_name);

@@ -6,12 +6,14 @@ without libsystemd (it then says nothing)."""
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from mpdtest import SLOW, Daemon, RawClient, main, wait_for  # noqa: E402
+from mpdtest import (MPD, SLOW, Daemon, RawClient, main,  # noqa: E402
+                     wait_for)
 
 
 class Notify(unittest.TestCase):
@@ -84,6 +86,60 @@ class Notify(unittest.TestCase):
         self.d.send_signal(signal.SIGTERM)
         self.until(lambda: self.messages("STOPPING=1"), 20, "STOPPING=1")
         self.assertEqual(self.d.wait_exit(), 0)
+
+
+class SocketActivation(unittest.TestCase):
+    """A listening socket passed as fd 3 with LISTEN_FDS=1 and LISTEN_PID,
+    as systemd's socket units do: mpd serves on it, and leaves its file
+    (systemd's) at exit. Skipped without libsystemd."""
+
+    def test_jobs_run_through_the_passed_socket(self):
+        d = Daemon(2)
+        self.addCleanup(d.cleanup)
+        lsock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        lsock.bind(d.socket)
+        lsock.listen(16)
+        self.addCleanup(lsock.close)
+        log = open(os.path.join(d.tmp, "mpd.log"), "ab")
+        # sh's pid is mpd's once it execs: LISTEN_PID names mpd.
+        d.proc = subprocess.Popen(
+            ["sh", "-c", 'LISTEN_FDS=1 LISTEN_PID=$$ exec "$@" 3<&%d'
+             % lsock.fileno(), "sh", MPD, "--config", os.devnull,
+             "--socket", d.socket, "--db", d.db, "--workers", "2",
+             "--test-tasks", "--python-pool", "no"],
+            pass_fds=(lsock.fileno(),), stdout=log, stderr=log,
+            stdin=subprocess.DEVNULL)
+        log.close()
+        lsock.close()
+        wait_for(lambda: "ready" in d.log() or d.proc.poll() is not None,
+                 20, "mpd to start")
+        if "listening on the socket systemd passed" not in d.log():
+            self.assertIsNone(d.proc.poll(), d.log())
+            self.skipTest("mpd built without libsystemd")
+        c = RawClient(d.socket)
+        j = c.call({"op": "submit", "task": "square", "args": [7]})["job"]
+        self.assertEqual(c.call({"op": "get", "job": j})["result"], 49)
+        c.close()
+        self.assertEqual(d.stop(), 0)
+        # The socket's file is systemd's: it stays.
+        self.assertTrue(os.path.exists(d.socket))
+
+    def test_a_passed_socket_of_another_kind_is_refused(self):
+        d = Daemon(1)
+        self.addCleanup(d.cleanup)
+        u = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.addCleanup(u.close)
+        u.bind(("127.0.0.1", 0))
+        u.listen(1)
+        p = subprocess.run(
+            ["sh", "-c", 'LISTEN_FDS=1 LISTEN_PID=$$ exec "$@" 3<&%d'
+             % u.fileno(), "sh", MPD, "--config", os.devnull, "--socket",
+             d.socket, "--db", d.db], pass_fds=(u.fileno(),),
+            capture_output=True, text=True, timeout=30)
+        if p.returncode == 0 or "systemd" not in p.stderr:
+            self.skipTest("mpd built without libsystemd")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("not a listening Unix stream socket", p.stderr)
 
 
 if __name__ == "__main__":
