@@ -118,8 +118,12 @@ static const struct setting settings[] = {
 };
 #define NSETTINGS	(sizeof settings / sizeof settings[0])
 
-/* getopt's table: the settings, then --config, --help and --version. */
-static struct option	longopts[NSETTINGS + 4];
+/*
+ * getopt's table: the settings, then --config, --help, --version and
+ * --check-config.
+ */
+static struct option	longopts[NSETTINGS + 5];
+static int		check_only;	/* --check-config */
 
 static const char shortopts[] = "c:s:d:w:g:l:hV";
 
@@ -245,6 +249,9 @@ usage(FILE *f)
 "  -l, --log-level LVL   error, warn, info (default) or debug\n"
 "  -h, --help            show this help\n"
 "  -V, --version         show the version\n"
+"      --check-config    check the configuration file and options, print\n"
+"                        every setting in effect as the file would say it,\n"
+"                        and exit (0, or 2 naming what is wrong)\n"
 "\n"
 "The configuration file holds \"name = value\" lines with the long option\n"
 "names (\"workers = 4\", \"test-tasks = yes\"); options given here win.\n"
@@ -624,6 +631,7 @@ config_longopts(void)
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "check-config", no_argument, NULL, 'Y' },
 	};
 	size_t	i;
 
@@ -634,9 +642,9 @@ config_longopts(void)
 		longopts[i].flag = NULL;
 		longopts[i].val = settings[i].ch;
 	}
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < sizeof extra / sizeof extra[0]; i++)
 		longopts[NSETTINGS + i] = extra[i];
-	memset(&longopts[NSETTINGS + 3], 0, sizeof longopts[0]);
+	memset(&longopts[NSETTINGS + i], 0, sizeof longopts[0]);
 }
 
 /*
@@ -660,6 +668,124 @@ config_login_limits(void)
 	    threads >= 2 ? (rlim_t)(threads / 2) : 4096;
 	conf->user_limit[2].rlim_cur = 0;
 	conf->user_limit[2].rlim_max = RLIM_INFINITY;
+}
+
+/* An rlimit value as the file says it. */
+static void
+config_print_rlim(FILE *f, rlim_t v)
+{
+	if (v == RLIM_INFINITY)
+		fputs("unlimited", f);
+	else
+		fprintf(f, "%llu", (unsigned long long)v);
+}
+
+/* Whether a numeric setting is 0 (or an unset path). */
+static int
+config_is_zero(const struct setting *set, void *field)
+{
+	switch (set->kind) {
+	case SET_PATH:
+		return *(char **)field == NULL;
+	case SET_COUNT:
+	case SET_BYTES:
+		return *(int64_t *)field == 0;
+	case SET_SIZE:
+	case SET_BYTES_SIZE:
+		return *(size_t *)field == 0;
+	case SET_SECONDS:
+		return *(double *)field == 0;
+	default:
+		return 0;
+	}
+}
+
+/* Every setting in effect, as "name = value" lines of the file. */
+static void
+config_print(FILE *f)
+{
+	static const char	*levels[] = { "error", "warn", "info", "debug" };
+	const struct setting	*set;
+	const struct rlimit	*rl;
+	void			*field;
+	size_t			 i;
+	int			 k;
+
+	for (i = 0; i < NSETTINGS; i++) {
+		set = &settings[i];
+		field = (char *)conf + set->off;
+		switch (set->kind) {
+		case SET_POOL:
+			for (k = 0; k < conf->npools; k++)
+				fprintf(f, "pool = %s=%d%s%s\n",
+				    conf->pools[k].name, conf->pools[k].size,
+				    conf->pools[k].runtime[0] != '\0' ? ":" :
+				    "", conf->pools[k].runtime);
+			continue;
+		case SET_PLUGIN:
+			for (k = 0; k < conf->nplugins; k++)
+				fprintf(f, "plugin = %s\n", conf->plugins[k]);
+			continue;
+		default:
+			break;
+		}
+		/* Unset (0 that the file cannot say): left as a comment. */
+		if (!(set->flags & ZERO_OK) && config_is_zero(set, field)) {
+			fprintf(f, "# %s = (none)\n", set->name);
+			continue;
+		}
+		fprintf(f, "%s = ", set->name);
+		switch (set->kind) {
+		case SET_PATH:
+			fputs(*(char **)field != NULL ? *(char **)field : "",
+			    f);
+			break;
+		case SET_INT:
+			fprintf(f, "%d", *(int *)field);
+			break;
+		case SET_COUNT:
+		case SET_BYTES:
+			fprintf(f, "%lld", (long long)*(int64_t *)field);
+			break;
+		case SET_SIZE:
+		case SET_BYTES_SIZE:
+			fprintf(f, "%zu", *(size_t *)field);
+			break;
+		case SET_SECONDS:
+		case SET_DURATION:
+			fprintf(f, "%g", *(double *)field);
+			break;
+		case SET_MODE:
+			fprintf(f, "%04o", (unsigned)*(mode_t *)field);
+			break;
+		case SET_SYNC:
+			fputs(*(int *)field ? "full" : "normal", f);
+			break;
+		case SET_YES:
+			fputs(*(int *)field ? "yes" : "no", f);
+			break;
+		case SET_LEVEL:
+			fputs(levels[*(int *)field], f);
+			break;
+		case SET_RLIMIT:
+			rl = field;
+			config_print_rlim(f, rl->rlim_cur);
+			fputc(':', f);
+			config_print_rlim(f, rl->rlim_max);
+			break;
+		case SET_PYPOOL:
+			if (*(int *)field < 0)
+				fputs("auto", f);
+			else if (*(int *)field == 0)
+				fputs("no", f);
+			else
+				fprintf(f, "%d", *(int *)field);
+			break;
+		default:
+			break;
+		}
+		fputc('\n', f);
+	}
 }
 
 /* The default configuration file's path (newly allocated). */
@@ -780,6 +906,9 @@ config_parse(struct config *c, int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			exit(0);
+		case 'Y':
+			check_only = 1;
+			break;
 		case 'V':
 			printf("mpd %s (protocol %d, SQLite %s, libevent %s, "
 			    "jansson %s)\n", MPD_VERSION, PROTO_VERSION,
@@ -802,7 +931,7 @@ config_parse(struct config *c, int argc, char **argv)
 			usage(stderr);
 			exit(2);
 		}
-		/* --config was taken in the first pass. */
+		/* --config and --check-config were taken in the first pass. */
 		if ((set = config_coded(ch)) != NULL)
 			config_apply(set, optarg, NULL);
 	}
@@ -831,4 +960,8 @@ config_parse(struct config *c, int argc, char **argv)
 	}
 	if (conf->log_dir == NULL)
 		conf->log_dir = path_beside(file, "logs");
+	if (check_only) {
+		config_print(stdout);
+		exit(0);
+	}
 }

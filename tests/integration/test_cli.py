@@ -1,6 +1,7 @@
 """mpctl end to end: output, argument parsing, exit codes, --help."""
 import json
 import os
+import shutil
 import sys
 import tempfile
 
@@ -248,6 +249,37 @@ class Paths(MpdTestCase):
                            capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 2)
         self.assertIn("cannot read", r.stderr)
+
+    def test_check_config_prints_what_is_in_effect(self):
+        from mpdtest import MPD
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp, ignore_errors=True)
+        conf = os.path.join(tmp, "c.conf")
+        with open(conf, "w") as f:
+            f.write("workers = 3\nkeep-ended = 2h\npool = batch=2\n")
+        r = subprocess.run([MPD, "--config", conf, "--check-config",
+                            "--workers", "4", "--python-pool", "no"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        for want in ("workers = 4", "keep-ended = 7200", "pool = batch=2",
+                     "python-pool = no", "log-cap = 16777216",
+                     "# limit-as = (none)", "serve-others = no"):
+            self.assertIn(want, lines)
+        # What it prints is a file that says the same.
+        again = os.path.join(tmp, "again.conf")
+        with open(again, "w") as f:
+            f.write(r.stdout)
+        r2 = subprocess.run([MPD, "--config", again, "--check-config"],
+                            capture_output=True, text=True, timeout=30)
+        self.assertEqual((r2.returncode, r2.stdout), (0, r.stdout))
+        # A bad value is named as the start-up names it.
+        with open(conf, "a") as f:
+            f.write("keep-max = lots\n")
+        r = subprocess.run([MPD, "--config", conf, "--check-config"],
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(conf + ":4: keep-max takes a whole number", r.stderr)
 
     def test_mpd_usage_errors(self):
         from mpdtest import MPD
