@@ -47,7 +47,7 @@ class KeepEnded(MpdTestCase):
 
 
 class KeepMax(MpdTestCase):
-    workers = 2
+    workers = 1         # so the jobs end in the order of their ids
     daemon_args = ("--keep-ended", "0", "--keep-max", "3")
 
     def test_the_oldest_ended_go_first(self):
