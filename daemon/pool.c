@@ -397,6 +397,16 @@ pool_event_cb(struct bufferevent *bev, short events, void *arg)
 	(void)bev;
 	if (!(events & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
 		return;
+	/*
+	 * A frame it could not take (it died, or closed its end) stops the
+	 * writing only: what it sent before is still read, up to its end of
+	 * file, so that no result it reported is lost.
+	 */
+	if (events & BEV_EVENT_WRITING) {
+		bufferevent_disable(w->bev, EV_WRITE);
+		w->state = W_EXITING;	/* never handed a job again */
+		return;
+	}
 	bufferevent_disable(w->bev, EV_READ | EV_WRITE);
 	w->eof = 1;
 	w->state = W_EXITING;	/* never handed a job again */
