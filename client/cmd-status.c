@@ -48,6 +48,12 @@ status_pool(json_t *r)
 	    (int)(up / 3600), (int)(up / 60) % 60, (int)up % 60,
 	    str(r, "state"), json_is_true(json_object_get(r, "disk_full")) ?
 	    ", disk full: new jobs refused" : "");
+	v = json_object_get(r, "store");
+	if (v != NULL)
+		printf("store: %.1f MB of database, %.1f MB free on its disk\n",
+		    (double)json_integer_value(json_object_get(v, "db_bytes")) /
+		    1e6, (double)json_integer_value(json_object_get(v,
+		    "disk_free")) / 1e6);
 	printf("workers: %zu (%d busy)\n",
 	    json_array_size(json_object_get(r, "workers")), busy);
 	printf("  %-10s %-12s %8s %-8s %10s %10s\n", "NAME", "POOL", "PID",

@@ -26,6 +26,7 @@
 
 static int		 dirfd_ = -1;	/* the database's directory */
 static char		*name;		/* the reserve's name in it */
+static char		*db;		/* the database's name in it */
 static const char	*dir;		/* its path, for messages */
 static int64_t		 reserve;	/* the reserve's size; 0: none */
 static int		 held;		/* the reserve file is there */
@@ -129,6 +130,7 @@ disk_init(struct event_base *base, int fd, const char *path,
 	dirfd_ = fd;
 	dir = path;
 	name = xasprintf("%s.reserve", base_name);
+	db = xstrdup(base_name);
 	reserve = bytes;
 	if ((watch = evtimer_new(base, disk_watch, NULL)) == NULL)
 		fatalx("evtimer_new");
@@ -173,6 +175,24 @@ disk_room(void)
 	return left == -1 ? INT64_MAX : left;
 }
 
+int64_t
+disk_db_bytes(void)
+{
+	struct stat	 st;
+	char		*wal;
+	int64_t		 n = 0;
+
+	if (dirfd_ == -1)
+		return 0;
+	if (fstatat(dirfd_, db, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		n += (int64_t)st.st_size;
+	wal = xasprintf("%s-wal", db);
+	if (fstatat(dirfd_, wal, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		n += (int64_t)st.st_size;
+	free(wal);
+	return n;
+}
+
 int
 disk_is_full(void)
 {
@@ -187,4 +207,6 @@ disk_free_all(void)
 	watch = NULL;
 	free(name);
 	name = NULL;
+	free(db);
+	db = NULL;
 }

@@ -588,6 +588,8 @@ void	disk_ready(void);
 void	disk_check(void);
 /* Bytes free on the database's disk (INT64_MAX when unknown). */
 int64_t	disk_room(void);
+/* Bytes of the database's file and its write-ahead log. */
+int64_t	disk_db_bytes(void);
 /* Whether the disk is full: new work is refused and queued jobs wait. */
 int	disk_is_full(void);
 void	disk_free_all(void);

@@ -670,12 +670,14 @@ op_status(struct client *c, json_t *req, json_t *tag)
 		json_object_set_new(counts, job_state_name(i),
 		    json_integer(n[i]));
 	reply_ok(c, tag, json_pack("{s:s, s:I, s:f, s:o, s:o, s:o, s:I, s:s, "
-	    "s:b}", "version", MPD_VERSION, "pid", (json_int_t)getpid(),
-	    "uptime", time_mono() - up_since, "workers",
+	    "s:b, s:{s:I, s:I}}", "version", MPD_VERSION, "pid",
+	    (json_int_t)getpid(), "uptime", time_mono() - up_since, "workers",
 	    sched_status(client_privileged(c)), "jobs", counts, "owners",
 	    owners, "waiters", (json_int_t)waiter_count(), "state",
 	    stopping() == STOP_NONE ? "running" : "stopping", "disk_full",
-	    disk_is_full()));
+	    disk_is_full(), "store", "db_bytes", (json_int_t)disk_db_bytes(),
+	    "disk_free", (json_int_t)(disk_room() == INT64_MAX ? -1 :
+	    disk_room())));
 }
 
 /* store_list callback: appends a summary. */

@@ -105,9 +105,21 @@ class Cli(MpdTestCase):
             self.assertTrue(w["name"].startswith("worker-"))
             self.assertIn(w["pid"], self.d.worker_pids())
         self.assertIn("queued", st["jobs"])
+        # The store's size, as the files on disk have it, and its room.
+        size = sum(os.path.getsize(p) for p in (self.d.db,
+                                                self.d.db + "-wal")
+                   if os.path.exists(p))
+        # (The checkpointer may copy a page meanwhile.)
+        self.assertGreater(st["store"]["db_bytes"], 0)
+        self.assertAlmostEqual(st["store"]["db_bytes"], size, delta=1 << 20)
+        st_vfs = os.statvfs(self.d.tmp)
+        self.assertAlmostEqual(st["store"]["disk_free"],
+                               st_vfs.f_bavail * st_vfs.f_frsize,
+                               delta=64 << 20)
         text = self.d.mpctl("status").stdout
         self.assertIn("worker-1", text)
         self.assertIn("worker-2", text)
+        self.assertIn("MB of database", text)
 
     def test_status_shows_busy_worker_and_job(self):
         job = int(self.d.mpctl("submit", "sleep", "30").stdout)
