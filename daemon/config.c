@@ -293,31 +293,19 @@ config_count(const char *where, const char *name, const char *s,
 	return v;
 }
 
-/* Parses a number of seconds from 0 to 1e6. */
+/*
+ * Parses seconds, with an s, m, h or d suffix when units is set; -1 for
+ * anything that is not such a number from 0 to max.
+ */
 static double
-config_seconds(const char *where, const char *name, const char *s)
+config_parse_seconds(const char *s, int units, double max)
 {
 	char	*end;
 	double	 v;
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno != 0 || *s == '\0' || *end != '\0' || !(v >= 0) || v > 1e6)
-		config_bad(where, "%s takes a number of seconds, not \"%s\"",
-		    name, s);
-	return v;
-}
-
-/* Parses a duration: a number with an optional s, m, h or d suffix. */
-static double
-config_duration(const char *where, const char *name, const char *s)
-{
-	char	*end;
-	double	 v;
-
-	errno = 0;
-	v = strtod(s, &end);
-	if (errno == 0 && end != s) {
+	if (units && errno == 0 && end != s) {
 		switch (*end) {
 		case 'd':
 			v *= 24;
@@ -333,8 +321,30 @@ config_duration(const char *where, const char *name, const char *s)
 			break;
 		}
 	}
-	if (errno != 0 || end == s || *end != '\0' || !(v >= 0) ||
-	    v > 100 * 365.0 * 86400)
+	if (errno != 0 || end == s || *end != '\0' || !(v >= 0) || v > max)
+		return -1;
+	return v;
+}
+
+/* Parses a number of seconds from 0 to 1e6. */
+static double
+config_seconds(const char *where, const char *name, const char *s)
+{
+	double	v = config_parse_seconds(s, 0, 1e6);
+
+	if (v < 0)
+		config_bad(where, "%s takes a number of seconds, not \"%s\"",
+		    name, s);
+	return v;
+}
+
+/* Parses a duration: a number with an optional s, m, h or d suffix. */
+static double
+config_duration(const char *where, const char *name, const char *s)
+{
+	double	v = config_parse_seconds(s, 1, 100 * 365.0 * 86400);
+
+	if (v < 0)
 		config_bad(where, "%s takes a duration such as 90s, 30m, 12h or "
 		    "7d, not \"%s\"", name, s);
 	return v;

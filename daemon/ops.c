@@ -198,7 +198,7 @@ ops_check(struct client *c, json_t *tag, const struct task *t, json_t *args,
 static int
 ops_room(struct client *c, json_t *tag, json_t *req)
 {
-	int64_t	need, n;
+	int64_t	need, n, disk;
 
 	if (disk_is_full()) {
 		reply_error(c, tag, ERR_DISK_FULL, "the disk holding the store "
@@ -223,11 +223,11 @@ ops_room(struct client *c, json_t *tag, json_t *req)
 		room_left -= need;
 		return 1;
 	}
-	if (disk_room() - need < conf->store_reserve)
+	if ((disk = disk_room()) - need < conf->store_reserve)
 		reply_error(c, tag, ERR_DISK_FULL, "the disk holding the store "
 		    "is nearly full (%lld bytes left, %lld kept for running "
 		    "jobs); try again once jobs are forgotten or space is freed",
-		    (long long)disk_room(), (long long)conf->store_reserve);
+		    (long long)disk, (long long)conf->store_reserve);
 	else
 		reply_error(c, tag, ERR_STORE_FULL, "the store is nearly full "
 		    "(%lld bytes left under --max-db-size, %lld kept for "
@@ -606,7 +606,7 @@ op_status(struct client *c, json_t *req, json_t *tag)
 {
 	struct job	 j;
 	json_t		*o, *v, *counts, *owners;
-	int64_t		 n[JOB_NSTATES];
+	int64_t		 n[JOB_NSTATES], free_bytes;
 	int		 i;
 
 	if ((v = json_object_get(req, "job")) != NULL) {
@@ -665,6 +665,7 @@ op_status(struct client *c, json_t *req, json_t *tag)
 		    store_errmsg(store));
 		return;
 	}
+	free_bytes = disk_room();
 	counts = json_object();
 	for (i = 0; i < JOB_NSTATES; i++)
 		json_object_set_new(counts, job_state_name(i),
@@ -676,8 +677,8 @@ op_status(struct client *c, json_t *req, json_t *tag)
 	    owners, "waiters", (json_int_t)waiter_count(), "state",
 	    stopping() == STOP_NONE ? "running" : "stopping", "disk_full",
 	    disk_is_full(), "store", "db_bytes", (json_int_t)disk_db_bytes(),
-	    "disk_free", (json_int_t)(disk_room() == INT64_MAX ? -1 :
-	    disk_room())));
+	    "disk_free", (json_int_t)(free_bytes == INT64_MAX ? -1 :
+	    free_bytes)));
 }
 
 /* store_list callback: appends a summary. */
