@@ -22,7 +22,12 @@
 
 #include "log.h"
 #include "mpd.h"
+#include "util.h"
 #include "xmalloc.h"
+
+/* Free bytes past which the disk is looked at once per DISK_LOOK only. */
+#define DISK_PLENTY	((int64_t)1 << 30)
+#define DISK_LOOK	0.1
 
 static int		 dirfd_ = -1;	/* the database's directory */
 static char		*name;		/* the reserve's name in it */
@@ -159,11 +164,22 @@ disk_ready(void)
 void
 disk_check(void)
 {
-	int64_t	left;
+	static double	 next;		/* when to look again, at the latest */
+	static int64_t	 seen = -1;	/* what was free then */
+	double		 now;
+	int64_t		 left;
 
 	if (reserve == 0 || full)
 		return;
-	if ((left = disk_free()) != -1 && left < disk_low())
+	/*
+	 * With much room, a look every DISK_LOOK seconds is enough: nothing
+	 * fills DISK_PLENTY that fast. Short of it, every commit looks.
+	 */
+	now = time_mono();
+	if (seen >= DISK_PLENTY && now < next)
+		return;
+	next = now + DISK_LOOK;
+	if ((seen = left = disk_free()) != -1 && left < disk_low())
 		disk_set_full(left);
 }
 
